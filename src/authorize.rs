@@ -1,0 +1,198 @@
+//! GET /authorize: the authorization request (RFC 6749 §4.1.1 with PKCE,
+//! RFC 8707 `resource`), validated in the order that decides where errors
+//! may go: until the client and redirect URI are known good, errors can only
+//! be shown as a page.
+
+use crate::client::Client;
+use crate::error::{ErrorCode, OAuthError};
+use crate::form::Params;
+use crate::pkce::CodeChallenge;
+use crate::redirect::RedirectUri;
+use crate::resource::ResourcePolicy;
+use crate::seal::Keys;
+
+/// The longest `state` we carry, in bytes.
+pub const MAX_STATE_LEN: usize = 4096;
+/// The longest query string /authorize reads, in bytes.
+pub const MAX_QUERY_LEN: usize = 16 * 1024;
+
+/// A validated authorization request, ready for the consent page.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct AuthRequest {
+    /// The `client_id` as sent.
+    pub client_id: String,
+    /// The redirect URI as sent (validated and allowed for the client).
+    pub redirect_uri: String,
+    /// The client's `state`, returned untouched.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state: Option<String>,
+    /// The PKCE S256 challenge.
+    pub code_challenge: CodeChallenge,
+    /// The requested scope, as sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+    /// The RFC 8707 resource, normalized.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource: Option<String>,
+    /// The name the client gave itself at registration (unverified).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_name: Option<String>,
+}
+
+/// Where an authorization error may be reported.
+#[derive(Debug)]
+pub enum AuthorizeError {
+    /// Before the client and redirect URI are validated: a page, never a redirect.
+    Page {
+        /// HTTP status of the page.
+        status: u16,
+        /// The RFC error code shown on the page.
+        code: ErrorCode,
+        /// What is wrong, for the user.
+        message: &'static str,
+    },
+    /// After: a redirect to the client with `error`, `state` and `iss`.
+    Redirect {
+        /// The validated redirect URI.
+        redirect_uri: RedirectUri,
+        /// The client's state, if it sent a usable one.
+        state: Option<String>,
+        /// The error.
+        error: OAuthError,
+    },
+}
+
+fn page(status: u16, code: ErrorCode, message: &'static str) -> AuthorizeError {
+    AuthorizeError::Page { status, code, message }
+}
+
+/// Validates the query of GET /authorize.
+pub fn parse(query: &str, keys: &Keys, resources: &ResourcePolicy) -> Result<AuthRequest, AuthorizeError> {
+    if query.len() > MAX_QUERY_LEN {
+        return Err(page(414, ErrorCode::InvalidRequest, "The authorization request is too long."));
+    }
+    let params = Params::parse(query).map_err(|e| page(400, e.code, e.description))?;
+    let client_id =
+        params.get("client_id").ok_or(page(400, ErrorCode::InvalidRequest, "The request has no client_id."))?;
+    let client = Client::resolve(client_id, keys).map_err(|m| page(400, ErrorCode::InvalidClient, m))?;
+    let redirect_uri = match params.get("redirect_uri") {
+        Some(raw) => RedirectUri::parse(raw).map_err(|m| page(400, ErrorCode::InvalidRequest, m))?,
+        None => client
+            .default_redirect()
+            .cloned()
+            .ok_or(page(400, ErrorCode::InvalidRequest, "The request has no redirect_uri."))?,
+    };
+    client.allows(&redirect_uri).map_err(|m| page(400, ErrorCode::InvalidRequest, m))?;
+
+    // From here on, errors go back to the client.
+    let state = params.get("state").filter(|s| s.len() <= MAX_STATE_LEN).map(str::to_string);
+    let fail = |error: OAuthError| AuthorizeError::Redirect { redirect_uri: redirect_uri.clone(), state: state.clone(), error };
+    if params.get("state").is_some_and(|s| s.len() > MAX_STATE_LEN) {
+        return Err(fail(OAuthError::invalid_request("state is longer than 4096 bytes")));
+    }
+    match params.get("response_type") {
+        Some("code") => {}
+        None => return Err(fail(OAuthError::invalid_request("response_type is required and must be code"))),
+        Some(_) => {
+            return Err(fail(OAuthError::new(ErrorCode::UnsupportedResponseType, "only response_type=code is supported")))
+        }
+    }
+    let code_challenge =
+        CodeChallenge::parse(params.get("code_challenge"), params.get("code_challenge_method")).map_err(fail)?;
+    let scope = params.get("scope").map(|s| check_scope(s).map(str::to_string)).transpose().map_err(fail)?;
+    let resource = params.get("resource").map(|r| resources.check(r)).transpose().map_err(fail)?;
+    Ok(AuthRequest {
+        client_id: client_id.to_string(),
+        redirect_uri: redirect_uri.as_str().to_string(),
+        state,
+        code_challenge,
+        scope,
+        resource,
+        client_name: client.name().map(str::to_string),
+    })
+}
+
+/// RFC 6749 §3.3: space-separated tokens of `%x21 / %x23-5B / %x5D-7E`.
+/// Any such scope is accepted (the key carries no scopes of its own).
+fn check_scope(scope: &str) -> Result<&str, OAuthError> {
+    let ok = scope.len() <= 1024
+        && scope.split(' ').all(|t| !t.is_empty() && t.bytes().all(|b| b == 0x21 || (0x23..=0x5b).contains(&b) || (0x5d..=0x7e).contains(&b)));
+    if ok {
+        Ok(scope)
+    } else {
+        Err(OAuthError::new(ErrorCode::InvalidScope, "scope must be space-separated printable ASCII tokens"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::secret::Secret;
+
+    const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+
+    fn keys() -> Keys {
+        Keys::derive(&Secret::new(&"s".repeat(40)).unwrap(), None)
+    }
+
+    fn query(extra: &str) -> String {
+        format!("client_id=yourapp.com&redirect_uri=https%3A%2F%2Fyourapp.com%2Fcallback&response_type=code&code_challenge={CHALLENGE}&code_challenge_method=S256{extra}")
+    }
+
+    fn run(q: &str) -> Result<AuthRequest, AuthorizeError> {
+        parse(q, &keys(), &ResourcePolicy::default())
+    }
+
+    #[test]
+    fn valid_request_parses() {
+        let r = run(&query("&state=xyz&scope=api&resource=https%3A%2F%2Fmcp.example")).unwrap();
+        assert_eq!(r.client_id, "yourapp.com");
+        assert_eq!(r.state.as_deref(), Some("xyz"));
+        assert_eq!(r.scope.as_deref(), Some("api"));
+        assert_eq!(r.resource.as_deref(), Some("https://mcp.example/"));
+    }
+
+    #[test]
+    fn client_and_redirect_errors_are_pages() {
+        for q in [
+            "redirect_uri=https%3A%2F%2Fyourapp.com%2Fcb",
+            "client_id=yourapp.com",
+            "client_id=yourapp.com&redirect_uri=https%3A%2F%2Fevil.example%2Fcb",
+            "client_id=yourapp.com&redirect_uri=javascript%3Aalert(1)",
+            "client_id=a&client_id=b",
+            "client_id=%zz",
+            "client_id=pc1.forged.tag&redirect_uri=https%3A%2F%2Fa.example%2Fcb",
+        ] {
+            assert!(matches!(run(q), Err(AuthorizeError::Page { .. })), "{q}");
+        }
+        assert!(matches!(run(&"a".repeat(MAX_QUERY_LEN + 1)), Err(AuthorizeError::Page { status: 414, .. })));
+    }
+
+    fn redirect_error(q: &str) -> (ErrorCode, Option<String>) {
+        match run(q) {
+            Err(AuthorizeError::Redirect { error, state, .. }) => (error.code, state),
+            other => panic!("{q}: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn later_errors_redirect_with_state() {
+        let base = "client_id=yourapp.com&redirect_uri=https%3A%2F%2Fyourapp.com%2Fcb&state=s1";
+        assert_eq!(redirect_error(base), (ErrorCode::InvalidRequest, Some("s1".into())));
+        assert_eq!(redirect_error(&format!("{base}&response_type=token")).0, ErrorCode::UnsupportedResponseType);
+        let pkce = format!("{base}&response_type=code&code_challenge={CHALLENGE}");
+        assert_eq!(redirect_error(&pkce).0, ErrorCode::InvalidRequest);
+        assert_eq!(redirect_error(&format!("{pkce}&code_challenge_method=plain")).0, ErrorCode::InvalidRequest);
+        let full = format!("{pkce}&code_challenge_method=S256");
+        assert_eq!(redirect_error(&format!("{full}&scope=a%22b")).0, ErrorCode::InvalidScope);
+        assert_eq!(redirect_error(&format!("{full}&resource=mcp")).0, ErrorCode::InvalidTarget);
+    }
+
+    #[test]
+    fn long_state_round_trips_and_oversized_state_is_refused() {
+        let state = "s".repeat(2048);
+        assert_eq!(run(&query(&format!("&state={state}"))).unwrap().state.unwrap(), state);
+        let (code, echoed) = redirect_error(&query(&format!("&state={}", "s".repeat(MAX_STATE_LEN + 1))));
+        assert_eq!((code, echoed), (ErrorCode::InvalidRequest, None));
+    }
+}

@@ -1,0 +1,188 @@
+//! Who a `client_id` is, and which redirect URIs it may use.
+//!
+//! Stateless, like the original: a client registered with redirect URIs on
+//! one host and no name gets that host as its `client_id` (and may then use
+//! any redirect URI on that host, as the original allowed). Any other
+//! registration gets a self-contained, HMAC-signed `client_id` carrying its
+//! exact redirect URIs and name, so nothing is stored per client.
+
+use subtle::ConstantTimeEq;
+
+use crate::encoding::{b64url, from_b64url};
+use crate::redirect::{RedirectUri, Refusal};
+use crate::seal::Keys;
+
+const SIGNED_PREFIX: &str = "pc1.";
+/// Bytes of HMAC tag kept in a signed client id (128 bits).
+const TAG_LEN: usize = 16;
+/// The longest client name we keep, in characters.
+pub const MAX_CLIENT_NAME: usize = 100;
+
+/// A client as resolved from its `client_id`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Client {
+    /// The original provider's scheme: the client is a host name and may
+    /// redirect anywhere on that host.
+    Host(String),
+    /// A registration carried inside the signed `client_id`.
+    Registered {
+        /// Exactly these redirect URIs (loopback ones on any port).
+        redirect_uris: Vec<RedirectUri>,
+        /// The name the client gave itself (unverified).
+        name: Option<String>,
+    },
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct SignedPayload {
+    r: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    n: Option<String>,
+}
+
+impl Client {
+    /// The `client_id` for a registration: the shared host when there is one
+    /// and no name, otherwise a signed id.
+    pub fn client_id_for(redirect_uris: &[RedirectUri], name: Option<&str>, keys: &Keys) -> String {
+        let hosts: Vec<Option<String>> = redirect_uris.iter().map(RedirectUri::host).collect();
+        if let (Some(Some(first)), None) = (hosts.first(), name) {
+            if hosts.iter().all(|h| h.as_deref() == Some(first.as_str())) {
+                return first.clone();
+            }
+        }
+        let payload = SignedPayload {
+            r: redirect_uris.iter().map(|u| u.as_str().to_string()).collect(),
+            n: name.map(str::to_string),
+        };
+        // Serializing a struct of strings cannot fail.
+        let body = b64url(&serde_json::to_vec(&payload).expect("serializable"));
+        let tag = keys.macs(body.as_bytes()).next().expect("current key");
+        format!("{SIGNED_PREFIX}{body}.{}", b64url(&tag[..TAG_LEN]))
+    }
+
+    /// Resolves a `client_id` sent to /authorize or /token.
+    pub fn resolve(client_id: &str, keys: &Keys) -> Result<Client, Refusal> {
+        if let Some(rest) = client_id.strip_prefix(SIGNED_PREFIX) {
+            return Self::resolve_signed(rest, keys);
+        }
+        if is_host_name(client_id) {
+            return Ok(Client::Host(client_id.to_ascii_lowercase()));
+        }
+        Err("client_id is not a registered client")
+    }
+
+    fn resolve_signed(rest: &str, keys: &Keys) -> Result<Client, Refusal> {
+        let invalid = "client_id is not a valid registration (was it issued by this server?)";
+        let (body, tag) = rest.split_once('.').ok_or(invalid)?;
+        let tag = from_b64url(tag).filter(|t| t.len() == TAG_LEN).ok_or(invalid)?;
+        if !keys.macs(body.as_bytes()).any(|t| bool::from(t[..TAG_LEN].ct_eq(&tag))) {
+            return Err(invalid);
+        }
+        let payload: SignedPayload =
+            from_b64url(body).and_then(|b| serde_json::from_slice(&b).ok()).ok_or(invalid)?;
+        let redirect_uris =
+            payload.r.iter().map(|u| RedirectUri::parse(u)).collect::<Result<Vec<_>, _>>().map_err(|_| invalid)?;
+        if redirect_uris.is_empty() {
+            return Err(invalid);
+        }
+        Ok(Client::Registered { redirect_uris, name: payload.n })
+    }
+
+    /// Checks that `uri` may receive this client's codes.
+    pub fn allows(&self, uri: &RedirectUri) -> Result<(), Refusal> {
+        let ok = match self {
+            Client::Host(host) => uri.host().as_deref() == Some(host.as_str()),
+            Client::Registered { redirect_uris, .. } => redirect_uris.iter().any(|r| r.matches(uri)),
+        };
+        if ok {
+            Ok(())
+        } else {
+            Err("redirect_uri is not registered for this client")
+        }
+    }
+
+    /// The redirect URI to use when the request names none: only a
+    /// registration with exactly one URI has a default.
+    pub fn default_redirect(&self) -> Option<&RedirectUri> {
+        match self {
+            Client::Registered { redirect_uris, .. } if redirect_uris.len() == 1 => redirect_uris.first(),
+            _ => None,
+        }
+    }
+
+    /// The client's self-declared name.
+    pub fn name(&self) -> Option<&str> {
+        match self {
+            Client::Registered { name, .. } => name.as_deref(),
+            Client::Host(_) => None,
+        }
+    }
+}
+
+/// A DNS name or IP literal as the URL parser prints hosts (lower case,
+/// punycode, IPv6 in brackets).
+fn is_host_name(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 253
+        && s.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_' | b':' | b'[' | b']'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::secret::Secret;
+
+    fn keys() -> Keys {
+        Keys::derive(&Secret::new(&"s".repeat(40)).unwrap(), None)
+    }
+
+    fn uris(list: &[&str]) -> Vec<RedirectUri> {
+        list.iter().map(|u| RedirectUri::parse(u).unwrap()).collect()
+    }
+
+    #[test]
+    fn single_host_without_name_is_the_hostname() {
+        let id = Client::client_id_for(&uris(&["https://yourapp.com/callback"]), None, &keys());
+        assert_eq!(id, "yourapp.com");
+        let c = Client::resolve(&id, &keys()).unwrap();
+        assert!(c.allows(&RedirectUri::parse("https://yourapp.com/other").unwrap()).is_ok());
+        assert!(c.allows(&RedirectUri::parse("https://evil.example/callback").unwrap()).is_err());
+        assert!(c.allows(&RedirectUri::parse("https://sub.yourapp.com/callback").unwrap()).is_err());
+    }
+
+    #[test]
+    fn multi_host_registration_is_signed_and_exact() {
+        let list = [
+            "cursor://anysphere.cursor-mcp/oauth/callback",
+            "https://www.cursor.com/agents/mcp/oauth/callback",
+            "http://localhost:8787/callback",
+        ];
+        let id = Client::client_id_for(&uris(&list), None, &keys());
+        assert!(id.starts_with("pc1."));
+        let c = Client::resolve(&id, &keys()).unwrap();
+        for u in list {
+            assert!(c.allows(&RedirectUri::parse(u).unwrap()).is_ok(), "{u}");
+        }
+        assert!(c.allows(&RedirectUri::parse("http://localhost:9999/callback").unwrap()).is_ok());
+        assert!(c.allows(&RedirectUri::parse("https://www.cursor.com/other").unwrap()).is_err());
+    }
+
+    #[test]
+    fn named_client_keeps_its_name() {
+        let id = Client::client_id_for(&uris(&["https://claude.ai/api/mcp/auth_callback"]), Some("Claude"), &keys());
+        assert_eq!(Client::resolve(&id, &keys()).unwrap().name(), Some("Claude"));
+    }
+
+    #[test]
+    fn forged_or_foreign_signed_id_is_refused() {
+        let id = Client::client_id_for(&uris(&["https://a.example/cb"]), Some("A"), &keys());
+        let other = Keys::derive(&Secret::new(&"t".repeat(40)).unwrap(), None);
+        assert!(Client::resolve(&id, &other).is_err());
+        let (body, _) = id.trim_start_matches(SIGNED_PREFIX).split_once('.').unwrap();
+        let forged = format!("{SIGNED_PREFIX}{body}.{}", b64url(&[0u8; TAG_LEN]));
+        assert!(Client::resolve(&forged, &keys()).is_err());
+        for bad in ["pc1.", "pc1.x", "pc1.x.y", "pc1..", "has space", "a/b", ""] {
+            assert!(Client::resolve(bad, &keys()).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,147 @@
+//! Authorization codes (DESIGN.md decision 4): 256 random bits, stored under
+//! a hash of the code, with the grant sealed under a key derived from the
+//! code itself, so the store never holds a usable key or code.
+
+use aes_gcm::aead::{Aead, KeyInit, Payload};
+use aes_gcm::{Aes256Gcm, Nonce};
+use sha2::{Digest, Sha256};
+
+use crate::authorize::AuthRequest;
+use crate::encoding::{b64url, from_b64url};
+use crate::secret::ApiKey;
+
+/// How long a code lives, in seconds.
+pub const CODE_LIFETIME: u64 = 600;
+/// The store's TTL for a code record: the lifetime plus a margin (Workers KV
+/// needs at least 60 s); the lifetime itself is checked inside the value.
+pub const CODE_STORE_TTL: u64 = CODE_LIFETIME + 60;
+
+/// An authorization code as handed to the client.
+pub struct Code(String);
+
+impl std::fmt::Debug for Code {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Code([redacted])")
+    }
+}
+
+impl Code {
+    /// A new code from 32 random bytes.
+    pub fn new(random: [u8; 32]) -> Code {
+        Code(b64url(&random))
+    }
+
+    /// A code presented at /token; `None` if it cannot be one of ours.
+    pub fn parse(text: &str) -> Option<Code> {
+        (text.len() == 43 && from_b64url(text).is_some_and(|b| b.len() == 32)).then(|| Code(text.to_string()))
+    }
+
+    /// The code text for the redirect.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The store key: a hash of the code, so the store cannot yield codes.
+    pub fn store_key(&self) -> String {
+        format!("code:{}", b64url(&self.derive(b"parallel-oauth-provider code id v1")))
+    }
+
+    fn derive(&self, label: &[u8]) -> [u8; 32] {
+        let mut h = Sha256::new();
+        h.update(label);
+        h.update(self.0.as_bytes());
+        h.finalize().into()
+    }
+
+    fn cipher(&self) -> Aes256Gcm {
+        Aes256Gcm::new(&self.derive(b"parallel-oauth-provider code key v1").into())
+    }
+
+    /// Seals a grant for storage. Each code has its own key, used once, so a
+    /// fixed nonce is safe.
+    pub fn seal(&self, grant: &Grant) -> String {
+        let json = serde_json::to_vec(grant).expect("serializable");
+        let ct = self
+            .cipher()
+            .encrypt(Nonce::from_slice(&[0; 12]), Payload { msg: &json, aad: self.store_key().as_bytes() })
+            .expect("AES-GCM encryption of a small value cannot fail");
+        b64url(&ct)
+    }
+
+    /// Opens a stored grant; `None` if it was not sealed for this code.
+    pub fn open(&self, stored: &str) -> Option<Grant> {
+        let ct = from_b64url(stored)?;
+        let json = self
+            .cipher()
+            .decrypt(Nonce::from_slice(&[0; 12]), Payload { msg: &ct, aad: self.store_key().as_bytes() })
+            .ok()?;
+        serde_json::from_slice(&json).ok()
+    }
+}
+
+/// What a code grants: the authorization request it answers, the key, and
+/// when it expires.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct Grant {
+    /// The validated request the user approved.
+    #[serde(flatten)]
+    pub request: AuthRequest,
+    /// The key the user gave.
+    pub key: ApiKey,
+    /// Unix time after which the code is no longer valid.
+    pub expires_at: u64,
+}
+
+impl Grant {
+    /// A grant for `request`, valid for [`CODE_LIFETIME`] from `now`.
+    pub fn new(request: AuthRequest, key: ApiKey, now: u64) -> Grant {
+        Grant { request, key, expires_at: now + CODE_LIFETIME }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pkce::CodeChallenge;
+
+    fn grant() -> Grant {
+        let request = AuthRequest {
+            client_id: "a.example".into(),
+            redirect_uri: "https://a.example/cb".into(),
+            state: None,
+            code_challenge: CodeChallenge::parse(Some(&"a".repeat(43)), Some("S256")).unwrap(),
+            scope: Some("api".into()),
+            resource: None,
+            client_name: None,
+        };
+        Grant::new(request, ApiKey::parse("sk-secret-key").unwrap(), 1000)
+    }
+
+    #[test]
+    fn sealed_grant_opens_only_with_its_code() {
+        let code = Code::new([1; 32]);
+        let stored = code.seal(&grant());
+        assert!(!stored.contains("sk-secret-key"));
+        let opened = code.open(&stored).unwrap();
+        assert_eq!(opened.key.expose(), "sk-secret-key");
+        assert_eq!(opened.expires_at, 1000 + CODE_LIFETIME);
+        assert!(Code::new([2; 32]).open(&stored).is_none());
+    }
+
+    #[test]
+    fn store_key_does_not_reveal_the_code() {
+        let code = Code::new([1; 32]);
+        assert!(!code.store_key().contains(code.as_str()));
+        assert_ne!(code.store_key(), Code::new([2; 32]).store_key());
+    }
+
+    #[test]
+    fn only_well_formed_codes_parse() {
+        let code = Code::new([9; 32]);
+        assert!(Code::parse(code.as_str()).is_some());
+        assert!(Code::parse(&code.as_str()[1..]).is_none());
+        assert!(Code::parse(&format!("{}A", code.as_str())).is_none());
+        assert!(Code::parse(&"*".repeat(43)).is_none());
+        assert!(Code::parse("").is_none());
+    }
+}

@@ -1,0 +1,212 @@
+//! The consent page and its form: what GET /authorize renders and what
+//! POST /authorize accepts. The form's state is sealed (it cannot be forged
+//! or altered), bound to the browser's CSRF cookie, expires, and carries a
+//! nonce so one form answers once.
+
+use subtle::ConstantTimeEq;
+
+use crate::authorize::AuthRequest;
+use crate::config::Config;
+use crate::cookie;
+use crate::encoding::b64url;
+use crate::entropy::Entropy;
+use crate::error::ErrorCode;
+use crate::form::Params;
+use crate::http::{Request, Response};
+use crate::pages::{self, ConsentView};
+use crate::redirect::RedirectUri;
+use crate::seal::{Keys, Purpose};
+use crate::secret::ApiKey;
+
+/// How long a consent page may stay open, in seconds.
+pub const FORM_LIFETIME: u64 = 3600;
+
+/// The consent form's sealed state.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct ConsentForm {
+    /// The validated authorization request.
+    pub request: AuthRequest,
+    csrf: String,
+    nonce: String,
+    /// Unix time after which the form is refused.
+    pub expires_at: u64,
+}
+
+impl ConsentForm {
+    /// The id under which this form's answer is claimed (single use).
+    pub fn claim_id(&self) -> [u8; 32] {
+        use sha2::{Digest, Sha256};
+        Sha256::digest(format!("consent:{}", self.nonce)).into()
+    }
+
+    /// The redirect URI (validated at GET /authorize, sealed since).
+    pub fn redirect_uri(&self) -> Option<RedirectUri> {
+        RedirectUri::parse(&self.request.redirect_uri).ok()
+    }
+}
+
+/// Renders the consent page for a validated request.
+pub fn show(
+    config: &Config,
+    keys: &Keys,
+    request: &Request,
+    auth: AuthRequest,
+    now: u64,
+    entropy: &mut Entropy,
+) -> Response {
+    let (csrf, set_csrf) = cookie::csrf_token(request, entropy);
+    let form = ConsentForm { request: auth, csrf, nonce: b64url(&entropy.next32()), expires_at: now + FORM_LIFETIME };
+    let sealed = keys.seal(Purpose::ConsentForm, &serde_json::to_vec(&form).expect("serializable"), entropy);
+    let saved_hint = cookie::remembered(request, keys, now).map(|k| k.hint());
+    let response = render(config, &form, &sealed, saved_hint, None, 200);
+    match set_csrf {
+        Some(c) => response.with_header("set-cookie", &c),
+        None => response,
+    }
+}
+
+/// Renders the page for an already sealed form (again, with a message).
+pub fn render(
+    config: &Config,
+    form: &ConsentForm,
+    sealed: &str,
+    saved_hint: Option<String>,
+    error: Option<&str>,
+    status: u16,
+) -> Response {
+    let Some(redirect) = form.redirect_uri() else {
+        return pages::error(config, 400, "Invalid request", "The redirect URI is not valid.", Some(ErrorCode::InvalidRequest));
+    };
+    let host = redirect.receiver();
+    let form_target = redirect.csp_source();
+    let view = ConsentView {
+        host: &host,
+        redirect_uri: redirect.as_str(),
+        client_name: form.request.client_name.as_deref(),
+        scope: form.request.scope.as_deref(),
+        resource: form.request.resource.as_deref(),
+        request: sealed,
+        csrf: &form.csrf,
+        saved_hint,
+        error,
+        form_target: &form_target,
+    };
+    pages::consent(config, view, status)
+}
+
+/// What the user chose on the consent page.
+#[derive(Debug)]
+pub enum Choice {
+    /// Share this key; remember it on this browser if asked.
+    Approve {
+        /// The key, typed or remembered.
+        key: ApiKey,
+        /// Whether to set the remember cookie.
+        remember: bool,
+    },
+    /// Approve without a usable key: show the page again with this message.
+    MissingKey(&'static str),
+    /// Refuse.
+    Deny,
+    /// Delete the remembered key and show the page again.
+    Forget,
+}
+
+/// An answered consent form, checked: origin, CSRF, seal, expiry.
+#[derive(Debug)]
+pub struct Answer {
+    /// The form's state.
+    pub form: ConsentForm,
+    /// The sealed state as posted (to render the page again).
+    pub sealed: String,
+    /// The user's choice.
+    pub choice: Choice,
+}
+
+/// Why a consent POST was refused: a page to show.
+pub struct Refused {
+    /// HTTP status.
+    pub status: u16,
+    /// Page title.
+    pub title: &'static str,
+    /// What happened, for the user.
+    pub message: &'static str,
+}
+
+fn refused(status: u16, title: &'static str, message: &'static str) -> Refused {
+    Refused { status, title, message }
+}
+
+const FORGED: &str = "This consent form did not come from this page in this browser. Nothing was shared. Go back to the app and start again.";
+
+/// Checks a consent POST and reads the user's choice.
+pub fn read(config: &Config, keys: &Keys, request: &Request, now: u64) -> Result<Answer, Refused> {
+    check_origin(config, request)?;
+    if request.media_type().as_deref() != Some("application/x-www-form-urlencoded") {
+        return Err(refused(400, "Invalid form", "The consent form must be posted as a form."));
+    }
+    let params = Params::parse_body(&request.body)
+        .map_err(|_| refused(400, "Invalid form", "The consent form could not be read."))?;
+    let sealed = params.get("request").ok_or(refused(403, "Invalid form", FORGED))?;
+    let form: ConsentForm = keys
+        .open(Purpose::ConsentForm, sealed)
+        .and_then(|json| serde_json::from_slice(&json).ok())
+        .ok_or(refused(403, "Invalid form", FORGED))?;
+    let posted = params.get("csrf").unwrap_or("");
+    let cookie = request.cookie(cookie::CSRF).unwrap_or("");
+    let csrf_ok = bool::from(posted.as_bytes().ct_eq(form.csrf.as_bytes()))
+        & bool::from(cookie.as_bytes().ct_eq(form.csrf.as_bytes()));
+    if !csrf_ok {
+        return Err(refused(403, "Invalid form", FORGED));
+    }
+    if now > form.expires_at {
+        return Err(refused(400, "This page has expired", "Nothing was shared. Go back to the app and connect again."));
+    }
+    let choice = match params.get("action") {
+        Some("approve") => approve(&params, keys, request, now),
+        Some("deny") => Choice::Deny,
+        Some("forget") => Choice::Forget,
+        _ => return Err(refused(400, "Invalid form", "Choose Allow or Deny.")),
+    };
+    Ok(Answer { form, sealed: sealed.to_string(), choice })
+}
+
+fn approve(params: &Params, keys: &Keys, request: &Request, now: u64) -> Choice {
+    let typed = params.get("api_key");
+    let use_saved = match params.get("key_choice") {
+        Some("saved") => true,
+        Some(_) => false,
+        // Without the radio (no saved key when the page was shown), a typed key wins.
+        None => typed.is_none(),
+    };
+    if use_saved {
+        return match cookie::remembered(request, keys, now) {
+            Some(key) => Choice::Approve { key, remember: false },
+            None => Choice::MissingKey("Your saved key is no longer available on this browser. Paste your API key."),
+        };
+    }
+    match typed.map(ApiKey::parse) {
+        Some(Some(key)) => Choice::Approve { key, remember: params.get("remember").is_some() },
+        Some(None) => Choice::MissingKey("That does not look like an API key. Paste it exactly as shown in your dashboard."),
+        None => Choice::MissingKey("Paste your API key to continue."),
+    }
+}
+
+/// A consent POST must come from our own page: a foreign `Origin` or a
+/// cross-site fetch is refused. (`Origin: null` is what browsers send from
+/// a page with `Referrer-Policy: no-referrer`, so it falls to the CSRF check.)
+fn check_origin(config: &Config, request: &Request) -> Result<(), Refused> {
+    let own = request.origin();
+    let issuer_origin = config.issuer.as_deref().and_then(|i| url::Url::parse(i).ok()).map(|u| u.origin().ascii_serialization());
+    if let Some(origin) = request.header("origin") {
+        if origin != "null" && origin != own && Some(origin) != issuer_origin.as_deref() {
+            return Err(refused(403, "Invalid form", FORGED));
+        }
+    }
+    if let Some(site) = request.header("sec-fetch-site") {
+        if site != "same-origin" && site != "none" {
+            return Err(refused(403, "Invalid form", FORGED));
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,178 @@
+//! Plain HTTP values the core works on: no platform types, so the same
+//! code runs in workerd and in native tests.
+
+/// An HTTP request as the provider sees it: method, absolute URL, headers
+/// (names compared case-insensitively) and the whole body.
+#[derive(Debug, Clone)]
+pub struct Request {
+    /// The method, upper case (`GET`, `POST`, ...).
+    pub method: String,
+    /// The absolute request URL.
+    pub url: url::Url,
+    /// Header names and values in arrival order.
+    pub headers: Vec<(String, String)>,
+    /// The body, already read (the adapter enforces the size limit).
+    pub body: Vec<u8>,
+}
+
+impl Request {
+    /// A request with no headers and no body.
+    pub fn new(method: &str, url: url::Url) -> Self {
+        Request { method: method.to_ascii_uppercase(), url, headers: Vec::new(), body: Vec::new() }
+    }
+
+    /// Adds a header (builder style, for adapters and tests).
+    pub fn with_header(mut self, name: &str, value: &str) -> Self {
+        self.headers.push((name.to_string(), value.to_string()));
+        self
+    }
+
+    /// Sets the body (builder style).
+    pub fn with_body(mut self, body: impl Into<Vec<u8>>) -> Self {
+        self.body = body.into();
+        self
+    }
+
+    /// The first value of a header, by case-insensitive name.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+
+    /// The media type of the body (`Content-Type` without parameters), lower case.
+    pub fn media_type(&self) -> Option<String> {
+        let ct = self.header("content-type")?;
+        Some(ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase())
+    }
+
+    /// The value of one cookie, if the request carries it exactly once.
+    pub fn cookie(&self, name: &str) -> Option<&str> {
+        let mut found = None;
+        for header in self.headers.iter().filter(|(n, _)| n.eq_ignore_ascii_case("cookie")) {
+            for pair in header.1.split(';') {
+                if let Some((k, v)) = pair.trim().split_once('=') {
+                    if k == name {
+                        if found.is_some() {
+                            return None;
+                        }
+                        found = Some(v);
+                    }
+                }
+            }
+        }
+        found
+    }
+
+    /// `scheme://host[:port]` of the request URL.
+    pub fn origin(&self) -> String {
+        self.url.origin().ascii_serialization()
+    }
+}
+
+/// An HTTP response built by the core.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Response {
+    /// The status code.
+    pub status: u16,
+    /// Header names and values; `Set-Cookie` may repeat.
+    pub headers: Vec<(String, String)>,
+    /// The body.
+    pub body: Vec<u8>,
+}
+
+impl std::fmt::Debug for Response {
+    // Bodies can hold an access token: never print them.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Response")
+            .field("status", &self.status)
+            .field("headers", &self.headers.iter().map(|(n, _)| n).collect::<Vec<_>>())
+            .field("body", &format_args!("[{} bytes]", self.body.len()))
+            .finish()
+    }
+}
+
+impl Response {
+    /// An empty response with a status.
+    pub fn empty(status: u16) -> Self {
+        Response { status, headers: Vec::new(), body: Vec::new() }
+    }
+
+    /// A JSON response.
+    pub fn json(status: u16, value: &serde_json::Value) -> Self {
+        Response::empty(status)
+            .with_header("content-type", "application/json")
+            .with_body(value.to_string())
+    }
+
+    /// An HTML response.
+    pub fn html(status: u16, body: String) -> Self {
+        Response::empty(status).with_header("content-type", "text/html; charset=utf-8").with_body(body)
+    }
+
+    /// Adds a header.
+    pub fn with_header(mut self, name: &str, value: &str) -> Self {
+        self.headers.push((name.to_string(), value.to_string()));
+        self
+    }
+
+    /// Sets the body.
+    pub fn with_body(mut self, body: impl Into<Vec<u8>>) -> Self {
+        self.body = body.into();
+        self
+    }
+
+    /// The first value of a header, by case-insensitive name.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+
+    /// All values of a header (e.g. every `Set-Cookie`).
+    pub fn headers_named<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.headers.iter().filter(move |(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+
+    /// The body as text (lossy), for tests and logs of non-secret bodies.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    /// Marks the response as not cacheable (token and page responses).
+    pub fn no_store(self) -> Self {
+        self.with_header("cache-control", "no-store").with_header("pragma", "no-cache")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn req() -> Request {
+        Request::new("get", url::Url::parse("http://127.0.0.1:8787/x").unwrap())
+    }
+
+    #[test]
+    fn cookie_is_found_among_others() {
+        let r = req().with_header("Cookie", "a=1; b=2;c=3");
+        assert_eq!(r.cookie("b"), Some("2"));
+        assert_eq!(r.cookie("c"), Some("3"));
+        assert_eq!(r.cookie("d"), None);
+    }
+
+    #[test]
+    fn duplicated_cookie_is_treated_as_absent() {
+        let r = req().with_header("cookie", "a=1").with_header("cookie", "a=2");
+        assert_eq!(r.cookie("a"), None);
+    }
+
+    #[test]
+    fn media_type_drops_parameters() {
+        let r = req().with_header("Content-Type", "Application/X-WWW-Form-Urlencoded; charset=UTF-8");
+        assert_eq!(r.media_type().as_deref(), Some("application/x-www-form-urlencoded"));
+        assert_eq!(r.method, "GET");
+    }
+
+    #[test]
+    fn response_debug_hides_the_body() {
+        let r = Response::json(200, &serde_json::json!({"access_token": "sk-secret"}));
+        assert!(!format!("{r:?}").contains("sk-secret"));
+    }
+}

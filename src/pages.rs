@@ -1,0 +1,112 @@
+//! The two HTML pages (templates in `assets/`), with the headers that keep
+//! them from being framed, cached, sniffed or leaking a referrer.
+
+use crate::config::Config;
+use crate::error::ErrorCode;
+use crate::http::Response;
+use crate::template::{render, Vars};
+
+const CONSENT_TEMPLATE: &str = include_str!("../assets/consent.html");
+const ERROR_TEMPLATE: &str = include_str!("../assets/error.html");
+
+/// What the consent page shows and carries.
+pub struct ConsentView<'a> {
+    /// Who receives the key (`RedirectUri::receiver`).
+    pub host: &'a str,
+    /// The full redirect URI.
+    pub redirect_uri: &'a str,
+    /// The client's unverified name.
+    pub client_name: Option<&'a str>,
+    /// The requested scope.
+    pub scope: Option<&'a str>,
+    /// The resource the key is for.
+    pub resource: Option<&'a str>,
+    /// The sealed consent form state.
+    pub request: &'a str,
+    /// The CSRF token.
+    pub csrf: &'a str,
+    /// A masked hint of the remembered key, if there is one.
+    pub saved_hint: Option<String>,
+    /// A message to show above the form.
+    pub error: Option<&'a str>,
+    /// The CSP `form-action` source of the redirect target.
+    pub form_target: &'a str,
+}
+
+fn base_vars(config: &Config) -> Vars<'_> {
+    Vars::default()
+        .set("product_name", config.branding.product_name.as_str())
+        .set("logo_url", config.branding.logo_url.as_str())
+        .set("assets", config.assets_prefix.as_str())
+        .set("key_url", config.branding.key_url.as_str())
+}
+
+/// The consent page.
+pub fn consent(config: &Config, view: ConsentView, status: u16) -> Response {
+    let vars = base_vars(config)
+        .set("host", view.host)
+        .set("redirect_uri", view.redirect_uri)
+        .maybe("client_name", view.client_name)
+        .maybe("scope", view.scope)
+        .maybe("resource", view.resource)
+        .set("action", config.endpoint_path("authorize"))
+        .set("request", view.request)
+        .set("csrf", view.csrf)
+        .maybe("saved", view.saved_hint.as_ref().map(|_| "1"))
+        .maybe("saved_hint", view.saved_hint.clone())
+        .maybe("error", view.error);
+    secure(Response::html(status, render(CONSENT_TEMPLATE, &vars)), Some(view.form_target))
+}
+
+/// An error page (never a redirect).
+pub fn error(config: &Config, status: u16, title: &str, message: &str, code: Option<ErrorCode>) -> Response {
+    let vars = base_vars(config).set("title", title).set("message", message).maybe("code", code.map(ErrorCode::as_str));
+    secure(Response::html(status, render(ERROR_TEMPLATE, &vars)), None)
+}
+
+/// Adds the page security headers. `form_target` is where the consent
+/// form's 303 goes: browsers check redirects after a form post against
+/// `form-action`.
+fn secure(response: Response, form_target: Option<&str>) -> Response {
+    let form_action = match form_target {
+        Some(target) => format!("'self' {target}"),
+        None => "'none'".to_string(),
+    };
+    let csp = format!(
+        "default-src 'none'; style-src 'self'; img-src 'self' data:; font-src 'self'; form-action {form_action}; frame-ancestors 'none'; base-uri 'none'"
+    );
+    response
+        .with_header("content-security-policy", &csp)
+        .with_header("x-frame-options", "DENY")
+        .with_header("referrer-policy", "no-referrer")
+        .with_header("x-content-type-options", "nosniff")
+        .no_store()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_page_escapes_and_has_security_headers() {
+        let r = error(&Config::default(), 400, "Bad <request>", "\"><svg onload=alert(1)>", Some(ErrorCode::InvalidRequest));
+        let body = r.text();
+        assert!(body.contains("Bad &lt;request&gt;"));
+        assert!(!body.contains("<svg"));
+        assert!(body.contains("invalid_request"));
+        assert!(r.header("content-security-policy").unwrap().contains("frame-ancestors 'none'"));
+        assert_eq!(r.header("x-frame-options"), Some("DENY"));
+        assert_eq!(r.header("referrer-policy"), Some("no-referrer"));
+        assert_eq!(r.header("cache-control"), Some("no-store"));
+        assert_eq!(r.header("x-content-type-options"), Some("nosniff"));
+    }
+
+    #[test]
+    fn templates_have_no_inline_script_or_style() {
+        for t in [CONSENT_TEMPLATE, ERROR_TEMPLATE] {
+            assert!(!t.contains("<script"), "no script at all on these pages");
+            assert!(!t.contains("<style") && !t.contains("style="));
+            assert!(!t.contains(" on") || !t.contains("onclick"));
+        }
+    }
+}

@@ -1,0 +1,264 @@
+//! Redirect URI rules (DESIGN.md rule 6, RFC 8252 for native apps): https;
+//! http only on loopback (any port); private-use schemes for native apps;
+//! never a dangerous scheme, userinfo, a fragment, white space or controls.
+
+use std::net::IpAddr;
+use url::{Host, Url};
+
+/// The longest redirect URI we accept, in bytes.
+pub const MAX_REDIRECT_URI_LEN: usize = 2048;
+
+/// Schemes that are never a redirect target: script, local content,
+/// browser internals, or not an app callback at all.
+const REFUSED_SCHEMES: &[&str] = &[
+    "javascript", "data", "vbscript", "file", "blob", "about", "filesystem", "view-source", "chrome",
+    "chrome-extension", "moz-extension", "ftp", "ws", "wss", "mailto", "tel", "sms", "urn", "intent", "jar",
+    "ms-settings", "content", "resource",
+];
+
+/// A redirect URI that passed every rule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RedirectUri(Url);
+
+/// Why a redirect URI was refused (shown to the user and to registrants).
+pub type Refusal = &'static str;
+
+impl RedirectUri {
+    /// Applies the rules to a raw string.
+    pub fn parse(raw: &str) -> Result<RedirectUri, Refusal> {
+        if raw.is_empty() || raw.len() > MAX_REDIRECT_URI_LEN {
+            return Err("redirect_uri must be 1-2048 characters");
+        }
+        // The URL parser would silently drop tabs and newlines and trim
+        // spaces and controls: refuse them before it sees them.
+        if raw.bytes().any(|b| b <= b' ' || b == 0x7f || b == b'\\') {
+            return Err("redirect_uri must not contain white space, control characters or backslashes");
+        }
+        if raw.contains('#') {
+            return Err("redirect_uri must not contain a fragment");
+        }
+        let url = Url::parse(raw).map_err(|_| "redirect_uri must be an absolute URI")?;
+        if url.cannot_be_a_base() {
+            return Err("redirect_uri must be an absolute URI with a path");
+        }
+        if !url.username().is_empty() || url.password().is_some() {
+            return Err("redirect_uri must not contain user information");
+        }
+        let web = matches!(url.scheme(), "https" | "http");
+        if web && raw.as_bytes().get(url.scheme().len()..url.scheme().len() + 4).is_none_or(|s| !s.starts_with(b"://") || s[3] == b'/') {
+            return Err("redirect_uri must be scheme://host/...");
+        }
+        match url.scheme() {
+            "https" => {
+                if url.host().is_none() {
+                    return Err("an https redirect_uri needs a host");
+                }
+            }
+            "http" => {
+                if !is_loopback(&url) {
+                    return Err("http redirect URIs are allowed only on loopback (localhost, 127.0.0.1, [::1]); use https");
+                }
+            }
+            scheme => {
+                if REFUSED_SCHEMES.contains(&scheme) || scheme.starts_with("web+") {
+                    return Err("this redirect_uri scheme is not allowed");
+                }
+                if raw.get(..scheme.len() + 3).is_some_and(|p| p.ends_with("://")) && url.host().is_none() {
+                    return Err("redirect_uri has an empty host");
+                }
+            }
+        }
+        Ok(RedirectUri(url))
+    }
+
+    /// The URI as registered/sent (normalized by the URL parser).
+    pub fn as_str(&self) -> &str {
+        self.0.as_str()
+    }
+
+    /// The URL.
+    pub fn url(&self) -> &Url {
+        &self.0
+    }
+
+    /// The host (lower case, punycode for internationalized names), if any.
+    pub fn host(&self) -> Option<String> {
+        self.0.host_str().map(str::to_string)
+    }
+
+    /// Whether this is an http URI on loopback (port-relaxed matching applies).
+    pub fn is_loopback_http(&self) -> bool {
+        self.0.scheme() == "http"
+    }
+
+    /// Who receives the code (and so the key), as the consent page shows it:
+    /// `host[:port]` for web URIs, `scheme://host` or `scheme:` for apps.
+    pub fn receiver(&self) -> String {
+        let url = &self.0;
+        match (url.scheme(), url.host_str()) {
+            ("https" | "http", Some(host)) => match url.port() {
+                Some(port) => format!("{host}:{port}"),
+                None => host.to_string(),
+            },
+            (scheme, Some(host)) => format!("{scheme}://{host}"),
+            (scheme, None) => format!("{scheme}:"),
+        }
+    }
+
+    /// The CSP `form-action` source that allows the browser to follow our 303
+    /// to this URI: its origin for web URIs, its scheme for apps.
+    pub fn csp_source(&self) -> String {
+        match self.0.scheme() {
+            "https" | "http" => self.0.origin().ascii_serialization(),
+            scheme => format!("{scheme}:"),
+        }
+    }
+
+    /// Whether a presented URI matches this registered one: exact string
+    /// equality, except that loopback http URIs match on any port
+    /// (RFC 8252 §7.3).
+    pub fn matches(&self, presented: &RedirectUri) -> bool {
+        if self.is_loopback_http() && presented.is_loopback_http() {
+            let (mut a, mut b) = (self.0.clone(), presented.0.clone());
+            // Setting the port of an http URL with a host cannot fail.
+            let _ = a.set_port(None);
+            let _ = b.set_port(None);
+            return a == b;
+        }
+        self.0.as_str() == presented.0.as_str()
+    }
+
+    /// The redirect with response parameters appended to the query.
+    pub fn with_params(&self, params: &[(&str, &str)]) -> String {
+        let mut url = self.0.clone();
+        {
+            let mut q = url.query_pairs_mut();
+            for (k, v) in params {
+                q.append_pair(k, v);
+            }
+        }
+        url.into()
+    }
+}
+
+/// Whether an http URL's host is loopback: `localhost`, 127.0.0.0/8 or ::1.
+pub fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(Host::Domain(d)) => d == "localhost",
+        Some(Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
+        Some(Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn ok(s: &str) -> RedirectUri {
+        RedirectUri::parse(s).unwrap_or_else(|e| panic!("{s}: {e}"))
+    }
+
+    #[test]
+    fn accepts_what_real_clients_register() {
+        for s in [
+            "https://claude.ai/api/mcp/auth_callback",
+            "https://chatgpt.com/connector/oauth/abc123",
+            "http://localhost:6274/oauth/callback",
+            "http://127.0.0.1:33418/",
+            "http://127.0.0.1/",
+            "http://[::1]:8080/cb",
+            "http://127.1.2.3:9/cb",
+            "cursor://anysphere.cursor-mcp/oauth/callback",
+            "vscode://vscode.github-authentication/did-authenticate",
+            "com.example.app:/cb",
+            "https://yourapp.com/callback?x=1",
+        ] {
+            ok(s);
+        }
+    }
+
+    #[test]
+    fn refuses_dangerous_and_malformed_uris() {
+        for s in [
+            "javascript:alert(1)",
+            "JavaScript://x/%0aalert(1)",
+            " javascript:alert(1)",
+            "\u{1}javascript:alert(1)",
+            "data:text/html,hi",
+            "vbscript:msgbox",
+            "file:///etc/passwd",
+            "blob:https://a.example/uuid",
+            "https://app.example@evil.example/cb",
+            "https://app.example\\@evil.example/cb",
+            "https:\\\\evil.example/cb",
+            "https://a.example/cb#frag",
+            "https://a.example/cb#",
+            "/relative/cb",
+            "//evil.example/cb",
+            "http://evil.example/cb",
+            "http://localhost.evil.example/cb",
+            "http://127.0.0.1.nip.io/cb",
+            "https://a.example/c\r\nb",
+            "https://a.example/c\nb",
+            "https://a.example/cb\0",
+            "https://a.example/cb ",
+            "urn:ietf:wg:oauth:2.0:oob",
+            "mailto:a@b.example",
+            "https:///cb",
+            "",
+        ] {
+            assert!(RedirectUri::parse(s).is_err(), "{s:?} should be refused");
+        }
+        assert!(RedirectUri::parse(&format!("https://a.example/{}", "a".repeat(2100))).is_err());
+    }
+
+    #[test]
+    fn receiver_is_punycode_for_internationalized_hosts() {
+        assert_eq!(ok("https://аррӏе.com/cb").receiver(), "xn--80ak6aa92e.com");
+        assert_eq!(ok("http://localhost:6274/cb").receiver(), "localhost:6274");
+        assert_eq!(ok("https://claude.ai/cb").receiver(), "claude.ai");
+        assert_eq!(ok("cursor://anysphere.cursor-mcp/cb").receiver(), "cursor://anysphere.cursor-mcp");
+        assert_eq!(ok("com.example.app:/cb").receiver(), "com.example.app:");
+    }
+
+    #[test]
+    fn loopback_matches_any_port_others_match_exactly() {
+        assert!(ok("http://127.0.0.1/").matches(&ok("http://127.0.0.1:33418/")));
+        assert!(ok("http://localhost:1/cb").matches(&ok("http://localhost:2/cb")));
+        assert!(!ok("http://localhost:1/cb").matches(&ok("http://localhost:1/other")));
+        assert!(!ok("http://localhost/cb").matches(&ok("http://127.0.0.1/cb")));
+        assert!(!ok("https://a.example/cb").matches(&ok("https://a.example:444/cb")));
+        assert!(!ok("https://a.example/cb").matches(&ok("https://a.example/cb/")));
+        assert!(ok("https://a.example/cb").matches(&ok("https://a.example/cb")));
+    }
+
+    #[test]
+    fn params_are_appended_and_encoded() {
+        let u = ok("https://a.example/cb?x=1").with_params(&[("code", "c"), ("state", "a b&\r\n")]);
+        assert_eq!(u, "https://a.example/cb?x=1&code=c&state=a+b%26%0D%0A");
+    }
+
+    #[test]
+    fn csp_source_is_origin_or_scheme() {
+        assert_eq!(ok("http://localhost:6274/cb").csp_source(), "http://localhost:6274");
+        assert_eq!(ok("cursor://anysphere.cursor-mcp/cb").csp_source(), "cursor:");
+    }
+
+    proptest! {
+        #[test]
+        fn parse_never_panics(s in ".{0,120}") {
+            let _ = RedirectUri::parse(&s);
+        }
+
+        #[test]
+        fn accepted_uris_have_no_controls_or_fragment(s in "(https?|javascript|cursor)://[a-z0-9.@:/#%?\\\\ ]{0,40}") {
+            if let Ok(u) = RedirectUri::parse(&s) {
+                prop_assert!(!u.as_str().bytes().any(|b| b < 0x21));
+                prop_assert!(u.url().fragment().is_none());
+                prop_assert!(u.url().username().is_empty());
+            }
+        }
+    }
+}

@@ -1,0 +1,162 @@
+//! POST /register: RFC 7591 dynamic client registration for public clients.
+
+use crate::client::{Client, MAX_CLIENT_NAME};
+use crate::error::{ErrorCode, OAuthError};
+use crate::redirect::RedirectUri;
+use crate::seal::Keys;
+
+/// The most redirect URIs one registration may carry.
+pub const MAX_REDIRECT_URIS: usize = 10;
+
+fn metadata_error(description: &'static str) -> OAuthError {
+    OAuthError::new(ErrorCode::InvalidClientMetadata, description)
+}
+
+/// Registers a client from a JSON body; returns the 201 body.
+pub fn register(media_type: Option<&str>, body: &[u8], keys: &Keys, now: u64) -> Result<serde_json::Value, OAuthError> {
+    if let Some(media_type) = media_type {
+        if media_type != "application/json" && !media_type.ends_with("+json") {
+            return Err(metadata_error("the registration must be a JSON object (Content-Type: application/json)"));
+        }
+    }
+    let meta: serde_json::Value =
+        serde_json::from_slice(body).map_err(|_| metadata_error("the registration must be a JSON object"))?;
+    let meta = meta.as_object().ok_or(metadata_error("the registration must be a JSON object"))?;
+    let raw_uris = meta
+        .get("redirect_uris")
+        .and_then(|v| v.as_array())
+        .filter(|a| !a.is_empty() && a.len() <= MAX_REDIRECT_URIS)
+        .ok_or(OAuthError::new(ErrorCode::InvalidRedirectUri, "redirect_uris must be an array of 1 to 10 URIs"))?;
+    let mut uris = Vec::with_capacity(raw_uris.len());
+    for raw in raw_uris {
+        let raw = raw.as_str().ok_or(OAuthError::new(ErrorCode::InvalidRedirectUri, "each redirect URI must be a string"))?;
+        uris.push(RedirectUri::parse(raw).map_err(|reason| OAuthError::new(ErrorCode::InvalidRedirectUri, reason))?);
+    }
+    let name = optional_text(meta, "client_name", MAX_CLIENT_NAME)?;
+    check_list(meta, "grant_types", "authorization_code", "grant_types must include authorization_code")?;
+    check_list(meta, "response_types", "code", "response_types must include code")?;
+    let mut out = serde_json::json!({
+        "client_id": Client::client_id_for(&uris, name, keys),
+        "client_id_issued_at": now,
+        "redirect_uris": raw_uris,
+        "token_endpoint_auth_method": "none",
+        "grant_types": ["authorization_code"],
+        "response_types": ["code"],
+    });
+    if let Some(name) = name {
+        out["client_name"] = name.into();
+    }
+    for field in ["client_uri", "logo_uri", "policy_uri", "tos_uri"] {
+        if let Some(uri) = optional_text(meta, field, 2048)? {
+            if !is_web_url(uri) {
+                return Err(metadata_error("client_uri, logo_uri, policy_uri and tos_uri must be https URLs"));
+            }
+            out[field] = uri.into();
+        }
+    }
+    for field in ["scope", "software_id", "software_version"] {
+        if let Some(text) = optional_text(meta, field, 1024)? {
+            out[field] = text.into();
+        }
+    }
+    if let Some(kind) = optional_text(meta, "application_type", 16)? {
+        if kind != "web" && kind != "native" {
+            return Err(metadata_error("application_type must be web or native"));
+        }
+        out["application_type"] = kind.into();
+    }
+    Ok(out)
+}
+
+/// A string field that may be absent or null, at most `max` characters of
+/// printable text.
+fn optional_text<'a>(
+    meta: &'a serde_json::Map<String, serde_json::Value>,
+    field: &str,
+    max: usize,
+) -> Result<Option<&'a str>, OAuthError> {
+    match meta.get(field) {
+        None | Some(serde_json::Value::Null) => Ok(None),
+        Some(serde_json::Value::String(s)) if s.chars().count() <= max && !s.chars().any(char::is_control) => {
+            Ok(Some(s.as_str()).filter(|s| !s.trim().is_empty()))
+        }
+        Some(_) => Err(metadata_error("a client metadata field has the wrong type, length or characters")),
+    }
+}
+
+fn check_list(
+    meta: &serde_json::Map<String, serde_json::Value>,
+    field: &str,
+    required: &str,
+    description: &'static str,
+) -> Result<(), OAuthError> {
+    match meta.get(field) {
+        None | Some(serde_json::Value::Null) => Ok(()),
+        Some(serde_json::Value::Array(items)) if items.iter().any(|i| i.as_str() == Some(required)) => Ok(()),
+        Some(_) => Err(metadata_error(description)),
+    }
+}
+
+fn is_web_url(s: &str) -> bool {
+    url::Url::parse(s).is_ok_and(|u| (u.scheme() == "https" || u.scheme() == "http") && u.host().is_some())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::secret::Secret;
+
+    fn keys() -> Keys {
+        Keys::derive(&Secret::new(&"s".repeat(40)).unwrap(), None)
+    }
+
+    fn reg(body: &str) -> Result<serde_json::Value, OAuthError> {
+        register(Some("application/json"), body.as_bytes(), &keys(), 1_700_000_000)
+    }
+
+    #[test]
+    fn original_recipe_gets_the_hostname() {
+        let out = reg(r#"{"redirect_uris":["https://yourapp.com/callback"]}"#).unwrap();
+        assert_eq!(out["client_id"], "yourapp.com");
+        assert_eq!(out["client_id_issued_at"], 1_700_000_000);
+        assert_eq!(out["token_endpoint_auth_method"], "none");
+        assert!(!out.to_string().contains("null"));
+    }
+
+    #[test]
+    fn client_secret_post_request_is_answered_with_none() {
+        let out = reg(r#"{"redirect_uris":["https://claude.ai/api/mcp/auth_callback"],"client_name":"Claude","token_endpoint_auth_method":"client_secret_post","grant_types":["authorization_code","refresh_token"],"application_type":"web","unknown_field":{"x":1}}"#).unwrap();
+        assert_eq!(out["token_endpoint_auth_method"], "none");
+        assert_eq!(out["client_name"], "Claude");
+        assert!(out["client_id"].as_str().unwrap().starts_with("pc1."));
+        assert!(out.get("client_secret").is_none());
+    }
+
+    #[test]
+    fn bad_registrations_are_400_with_the_right_code() {
+        for (body, code) in [
+            ("not json", ErrorCode::InvalidClientMetadata),
+            ("[]", ErrorCode::InvalidClientMetadata),
+            ("{}", ErrorCode::InvalidRedirectUri),
+            (r#"{"redirect_uris":[]}"#, ErrorCode::InvalidRedirectUri),
+            (r#"{"redirect_uris":"https://a.example/cb"}"#, ErrorCode::InvalidRedirectUri),
+            (r#"{"redirect_uris":["javascript:alert(1)"]}"#, ErrorCode::InvalidRedirectUri),
+            (r#"{"redirect_uris":["http://evil.example/cb"]}"#, ErrorCode::InvalidRedirectUri),
+            (r#"{"redirect_uris":[1]}"#, ErrorCode::InvalidRedirectUri),
+            (r#"{"redirect_uris":["https://a.example/cb"],"client_name":7}"#, ErrorCode::InvalidClientMetadata),
+            (r#"{"redirect_uris":["https://a.example/cb"],"grant_types":["client_credentials"]}"#, ErrorCode::InvalidClientMetadata),
+            (r#"{"redirect_uris":["https://a.example/cb"],"logo_uri":"javascript:alert(1)"}"#, ErrorCode::InvalidClientMetadata),
+        ] {
+            let err = reg(body).unwrap_err();
+            assert_eq!(err.code, code, "{body}");
+            assert_eq!(err.to_response().status, 400);
+        }
+        assert!(register(Some("application/x-www-form-urlencoded"), b"{}", &keys(), 0).is_err());
+    }
+
+    #[test]
+    fn null_optional_fields_are_accepted_and_not_echoed() {
+        let out = reg(r#"{"redirect_uris":["https://a.example/cb"],"client_name":null,"scope":null}"#).unwrap();
+        assert!(!out.to_string().contains("null"));
+    }
+}

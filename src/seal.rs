@@ -1,0 +1,194 @@
+//! Authenticated encryption of small values (remember cookie, consent form
+//! state) under keys derived once from `SECRET` with HKDF-SHA256.
+//!
+//! Format: base64url(key id (4) ‖ nonce (12) ‖ AES-256-GCM ciphertext+tag).
+//! The purpose of the value is the associated data, so a value sealed for
+//! one use never opens as another. A previous secret still opens values, so
+//! `SECRET` can rotate.
+
+use aes_gcm::aead::{Aead, KeyInit, Payload};
+use aes_gcm::{Aes256Gcm, Nonce};
+use hkdf::Hkdf;
+use sha2::Sha256;
+
+use crate::encoding::{b64url, from_b64url};
+use crate::entropy::Entropy;
+use crate::secret::Secret;
+
+/// What a sealed value is for (the AEAD associated data).
+#[derive(Debug, Clone, Copy)]
+pub enum Purpose {
+    /// The remembered API key cookie.
+    RememberCookie,
+    /// The consent form's state.
+    ConsentForm,
+}
+
+impl Purpose {
+    fn aad(self) -> &'static [u8] {
+        match self {
+            Purpose::RememberCookie => b"parallel-oauth-provider remember-cookie v1",
+            Purpose::ConsentForm => b"parallel-oauth-provider consent-form v1",
+        }
+    }
+}
+
+struct Key {
+    id: [u8; 4],
+    aead: Aes256Gcm,
+    mac: [u8; 32],
+}
+
+impl Key {
+    fn derive(secret: &Secret) -> Key {
+        let hk = Hkdf::<Sha256>::new(Some(b"parallel-oauth-provider v1"), secret.bytes());
+        let mut aead = [0u8; 32];
+        let mut mac = [0u8; 32];
+        let mut id = [0u8; 4];
+        // Lengths are far below HKDF's limit (255 * 32 bytes): expand cannot fail.
+        hk.expand(b"aes-256-gcm", &mut aead).expect("valid HKDF length");
+        hk.expand(b"hmac-sha256", &mut mac).expect("valid HKDF length");
+        hk.expand(b"key-id", &mut id).expect("valid HKDF length");
+        Key { id, aead: Aes256Gcm::new(&aead.into()), mac }
+    }
+}
+
+/// The provider's keys: the current one seals, the previous one still opens.
+pub struct Keys {
+    current: Key,
+    previous: Option<Key>,
+}
+
+impl std::fmt::Debug for Keys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Keys([redacted])")
+    }
+}
+
+const HEADER: usize = 4 + 12;
+
+impl Keys {
+    /// Derives the keys once (HKDF: microseconds, not PBKDF2's milliseconds).
+    pub fn derive(current: &Secret, previous: Option<&Secret>) -> Keys {
+        Keys { current: Key::derive(current), previous: previous.map(Key::derive) }
+    }
+
+    /// Encrypts and authenticates `plaintext` for `purpose`.
+    pub fn seal(&self, purpose: Purpose, plaintext: &[u8], entropy: &mut Entropy) -> String {
+        let nonce = entropy.nonce();
+        let ciphertext = self
+            .current
+            .aead
+            .encrypt(Nonce::from_slice(&nonce), Payload { msg: plaintext, aad: purpose.aad() })
+            .expect("AES-GCM encryption of a small value cannot fail");
+        let mut out = Vec::with_capacity(HEADER + ciphertext.len());
+        out.extend_from_slice(&self.current.id);
+        out.extend_from_slice(&nonce);
+        out.extend_from_slice(&ciphertext);
+        b64url(&out)
+    }
+
+    /// Opens a sealed value; `None` if it is malformed, tampered, sealed for
+    /// another purpose or under a key we no longer have.
+    pub fn open(&self, purpose: Purpose, sealed: &str) -> Option<Vec<u8>> {
+        let raw = from_b64url(sealed)?;
+        if raw.len() < HEADER + 16 {
+            return None;
+        }
+        let key = [Some(&self.current), self.previous.as_ref()].into_iter().flatten().find(|k| raw[..4] == k.id)?;
+        key.aead
+            .decrypt(Nonce::from_slice(&raw[4..HEADER]), Payload { msg: &raw[HEADER..], aad: purpose.aad() })
+            .ok()
+    }
+
+    /// HMAC-SHA256 tags under the current key and, during rotation, the
+    /// previous one: the first signs, any of them verifies.
+    pub fn macs<'a>(&'a self, message: &'a [u8]) -> impl Iterator<Item = [u8; 32]> + 'a {
+        [Some(&self.current), self.previous.as_ref()].into_iter().flatten().map(move |k| {
+            use hkdf::hmac::{Hmac, Mac};
+            let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&k.mac).expect("HMAC takes any key length");
+            mac.update(message);
+            mac.finalize().into_bytes().into()
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn keys(s: &str) -> Keys {
+        Keys::derive(&Secret::new(&s.repeat(40)).unwrap(), None)
+    }
+
+    fn entropy() -> Entropy {
+        Entropy::new([3; 32])
+    }
+
+    #[test]
+    fn seal_open_round_trip() {
+        let k = keys("a");
+        let sealed = k.seal(Purpose::RememberCookie, b"sk-key", &mut entropy());
+        assert_eq!(k.open(Purpose::RememberCookie, &sealed).unwrap(), b"sk-key");
+        assert!(!sealed.contains("sk-key"));
+    }
+
+    #[test]
+    fn tampered_byte_is_refused() {
+        let k = keys("a");
+        let sealed = k.seal(Purpose::RememberCookie, b"sk-key", &mut entropy());
+        let mut raw = from_b64url(&sealed).unwrap();
+        for i in 0..raw.len() {
+            raw[i] ^= 1;
+            assert!(k.open(Purpose::RememberCookie, &b64url(&raw)).is_none(), "byte {i}");
+            raw[i] ^= 1;
+        }
+    }
+
+    #[test]
+    fn wrong_key_and_wrong_purpose_are_refused() {
+        let sealed = keys("a").seal(Purpose::RememberCookie, b"sk-key", &mut entropy());
+        assert!(keys("b").open(Purpose::RememberCookie, &sealed).is_none());
+        assert!(keys("a").open(Purpose::ConsentForm, &sealed).is_none());
+    }
+
+    #[test]
+    fn rotated_key_still_opens_old_values() {
+        let old = Secret::new(&"o".repeat(40)).unwrap();
+        let new = Secret::new(&"n".repeat(40)).unwrap();
+        let sealed = Keys::derive(&old, None).seal(Purpose::RememberCookie, b"k", &mut entropy());
+        let rotated = Keys::derive(&new, Some(&old));
+        assert_eq!(rotated.open(Purpose::RememberCookie, &sealed).unwrap(), b"k");
+        // New values are sealed under the new key only.
+        let fresh = rotated.seal(Purpose::RememberCookie, b"k", &mut entropy());
+        assert!(Keys::derive(&old, None).open(Purpose::RememberCookie, &fresh).is_none());
+        assert!(Keys::derive(&new, None).open(Purpose::RememberCookie, &fresh).is_some());
+    }
+
+    #[test]
+    fn truncated_and_garbage_values_are_refused() {
+        let k = keys("a");
+        let sealed = k.seal(Purpose::ConsentForm, b"x", &mut entropy());
+        for n in 0..sealed.len() {
+            assert!(k.open(Purpose::ConsentForm, &sealed[..n]).is_none());
+        }
+        assert!(k.open(Purpose::ConsentForm, "!!!").is_none());
+    }
+
+    #[test]
+    fn mac_verifies_under_previous_key() {
+        let old = Secret::new(&"o".repeat(40)).unwrap();
+        let new = Secret::new(&"n".repeat(40)).unwrap();
+        let tag = Keys::derive(&old, None).macs(b"m").next().unwrap();
+        assert!(Keys::derive(&new, Some(&old)).macs(b"m").any(|t| t == tag));
+        assert!(!Keys::derive(&new, None).macs(b"m").any(|t| t == tag));
+    }
+
+    proptest! {
+        #[test]
+        fn open_never_panics(s in ".{0,200}") {
+            let _ = keys("a").open(Purpose::RememberCookie, &s);
+        }
+    }
+}

@@ -1,0 +1,672 @@
+//! Every endpoint driven through the library entry point with the in-memory
+//! store and a fixed clock.
+
+use std::cell::Cell;
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use parallel_oauth_provider::{block_on, Config, MemoryStore, Provider, Request, Response};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+const ORIGIN: &str = "https://oauth.example";
+const SECRET: &str = "test-secret-that-is-long-enough-0123456789";
+const KEY: &str = "sk-test-0123456789abcdef";
+const T0: u64 = 1_800_000_000;
+
+struct Server {
+    provider: Provider,
+    store: MemoryStore,
+    now: Cell<u64>,
+    seed: Cell<u8>,
+}
+
+impl Server {
+    fn new() -> Self {
+        Self::with(Config::default(), SECRET, None)
+    }
+
+    fn with(config: Config, secret: &str, previous: Option<&str>) -> Self {
+        Server {
+            provider: Provider::new(config, secret, previous).unwrap(),
+            store: MemoryStore::new(),
+            now: Cell::new(T0),
+            seed: Cell::new(0),
+        }
+    }
+
+    fn send(&self, request: Request) -> Response {
+        self.seed.set(self.seed.get().wrapping_add(1));
+        block_on(self.provider.handle(&request, &self.store, self.now.get(), [self.seed.get(); 32]))
+            .expect("a provider route")
+    }
+
+    fn get(&self, path: &str) -> Response {
+        self.send(Request::new("GET", url(path)))
+    }
+
+    fn post(&self, path: &str, content_type: &str, body: &str, headers: &[(&str, &str)]) -> Response {
+        let mut r = Request::new("POST", url(path)).with_header("content-type", content_type).with_body(body);
+        for (n, v) in headers {
+            r = r.with_header(n, v);
+        }
+        self.send(r)
+    }
+
+    fn token(&self, body: &str) -> Response {
+        self.post("/token", "application/x-www-form-urlencoded", body, &[])
+    }
+
+    /// GET /authorize with a browser's cookies; returns the page and the
+    /// cookies the browser has afterwards.
+    fn consent_page(&self, query: &str, jar: &mut Jar) -> Response {
+        let r = self.send(Request::new("GET", url(&format!("/authorize?{query}"))).with_header("cookie", &jar.header()));
+        jar.update(&r);
+        r
+    }
+
+    /// POSTs the consent form with extra fields, as the browser would.
+    fn answer(&self, page: &Response, fields: &str, jar: &mut Jar) -> Response {
+        let body = format!("request={}&csrf={}&{fields}", hidden(page, "request"), hidden(page, "csrf"));
+        let r = self.post(
+            "/authorize",
+            "application/x-www-form-urlencoded",
+            &body,
+            &[("cookie", &jar.header()), ("origin", "null"), ("sec-fetch-site", "same-origin")],
+        );
+        jar.update(&r);
+        r
+    }
+}
+
+fn url(path: &str) -> url::Url {
+    format!("{ORIGIN}{path}").parse().unwrap()
+}
+
+fn json(r: &Response) -> Value {
+    serde_json::from_slice(&r.body).unwrap_or_else(|_| panic!("not JSON: {}", r.text()))
+}
+
+#[derive(Default)]
+struct Jar(Vec<(String, String)>);
+
+impl Jar {
+    fn update(&mut self, r: &Response) {
+        for c in r.headers_named("set-cookie") {
+            let pair = c.split(';').next().unwrap();
+            let (name, value) = pair.split_once('=').unwrap();
+            self.0.retain(|(n, _)| n != name);
+            if !c.contains("Max-Age=0") {
+                self.0.push((name.to_string(), value.to_string()));
+            }
+        }
+    }
+    fn header(&self) -> String {
+        self.0.iter().map(|(n, v)| format!("{n}={v}")).collect::<Vec<_>>().join("; ")
+    }
+    fn has(&self, name: &str) -> bool {
+        self.0.iter().any(|(n, _)| n == name)
+    }
+}
+
+/// The value of a hidden input in a page.
+fn hidden(page: &Response, name: &str) -> String {
+    let html = page.text();
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = html.find(&marker).unwrap_or_else(|| panic!("no {name} in page")) + marker.len();
+    let value = &html[start..start + html[start..].find('"').unwrap()];
+    url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
+}
+
+fn pkce(seed: &str) -> (String, String) {
+    let verifier = URL_SAFE_NO_PAD.encode(Sha256::digest(seed.as_bytes()));
+    let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
+    (verifier, challenge)
+}
+
+fn enc(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+const REDIRECT: &str = "https://yourapp.com/callback";
+
+fn auth_query(client_id: &str, redirect: &str, challenge: &str, extra: &str) -> String {
+    format!(
+        "response_type=code&client_id={}&redirect_uri={}&code_challenge={challenge}&code_challenge_method=S256&state=st-1&scope=api{extra}",
+        enc(client_id),
+        enc(redirect)
+    )
+}
+
+/// Location parameters of a redirect.
+fn location(r: &Response) -> (String, Vec<(String, String)>) {
+    let loc = r.header("location").unwrap_or_else(|| panic!("no location: {} {}", r.status, r.text()));
+    let u = url::Url::parse(loc).unwrap();
+    let mut base = u.clone();
+    base.set_query(None);
+    (base.to_string(), u.query_pairs().into_owned().collect())
+}
+
+fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    params.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+}
+
+/// Runs consent with a typed key; returns the code.
+fn approve(s: &Server, query: &str, jar: &mut Jar, fields: &str) -> String {
+    let page = s.consent_page(query, jar);
+    assert_eq!(page.status, 200, "{}", page.text());
+    let r = s.answer(&page, fields, jar);
+    assert_eq!(r.status, 303, "{}", r.text());
+    let (_, params) = location(&r);
+    param(&params, "code").expect("code").to_string()
+}
+
+fn token_body(code: &str, client_id: &str, redirect: &str, verifier: &str) -> String {
+    format!(
+        "grant_type=authorization_code&code={code}&client_id={}&redirect_uri={}&code_verifier={verifier}",
+        enc(client_id),
+        enc(redirect)
+    )
+}
+
+fn full_flow(s: &Server) -> (String, String) {
+    let (verifier, challenge) = pkce("flow");
+    let code = approve(s, &auth_query("yourapp.com", REDIRECT, &challenge, ""), &mut Jar::default(), &format!("api_key={KEY}&action=approve"));
+    (code, verifier)
+}
+
+// ---------------------------------------------------------------- metadata
+
+#[test]
+fn authorization_server_metadata_has_what_clients_need() {
+    let s = Server::new();
+    for path in ["/.well-known/oauth-authorization-server", "/.well-known/oauth-authorization-server/mcp"] {
+        let r = s.get(path);
+        assert_eq!(r.status, 200);
+        let m = json(&r);
+        assert_eq!(m["issuer"], ORIGIN);
+        assert_eq!(m["authorization_endpoint"], format!("{ORIGIN}/authorize"));
+        assert_eq!(m["token_endpoint"], format!("{ORIGIN}/token"));
+        assert_eq!(m["registration_endpoint"], format!("{ORIGIN}/register"));
+        assert_eq!(m["response_types_supported"], serde_json::json!(["code"]));
+        assert_eq!(m["code_challenge_methods_supported"], serde_json::json!(["S256"]));
+        assert!(m["token_endpoint_auth_methods_supported"].as_array().unwrap().contains(&"none".into()));
+        assert_eq!(m["authorization_response_iss_parameter_supported"], true);
+        assert_eq!(r.header("access-control-allow-origin"), Some("*"));
+    }
+}
+
+#[test]
+fn issuer_follows_prefix_and_override_without_trailing_slash() {
+    let s = Server::with(Config { path_prefix: "/oauth/".into(), ..Config::default() }, SECRET, None);
+    let m = json(&s.get("/.well-known/oauth-authorization-server/oauth"));
+    assert_eq!(m["issuer"], format!("{ORIGIN}/oauth"));
+    assert_eq!(m["token_endpoint"], format!("{ORIGIN}/oauth/token"));
+    let s = Server::with(Config { issuer: Some("https://oauth.parallel.ai/".into()), ..Config::default() }, SECRET, None);
+    assert_eq!(json(&s.get("/.well-known/oauth-authorization-server"))["issuer"], "https://oauth.parallel.ai");
+}
+
+#[test]
+fn protected_resource_metadata_points_at_the_issuer() {
+    let s = Server::new();
+    let m = json(&s.get("/.well-known/oauth-protected-resource/mcp"));
+    assert_eq!(m["resource"], format!("{ORIGIN}/mcp"));
+    assert_eq!(m["authorization_servers"], serde_json::json!([ORIGIN]));
+    assert_eq!(json(&s.get("/.well-known/oauth-protected-resource"))["resource"], ORIGIN);
+}
+
+#[test]
+fn unknown_well_known_is_json_404() {
+    let s = Server::new();
+    for path in ["/.well-known/openid-configuration", "/.well-known/", "/.well-known/oauth-authorization-serverx"] {
+        let r = s.get(path);
+        assert_eq!(r.status, 404, "{path}");
+        assert_eq!(r.header("content-type"), Some("application/json"));
+        assert_eq!(json(&r)["error"], "not_found");
+    }
+}
+
+#[test]
+fn other_routes_are_not_ours() {
+    let s = Server::new();
+    for path in ["/", "/mcp", "/authorize/x", "/tokens", "/demo/"] {
+        let r = Request::new("GET", url(path));
+        assert!(block_on(s.provider.handle(&r, &s.store, T0, [0; 32])).is_none(), "{path}");
+    }
+}
+
+#[test]
+fn cors_preflight_and_headers() {
+    let s = Server::new();
+    for path in ["/token", "/register", "/.well-known/oauth-authorization-server", "/.well-known/oauth-protected-resource"] {
+        let r = s.send(Request::new("OPTIONS", url(path)).with_header("origin", "http://localhost:6274"));
+        assert_eq!(r.status, 204, "{path}");
+        assert_eq!(r.header("access-control-allow-origin"), Some("http://localhost:6274"));
+        assert!(r.header("access-control-allow-headers").unwrap().contains("mcp-protocol-version"));
+        assert!(r.header("access-control-allow-credentials").is_none());
+    }
+    let r = s.send(Request::new("GET", url("/authorize?client_id=x")).with_header("origin", "http://localhost:6274"));
+    assert!(r.header("access-control-allow-origin").is_none(), "/authorize has no CORS");
+}
+
+// ---------------------------------------------------------------- register
+
+#[test]
+fn register_returns_hostname_client_id_like_the_original() {
+    let s = Server::new();
+    let r = s.post("/register", "application/json", r#"{"redirect_uris":["https://yourapp.com/callback"]}"#, &[]);
+    assert_eq!(r.status, 201);
+    let b = json(&r);
+    assert_eq!(b["client_id"], "yourapp.com");
+    assert_eq!(b["client_id_issued_at"], T0);
+    assert_eq!(b["token_endpoint_auth_method"], "none");
+    assert_eq!(b["redirect_uris"], serde_json::json!([REDIRECT]));
+    assert!(!r.text().contains("null"));
+    assert_eq!(r.header("cache-control"), Some("no-store"));
+}
+
+#[test]
+fn register_errors_are_400_json() {
+    let s = Server::new();
+    for (body, code) in [
+        ("{", "invalid_client_metadata"),
+        (r#"{"redirect_uris":["javascript:alert(1)"]}"#, "invalid_redirect_uri"),
+        (r#"{"client_name":"x"}"#, "invalid_redirect_uri"),
+    ] {
+        let r = s.post("/register", "application/json", body, &[]);
+        assert_eq!((r.status, json(&r)["error"].as_str().unwrap()), (400, code), "{body}");
+    }
+    assert_eq!(s.get("/register").status, 405);
+    let big = format!(r#"{{"redirect_uris":["https://a.example/cb"],"x":"{}"}}"#, "a".repeat(70_000));
+    assert_eq!(s.post("/register", "application/json", &big, &[]).status, 413);
+}
+
+// ---------------------------------------------------------------- authorize
+
+#[test]
+fn consent_page_names_the_receiver_and_is_locked_down() {
+    let s = Server::new();
+    let (_, challenge) = pkce("x");
+    let mut jar = Jar::default();
+    let r = s.consent_page(&auth_query("yourapp.com", REDIRECT, &challenge, ""), &mut jar);
+    assert_eq!(r.status, 200);
+    let html = r.text();
+    assert!(html.contains("yourapp.com"));
+    assert!(html.contains("type=\"password\""));
+    let csp = r.header("content-security-policy").unwrap();
+    assert!(csp.contains("frame-ancestors 'none'") && csp.contains("default-src 'none'"));
+    assert!(csp.contains("form-action 'self' https://yourapp.com"));
+    assert_eq!(r.header("x-frame-options"), Some("DENY"));
+    assert_eq!(r.header("referrer-policy"), Some("no-referrer"));
+    assert_eq!(r.header("cache-control"), Some("no-store"));
+    assert_eq!(r.header("x-content-type-options"), Some("nosniff"));
+    assert!(jar.has("__Host-parallel-oauth-csrf"));
+    assert!(!html.contains("<script"));
+}
+
+#[test]
+fn authorize_errors_before_redirect_validation_are_pages() {
+    let s = Server::new();
+    let (_, challenge) = pkce("x");
+    for q in [
+        auth_query("yourapp.com", "https://evil.example/callback", &challenge, ""),
+        auth_query("yourapp.com", "javascript:alert(1)", &challenge, ""),
+        auth_query("", REDIRECT, &challenge, ""),
+        "client_id=yourapp.com".to_string(),
+    ] {
+        let r = s.get(&format!("/authorize?{q}"));
+        assert_eq!(r.status, 400, "{q}");
+        assert!(r.header("location").is_none());
+        assert_eq!(r.header("x-frame-options"), Some("DENY"));
+    }
+}
+
+#[test]
+fn authorize_errors_after_validation_redirect_with_state_and_iss() {
+    let s = Server::new();
+    let base = format!("client_id=yourapp.com&redirect_uri={}&state=s%20t", enc(REDIRECT));
+    for (extra, code) in [
+        ("&response_type=token", "unsupported_response_type"),
+        ("&response_type=code", "invalid_request"),
+        ("&response_type=code&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=plain", "invalid_request"),
+    ] {
+        let r = s.get(&format!("/authorize?{base}{extra}"));
+        assert_eq!(r.status, 302);
+        let (target, params) = location(&r);
+        assert_eq!(target, REDIRECT);
+        assert_eq!(param(&params, "error"), Some(code));
+        assert_eq!(param(&params, "state"), Some("s t"));
+        assert_eq!(param(&params, "iss"), Some(ORIGIN));
+    }
+}
+
+// ---------------------------------------------------------------- consent + token
+
+#[test]
+fn full_flow_delivers_the_key_once() {
+    let s = Server::new();
+    let (verifier, challenge) = pkce("flow");
+    let mut jar = Jar::default();
+    let page = s.consent_page(&auth_query("yourapp.com", REDIRECT, &challenge, ""), &mut jar);
+    let r = s.answer(&page, &format!("api_key={KEY}&action=approve"), &mut jar);
+    assert_eq!(r.status, 303);
+    let (target, params) = location(&r);
+    assert_eq!(target, REDIRECT);
+    assert_eq!(param(&params, "state"), Some("st-1"));
+    assert_eq!(param(&params, "iss"), Some(ORIGIN));
+    let code = param(&params, "code").unwrap();
+    assert_eq!(code.len(), 43);
+    // The store holds neither the key nor the code.
+    for v in s.store.values() {
+        assert!(!v.contains(KEY) && !v.contains(code));
+    }
+    assert!(s.store.keys_with_ttl().iter().all(|(k, ttl)| !k.contains(code) && *ttl >= 600));
+
+    let r = s.token(&token_body(code, "yourapp.com", REDIRECT, &verifier));
+    assert_eq!(r.status, 200, "{}", r.text());
+    let b = json(&r);
+    assert_eq!(b["access_token"], KEY);
+    assert_eq!(b["token_type"], "Bearer");
+    assert_eq!(b["scope"], "api");
+    assert_eq!(r.header("cache-control"), Some("no-store"));
+    assert_eq!(r.header("pragma"), Some("no-cache"));
+    assert!(r.header("set-cookie").is_none());
+
+    let again = s.token(&token_body(code, "yourapp.com", REDIRECT, &verifier));
+    assert_eq!((again.status, json(&again)["error"].as_str().unwrap()), (400, "invalid_grant"));
+}
+
+#[test]
+fn one_write_per_code_and_one_read_and_delete_per_redemption() {
+    let s = Server::new();
+    let (code, verifier) = full_flow(&s);
+    let after_consent = s.store.op_counts();
+    assert_eq!((after_consent.gets, after_consent.puts, after_consent.deletes), (0, 1, 0));
+    assert_eq!(s.token(&token_body(&code, "yourapp.com", REDIRECT, &verifier)).status, 200);
+    let after_token = s.store.op_counts();
+    assert_eq!((after_token.gets, after_token.puts, after_token.deletes), (1, 1, 1));
+}
+
+#[test]
+fn code_expires_after_ten_minutes() {
+    let s = Server::new();
+    let (code, verifier) = full_flow(&s);
+    s.now.set(T0 + 601);
+    let r = s.token(&token_body(&code, "yourapp.com", REDIRECT, &verifier));
+    assert_eq!(json(&r)["error"], "invalid_grant");
+
+    let s = Server::new();
+    let (code, verifier) = full_flow(&s);
+    s.now.set(T0 + 600);
+    assert_eq!(s.token(&token_body(&code, "yourapp.com", REDIRECT, &verifier)).status, 200);
+}
+
+#[test]
+fn token_mismatches_are_invalid_grant_and_consume_the_code() {
+    for (client, redirect, verifier_seed) in [
+        ("other.example", REDIRECT, "flow"),
+        ("yourapp.com", "https://yourapp.com/other", "flow"),
+        ("yourapp.com", REDIRECT, "wrong"),
+    ] {
+        let s = Server::new();
+        let (code, right_verifier) = full_flow(&s);
+        let (verifier, _) = pkce(verifier_seed);
+        let r = s.token(&token_body(&code, client, redirect, &verifier));
+        assert_eq!((r.status, json(&r)["error"].as_str().unwrap()), (400, "invalid_grant"), "{client} {redirect}");
+        // A failed attempt consumes the code (documented in SECURITY.md).
+        let r = s.token(&token_body(&code, "yourapp.com", REDIRECT, &right_verifier));
+        assert_eq!(json(&r)["error"], "invalid_grant");
+    }
+}
+
+#[test]
+fn token_request_errors() {
+    let s = Server::new();
+    let (code, verifier) = full_flow(&s);
+    let good = token_body(&code, "yourapp.com", REDIRECT, &verifier);
+    let cases: Vec<(String, &str, u16, &str)> = vec![
+        (good.replace("authorization_code", "refresh_token"), "application/x-www-form-urlencoded", 400, "unsupported_grant_type"),
+        (good.replace("grant_type=authorization_code&", ""), "application/x-www-form-urlencoded", 400, "invalid_request"),
+        (good.replace("client_id=yourapp.com&", ""), "application/x-www-form-urlencoded", 401, "invalid_client"),
+        (good.replace(&format!("&code_verifier={verifier}"), ""), "application/x-www-form-urlencoded", 400, "invalid_request"),
+        (good.replace(&verifier, "short"), "application/x-www-form-urlencoded", 400, "invalid_request"),
+        (good.replace(&verifier, &"a".repeat(129)), "application/x-www-form-urlencoded", 400, "invalid_request"),
+        (good.replace(&verifier, &format!("{}%21", &verifier[1..])), "application/x-www-form-urlencoded", 400, "invalid_request"),
+        (format!("{good}&code=again"), "application/x-www-form-urlencoded", 400, "invalid_request"),
+        (format!("{good}&x=%zz"), "application/x-www-form-urlencoded", 400, "invalid_request"),
+        (good.replace(&code, "random-not-a-code"), "application/x-www-form-urlencoded", 400, "invalid_grant"),
+        (good.replace(&code, &code[..40]), "application/x-www-form-urlencoded", 400, "invalid_grant"),
+        (r#"{"grant_type":"authorization_code"}"#.to_string(), "application/json", 400, "invalid_request"),
+    ];
+    for (body, ct, status, error) in cases {
+        let r = s.post("/token", ct, &body, &[]);
+        assert_eq!((r.status, json(&r)["error"].as_str().unwrap()), (status, error), "{body}");
+        assert_eq!(r.header("cache-control"), Some("no-store"));
+        assert!(r.header("set-cookie").is_none());
+    }
+    // The code survived all of those (none of them presented it whole).
+    assert_eq!(s.token(&good).status, 200);
+    let r = s.get("/token");
+    assert_eq!((r.status, r.header("allow")), (405, Some("POST, OPTIONS")));
+    let big = format!("{good}&pad={}", "a".repeat(70_000));
+    assert_eq!(s.token(&big).status, 413);
+}
+
+#[test]
+fn client_secret_post_and_basic_are_tolerated() {
+    let s = Server::new();
+    let (code, verifier) = full_flow(&s);
+    let body = format!("{}&client_secret=whatever", token_body(&code, "yourapp.com", REDIRECT, &verifier));
+    assert_eq!(s.token(&body).status, 200);
+
+    let (code, verifier) = full_flow(&s);
+    let body = token_body(&code, "yourapp.com", REDIRECT, &verifier).replace("client_id=yourapp.com&", "");
+    let basic = format!("Basic {}", base64::engine::general_purpose::STANDARD.encode("yourapp.com:secret"));
+    let r = s.post("/token", "application/x-www-form-urlencoded", &body, &[("authorization", &basic)]);
+    assert_eq!(r.status, 200, "{}", r.text());
+}
+
+#[test]
+fn deny_redirects_access_denied_with_state_and_iss() {
+    let s = Server::new();
+    let (_, challenge) = pkce("x");
+    let mut jar = Jar::default();
+    let page = s.consent_page(&auth_query("yourapp.com", REDIRECT, &challenge, ""), &mut jar);
+    let r = s.answer(&page, "action=deny", &mut jar);
+    assert_eq!(r.status, 303);
+    let (_, params) = location(&r);
+    assert_eq!(param(&params, "error"), Some("access_denied"));
+    assert_eq!(param(&params, "state"), Some("st-1"));
+    assert_eq!(param(&params, "iss"), Some(ORIGIN));
+    assert!(param(&params, "code").is_none());
+    assert!(s.store.is_empty());
+}
+
+#[test]
+fn consent_without_csrf_from_foreign_origin_or_replayed_is_403() {
+    let s = Server::new();
+    let (_, challenge) = pkce("x");
+    let query = auth_query("yourapp.com", REDIRECT, &challenge, "");
+    let mut jar = Jar::default();
+    let page = s.consent_page(&query, &mut jar);
+    let form = format!("request={}&csrf={}&api_key={KEY}&action=approve", hidden(&page, "request"), hidden(&page, "csrf"));
+    let ct = "application/x-www-form-urlencoded";
+    let cookie = jar.header();
+    let attempts: Vec<Vec<(&str, &str)>> = vec![
+        vec![],                                                                    // no CSRF cookie
+        vec![("cookie", "__Host-parallel-oauth-csrf=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")],
+        vec![("cookie", &cookie), ("origin", "https://evil.example")],
+        vec![("cookie", &cookie), ("sec-fetch-site", "cross-site")],
+    ];
+    for headers in attempts {
+        let r = s.post("/authorize", ct, &form, &headers);
+        assert_eq!(r.status, 403, "{headers:?}");
+        assert!(r.header("location").is_none());
+    }
+    let no_token = form.replace(&format!("csrf={}", hidden(&page, "csrf")), "csrf=");
+    assert_eq!(s.post("/authorize", ct, &no_token, &[("cookie", &cookie)]).status, 403);
+    let tampered = form.replacen("request=", "request=A", 1);
+    assert_eq!(s.post("/authorize", ct, &tampered, &[("cookie", &cookie)]).status, 403);
+    assert!(s.store.is_empty(), "no code was issued");
+
+    let ok = s.post("/authorize", ct, &form, &[("cookie", &cookie)]);
+    assert_eq!(ok.status, 303);
+    let replay = s.post("/authorize", ct, &form, &[("cookie", &cookie)]);
+    assert_eq!(replay.status, 403);
+    assert_eq!(s.store.len(), 1, "exactly one code");
+}
+
+#[test]
+fn expired_consent_form_is_refused() {
+    let s = Server::new();
+    let (_, challenge) = pkce("x");
+    let mut jar = Jar::default();
+    let page = s.consent_page(&auth_query("yourapp.com", REDIRECT, &challenge, ""), &mut jar);
+    s.now.set(T0 + 3601);
+    let r = s.answer(&page, &format!("api_key={KEY}&action=approve"), &mut jar);
+    assert_eq!(r.status, 400);
+    assert!(s.store.is_empty());
+}
+
+#[test]
+fn missing_or_bad_key_shows_the_page_again() {
+    let s = Server::new();
+    let (_, challenge) = pkce("x");
+    let mut jar = Jar::default();
+    let page = s.consent_page(&auth_query("yourapp.com", REDIRECT, &challenge, ""), &mut jar);
+    for fields in ["action=approve", "api_key=has+space&action=approve"] {
+        let r = s.answer(&page, fields, &mut jar);
+        assert_eq!(r.status, 400);
+        assert!(r.text().contains("role=\"alert\""));
+        assert!(r.header("location").is_none());
+    }
+    // The same form still works afterwards.
+    assert_eq!(s.answer(&page, &format!("api_key={KEY}&action=approve"), &mut jar).status, 303);
+}
+
+#[test]
+fn remembered_key_is_offered_never_shown_and_can_be_forgotten() {
+    let s = Server::new();
+    let (verifier, challenge) = pkce("x");
+    let query = auth_query("yourapp.com", REDIRECT, &challenge, "");
+    let mut jar = Jar::default();
+    approve(&s, &query, &mut jar, &format!("api_key={KEY}&remember=1&action=approve"));
+    assert!(jar.has("__Host-parallel-oauth-key"));
+
+    // Second visit: the page offers the saved key and never contains it.
+    let page = s.consent_page(&query, &mut jar);
+    let html = page.text();
+    assert!(html.contains("key_choice_saved"));
+    assert!(html.contains("••••cdef"));
+    assert!(!html.contains(KEY) && !html.contains(&KEY[..12]));
+    let r = s.answer(&page, "key_choice=saved&action=approve", &mut jar);
+    assert_eq!(r.status, 303);
+    let (_, params) = location(&r);
+    let code = param(&params, "code").unwrap();
+    assert_eq!(json(&s.token(&token_body(code, "yourapp.com", REDIRECT, &verifier)))["access_token"], KEY);
+
+    // Forget: the cookie is cleared and the page is shown again without it.
+    let page = s.consent_page(&query, &mut jar);
+    let r = s.answer(&page, "action=forget", &mut jar);
+    assert_eq!(r.status, 303);
+    assert!(r.header("location").unwrap().starts_with("/authorize?"));
+    assert!(!jar.has("__Host-parallel-oauth-key"));
+    assert!(!s.consent_page(&query, &mut jar).text().contains("key_choice_saved"));
+}
+
+#[test]
+fn remembered_cookie_survives_secret_rotation_and_bad_cookies_are_ignored() {
+    let old = "old-secret-that-is-long-enough-0123456789";
+    let s = Server::with(Config::default(), old, None);
+    let (_, challenge) = pkce("x");
+    let query = auth_query("yourapp.com", REDIRECT, &challenge, "");
+    let mut jar = Jar::default();
+    approve(&s, &query, &mut jar, &format!("api_key={KEY}&remember=1&action=approve"));
+
+    let rotated = Server::with(Config::default(), SECRET, Some(old));
+    assert!(rotated.consent_page(&query, &mut jar).text().contains("key_choice_saved"));
+    let fresh = Server::new();
+    let page = fresh.consent_page(&query, &mut jar);
+    assert_eq!(page.status, 200);
+    assert!(!page.text().contains("key_choice_saved"), "a cookie that does not open counts as absent");
+
+    let mut bad = Jar::default();
+    bad.0.push(("__Host-parallel-oauth-key".into(), "garbage%%".into()));
+    assert_eq!(s.consent_page(&query, &mut bad).status, 200);
+}
+
+#[test]
+fn weak_secret_fails_closed() {
+    assert!(Provider::new(Config::default(), "", None).is_err());
+    assert!(Provider::new(Config::default(), "short", None).is_err());
+    assert!(Provider::new(Config::default(), SECRET, Some("short")).is_err());
+}
+
+#[test]
+fn store_failure_issues_nothing_and_recovers() {
+    let s = Server::new();
+    let (verifier, challenge) = pkce("x");
+    let mut jar = Jar::default();
+    let page = s.consent_page(&auth_query("yourapp.com", REDIRECT, &challenge, ""), &mut jar);
+    s.store.set_failing(true);
+    let r = s.answer(&page, &format!("api_key={KEY}&action=approve"), &mut jar);
+    assert_eq!(r.status, 503);
+    assert!(r.header("location").is_none());
+    assert!(!r.text().contains(KEY));
+    s.store.set_failing(false);
+    // The same form can be sent again once the store is back.
+    let r = s.answer(&page, &format!("api_key={KEY}&action=approve"), &mut jar);
+    assert_eq!(r.status, 303);
+    let (_, params) = location(&r);
+    let code = param(&params, "code").unwrap().to_string();
+
+    s.store.set_failing(true);
+    let r = s.token(&token_body(&code, "yourapp.com", REDIRECT, &verifier));
+    assert_eq!((r.status, json(&r)["error"].as_str().unwrap()), (503, "temporarily_unavailable"));
+    s.store.set_failing(false);
+    assert_eq!(s.token(&token_body(&code, "yourapp.com", REDIRECT, &verifier)).status, 200);
+}
+
+#[test]
+fn original_readme_recipe_works_unchanged() {
+    let s = Server::new();
+    let reg = json(&s.post("/register", "application/json", r#"{"redirect_uris":["https://yourapp.com/callback"]}"#, &[]));
+    assert_eq!(reg["client_id"], "yourapp.com");
+    // btoa(crypto.getRandomValues(new Uint8Array(32))) with +/= replaced.
+    let text = (0..32).map(|i| ((i * 97 + 13) % 256).to_string()).collect::<Vec<_>>().join(",");
+    let verifier = URL_SAFE_NO_PAD.encode(text);
+    let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
+    let code = approve(&s, &auth_query("yourapp.com", REDIRECT, &challenge, ""), &mut Jar::default(), &format!("api_key={KEY}&action=approve"));
+    let r = s.token(&token_body(&code, "yourapp.com", REDIRECT, &verifier));
+    assert_eq!(json(&r)["access_token"], KEY);
+}
+
+#[test]
+fn state_of_two_kilobytes_round_trips_exactly() {
+    let s = Server::new();
+    let (_, challenge) = pkce("x");
+    let state: String = "<\"'&\u{2028}é".chars().cycle().take(2048).collect();
+    let q = auth_query("yourapp.com", REDIRECT, &challenge, "").replace("state=st-1", &format!("state={}", enc(&state)));
+    let mut jar = Jar::default();
+    let page = s.consent_page(&q, &mut jar);
+    assert!(!page.text().contains("<\"'"));
+    let r = s.answer(&page, &format!("api_key={KEY}&action=approve"), &mut jar);
+    let (_, params) = location(&r);
+    assert_eq!(param(&params, "state"), Some(state.as_str()));
+}
+
+#[test]
+fn key_never_appears_in_any_page() {
+    let s = Server::new();
+    let (_, challenge) = pkce("x");
+    let query = auth_query("yourapp.com", REDIRECT, &challenge, "");
+    let mut jar = Jar::default();
+    let page = s.consent_page(&query, &mut jar);
+    let approved = s.answer(&page, &format!("api_key={KEY}&remember=1&action=approve"), &mut jar);
+    let again = s.consent_page(&query, &mut jar);
+    let missing = s.answer(&again, "key_choice=new&action=approve", &mut jar);
+    for r in [&page, &approved, &again, &missing] {
+        assert!(!r.text().contains(KEY));
+        assert!(r.headers.iter().all(|(_, v)| !v.contains(KEY)));
+    }
+}
