@@ -1,0 +1,130 @@
+// Shared helpers for the e2e tests: cookie jar, HTML form parsing, consent via
+// the real form (GET /authorize -> POST the form -> 303 to the redirect_uri).
+
+import assert from "node:assert/strict";
+
+/** A random API key that looks like a real one (letters and digits). */
+export function testKey(prefix = "e2e") {
+  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+  const bytes = crypto.getRandomValues(new Uint8Array(32));
+  return prefix + Array.from(bytes, (b) => alphabet[b % alphabet.length]).join("");
+}
+
+/** Minimal cookie jar: name -> value (the server's cookies are __Host- + Secure,
+ *  which fetch() does not keep for us; they are sent back by hand). */
+export class CookieJar {
+  constructor() {
+    this.cookies = new Map();
+  }
+  store(res) {
+    for (const line of res.headers.getSetCookie()) {
+      const [pair, ...attrs] = line.split(";");
+      const eq = pair.indexOf("=");
+      if (eq < 0) continue;
+      const name = pair.slice(0, eq).trim();
+      const value = pair.slice(eq + 1).trim();
+      const expired = attrs.some((a) => {
+        const [k, v = ""] = a.trim().split("=");
+        return (k.toLowerCase() === "max-age" && Number(v) <= 0) ||
+          (k.toLowerCase() === "expires" && Date.parse(v) < Date.now());
+      });
+      if (expired || value === "") this.cookies.delete(name);
+      else this.cookies.set(name, value);
+    }
+  }
+  header() {
+    return [...this.cookies].map(([k, v]) => `${k}=${v}`).join("; ");
+  }
+  headers() {
+    return this.cookies.size ? { cookie: this.header() } : {};
+  }
+}
+
+const ENTITIES = { amp: "&", lt: "<", gt: ">", quot: '"', apos: "'", "#39": "'", "#x27": "'", "#x2F": "/", "#x2f": "/", "#47": "/" };
+
+export function decodeEntities(s) {
+  return s.replace(/&(#x[0-9a-fA-F]+|#[0-9]+|[a-zA-Z]+);/g, (m, e) => {
+    if (e in ENTITIES) return ENTITIES[e];
+    if (e[0] === "#") {
+      const cp = e[1] === "x" || e[1] === "X" ? parseInt(e.slice(2), 16) : parseInt(e.slice(1), 10);
+      return Number.isFinite(cp) ? String.fromCodePoint(cp) : m;
+    }
+    return m;
+  });
+}
+
+function attrs(tag) {
+  const out = {};
+  const re = /([^\s=/>"']+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>"']+)))?/g;
+  let m;
+  // skip the tag name
+  const body = tag.replace(/^<\s*[a-zA-Z]+/, "").replace(/\/?>$/, "");
+  while ((m = re.exec(body))) {
+    out[m[1].toLowerCase()] = decodeEntities(m[2] ?? m[3] ?? m[4] ?? "");
+  }
+  return out;
+}
+
+/** The consent form: the <form> holding the csrf field; its action and hidden inputs. */
+export function parseConsentForm(html) {
+  const forms = [...html.matchAll(/<form\b[^>]*>[\s\S]*?<\/form>/gi)].map((m) => m[0]);
+  const form = forms.find((f) => /name\s*=\s*["']?csrf\b/i.test(f));
+  assert.ok(form, `no <form> with a csrf field in the consent page:\n${html.slice(0, 3000)}`);
+  const formAttrs = attrs(form.match(/<form\b[^>]*>/i)[0]);
+  const hidden = {};
+  for (const [tag] of form.matchAll(/<input\b[^>]*>/gi)) {
+    const a = attrs(tag);
+    if ((a.type || "").toLowerCase() === "hidden" && a.name) hidden[a.name] = a.value ?? "";
+  }
+  assert.ok(hidden.request, "consent form has no hidden 'request' input");
+  assert.ok(hidden.csrf, "consent form has no hidden 'csrf' input");
+  return { action: formAttrs.action, method: (formAttrs.method || "get").toLowerCase(), hidden, html: form };
+}
+
+/**
+ * Completes consent through the real form, as a browser would:
+ * GET authorizeUrl (manual redirects, keeping cookies), parse the form, POST
+ * request + csrf + api_key + action=approve with Origin and cookies, expect 303.
+ * Returns { location: URL, code, state, iss, consentResponse, html }.
+ */
+export async function approveViaForm(base, authorizeUrl, apiKey, { jar = new CookieJar(), extra = {} } = {}) {
+  const page = await fetch(authorizeUrl, { redirect: "manual", headers: { accept: "text/html", ...jar.headers() } });
+  const html = await page.text();
+  assert.equal(page.status, 200, `GET ${authorizeUrl} -> ${page.status} (expected the consent page)\n${html.slice(0, 2000)}`);
+  assert.match(page.headers.get("content-type") || "", /text\/html/);
+  jar.store(page);
+
+  const form = parseConsentForm(html);
+  assert.equal(form.method, "post", "consent form must POST");
+  const action = new URL(form.action || authorizeUrl, authorizeUrl);
+  assert.equal(action.origin, new URL(base).origin, `form action ${action} leaves the server`);
+
+  const body = new URLSearchParams({ ...form.hidden, api_key: apiKey, action: "approve", ...extra });
+  const res = await fetch(action, {
+    method: "POST",
+    redirect: "manual",
+    headers: {
+      "content-type": "application/x-www-form-urlencoded",
+      origin: new URL(base).origin,
+      referer: authorizeUrl.toString(),
+      ...jar.headers(),
+    },
+    body,
+  });
+  const resText = await res.text();
+  assert.equal(res.status, 303, `POST ${action} (approve) -> ${res.status}, expected 303\n${resText.slice(0, 2000)}`);
+  jar.store(res);
+  const locHeader = res.headers.get("location");
+  assert.ok(locHeader, "303 without Location");
+  const location = new URL(locHeader, action);
+  const q = location.searchParams;
+  assert.equal(q.get("error"), null, `consent redirected with error: ${location}`);
+  assert.ok(q.get("code"), `no code in ${location}`);
+  return { location, code: q.get("code"), state: q.get("state"), iss: q.get("iss"), consentResponse: page, html, jar };
+}
+
+export async function metadata(base) {
+  const res = await fetch(new URL("/.well-known/oauth-authorization-server", base));
+  assert.equal(res.status, 200);
+  return res.json();
+}

@@ -1,0 +1,180 @@
+//! The one integration test binary: every endpoint driven through the
+//! library entry point with the in-memory store and a fixed clock.
+//! `harness` (this file) holds the test client; each module is one area.
+
+mod endpoints;
+
+use std::cell::Cell;
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use parallel_oauth_provider::{block_on, Config, MemoryStore, Provider, Request, Response};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+pub const ORIGIN: &str = "https://oauth.example";
+pub const SECRET: &str = "test-secret-that-is-long-enough-0123456789";
+pub const KEY: &str = "sk-test-0123456789abcdef";
+pub const T0: u64 = 1_800_000_000;
+
+pub struct Server {
+    pub provider: Provider,
+    pub store: MemoryStore,
+    pub now: Cell<u64>,
+    seed: Cell<u8>,
+}
+
+impl Server {
+    pub fn new() -> Self {
+        Self::with(Config::default(), SECRET, None)
+    }
+
+    pub fn with(config: Config, secret: &str, previous: Option<&str>) -> Self {
+        Server {
+            provider: Provider::new(config, secret, previous).unwrap(),
+            store: MemoryStore::new(),
+            now: Cell::new(T0),
+            seed: Cell::new(0),
+        }
+    }
+
+    pub fn send(&self, request: Request) -> Response {
+        self.seed.set(self.seed.get().wrapping_add(1));
+        block_on(self.provider.handle(&request, &self.store, self.now.get(), [self.seed.get(); 32]))
+            .expect("a provider route")
+    }
+
+    pub fn get(&self, path: &str) -> Response {
+        self.send(Request::new("GET", url(path)))
+    }
+
+    pub fn post(&self, path: &str, content_type: &str, body: &str, headers: &[(&str, &str)]) -> Response {
+        let mut r = Request::new("POST", url(path)).with_header("content-type", content_type).with_body(body);
+        for (n, v) in headers {
+            r = r.with_header(n, v);
+        }
+        self.send(r)
+    }
+
+    pub fn token(&self, body: &str) -> Response {
+        self.post("/token", "application/x-www-form-urlencoded", body, &[])
+    }
+
+    /// GET /authorize with a browser's cookies; returns the page and the
+    /// cookies the browser has afterwards.
+    pub fn consent_page(&self, query: &str, jar: &mut Jar) -> Response {
+        let r = self.send(Request::new("GET", url(&format!("/authorize?{query}"))).with_header("cookie", &jar.header()));
+        jar.update(&r);
+        r
+    }
+
+    /// POSTs the consent form with extra fields, as the browser would.
+    pub fn answer(&self, page: &Response, fields: &str, jar: &mut Jar) -> Response {
+        let body = format!("request={}&csrf={}&{fields}", hidden(page, "request"), hidden(page, "csrf"));
+        let r = self.post(
+            "/authorize",
+            "application/x-www-form-urlencoded",
+            &body,
+            &[("cookie", &jar.header()), ("origin", "null"), ("sec-fetch-site", "same-origin")],
+        );
+        jar.update(&r);
+        r
+    }
+}
+
+pub fn url(path: &str) -> url::Url {
+    format!("{ORIGIN}{path}").parse().unwrap()
+}
+
+pub fn json(r: &Response) -> Value {
+    serde_json::from_slice(&r.body).unwrap_or_else(|_| panic!("not JSON: {}", r.text()))
+}
+
+#[derive(Default)]
+pub struct Jar(pub Vec<(String, String)>);
+
+impl Jar {
+    pub fn update(&mut self, r: &Response) {
+        for c in r.headers_named("set-cookie") {
+            let pair = c.split(';').next().unwrap();
+            let (name, value) = pair.split_once('=').unwrap();
+            self.0.retain(|(n, _)| n != name);
+            if !c.contains("Max-Age=0") {
+                self.0.push((name.to_string(), value.to_string()));
+            }
+        }
+    }
+    pub fn header(&self) -> String {
+        self.0.iter().map(|(n, v)| format!("{n}={v}")).collect::<Vec<_>>().join("; ")
+    }
+    pub fn has(&self, name: &str) -> bool {
+        self.0.iter().any(|(n, _)| n == name)
+    }
+}
+
+/// The value of a hidden input in a page.
+pub fn hidden(page: &Response, name: &str) -> String {
+    let html = page.text();
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = html.find(&marker).unwrap_or_else(|| panic!("no {name} in page")) + marker.len();
+    let value = &html[start..start + html[start..].find('"').unwrap()];
+    url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
+}
+
+pub fn pkce(seed: &str) -> (String, String) {
+    let verifier = URL_SAFE_NO_PAD.encode(Sha256::digest(seed.as_bytes()));
+    let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
+    (verifier, challenge)
+}
+
+pub fn enc(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+pub const REDIRECT: &str = "https://yourapp.com/callback";
+
+pub fn auth_query(client_id: &str, redirect: &str, challenge: &str, extra: &str) -> String {
+    format!(
+        "response_type=code&client_id={}&redirect_uri={}&code_challenge={challenge}&code_challenge_method=S256&state=st-1&scope=api{extra}",
+        enc(client_id),
+        enc(redirect)
+    )
+}
+
+/// Location parameters of a redirect.
+pub fn location(r: &Response) -> (String, Vec<(String, String)>) {
+    let loc = r.header("location").unwrap_or_else(|| panic!("no location: {} {}", r.status, r.text()));
+    let u = url::Url::parse(loc).unwrap();
+    let mut base = u.clone();
+    base.set_query(None);
+    (base.to_string(), u.query_pairs().into_owned().collect())
+}
+
+pub fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    params.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+}
+
+/// Runs consent with a typed key; returns the code.
+pub fn approve(s: &Server, query: &str, jar: &mut Jar, fields: &str) -> String {
+    let page = s.consent_page(query, jar);
+    assert_eq!(page.status, 200, "{}", page.text());
+    let r = s.answer(&page, fields, jar);
+    assert_eq!(r.status, 303, "{}", r.text());
+    let (_, params) = location(&r);
+    param(&params, "code").expect("code").to_string()
+}
+
+pub fn token_body(code: &str, client_id: &str, redirect: &str, verifier: &str) -> String {
+    format!(
+        "grant_type=authorization_code&code={code}&client_id={}&redirect_uri={}&code_verifier={verifier}",
+        enc(client_id),
+        enc(redirect)
+    )
+}
+
+pub fn full_flow(s: &Server) -> (String, String) {
+    let (verifier, challenge) = pkce("flow");
+    let code = approve(s, &auth_query("yourapp.com", REDIRECT, &challenge, ""), &mut Jar::default(), &format!("api_key={KEY}&action=approve"));
+    (code, verifier)
+}
+
