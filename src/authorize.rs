@@ -7,7 +7,7 @@ use crate::client::Client;
 use crate::error::{ErrorCode, OAuthError};
 use crate::form::Params;
 use crate::pkce::CodeChallenge;
-use crate::redirect::RedirectUri;
+use crate::redirect::{RedirectUri, Refusal};
 use crate::resource::ResourcePolicy;
 use crate::seal::Keys;
 
@@ -66,15 +66,34 @@ fn page(status: u16, code: ErrorCode, message: &'static str) -> AuthorizeError {
     AuthorizeError::Page { status, code, message }
 }
 
-/// Validates the query of GET /authorize.
-pub fn parse(query: &str, keys: &Keys, resources: &ResourcePolicy) -> Result<AuthRequest, AuthorizeError> {
+/// Reads the query of GET /authorize and its `client_id`.
+pub fn read(query: &str) -> Result<(Params, String), AuthorizeError> {
     if query.len() > MAX_QUERY_LEN {
         return Err(page(414, ErrorCode::InvalidRequest, "The authorization request is too long."));
     }
     let params = Params::parse(query).map_err(|e| page(400, e.code, e.description))?;
-    let client_id =
-        params.get("client_id").ok_or(page(400, ErrorCode::InvalidRequest, "The request has no client_id."))?;
-    let client = Client::resolve(client_id, keys).map_err(|m| page(400, ErrorCode::InvalidClient, m))?;
+    let client_id = params
+        .get("client_id")
+        .ok_or(page(400, ErrorCode::InvalidRequest, "The request has no client_id."))?
+        .to_string();
+    Ok((params, client_id))
+}
+
+/// Validates the query of GET /authorize for a client resolved from its
+/// `client_id` (by [`Client::resolve`] or a metadata document).
+pub fn parse(query: &str, keys: &Keys, resources: &ResourcePolicy) -> Result<AuthRequest, AuthorizeError> {
+    let (params, client_id) = read(query)?;
+    validate(&params, &client_id, Client::resolve(&client_id, keys), resources)
+}
+
+/// Validates a read request once its client is known.
+pub fn validate(
+    params: &Params,
+    client_id: &str,
+    client: Result<Client, Refusal>,
+    resources: &ResourcePolicy,
+) -> Result<AuthRequest, AuthorizeError> {
+    let client = client.map_err(|m| page(400, ErrorCode::InvalidClient, m))?;
     let redirect_uri = match params.get("redirect_uri") {
         Some(raw) => RedirectUri::parse(raw).map_err(|m| page(400, ErrorCode::InvalidRequest, m))?,
         None => client

@@ -39,6 +39,8 @@ pub struct Config {
     pub resources: ResourcePolicy,
     /// Scopes listed in the metadata (any scope is accepted).
     pub scopes_supported: Vec<String>,
+    /// Local development: client metadata documents may be http on loopback.
+    pub dev: bool,
 }
 
 impl Default for Config {
@@ -50,6 +52,7 @@ impl Default for Config {
             branding: Branding::default(),
             resources: ResourcePolicy::default(),
             scopes_supported: vec!["api".into()],
+            dev: false,
         }
     }
 }

@@ -72,6 +72,7 @@
 #![warn(missing_docs)]
 
 pub mod authorize;
+pub mod cimd;
 pub mod client;
 pub mod code;
 pub mod config;

@@ -4,7 +4,9 @@
 use crate::config::Config;
 
 /// RFC 8414 metadata for `issuer`, with endpoints at `origin`.
-pub fn authorization_server(config: &Config, issuer: &str, origin: &str) -> serde_json::Value {
+/// `client_id_metadata_document_supported` is advertised when the provider
+/// can fetch documents.
+pub fn authorization_server(config: &Config, issuer: &str, origin: &str, cimd: bool) -> serde_json::Value {
     let endpoint = |name: &str| format!("{origin}{}", config.endpoint_path(name));
     serde_json::json!({
         "issuer": issuer,
@@ -18,7 +20,7 @@ pub fn authorization_server(config: &Config, issuer: &str, origin: &str) -> serd
         "token_endpoint_auth_methods_supported": ["none"],
         "scopes_supported": config.scopes_supported,
         "authorization_response_iss_parameter_supported": true,
-        "service_documentation": format!("{origin}/"),
+        "client_id_metadata_document_supported": cimd,
     })
 }
 

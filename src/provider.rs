@@ -5,6 +5,8 @@
 use sha2::{Digest, Sha256};
 
 use crate::authorize::{self, AuthRequest, AuthorizeError};
+use crate::cimd::{self, Fetch};
+use crate::client::Client;
 use crate::code::{Code, Grant, CODE_STORE_TTL};
 use crate::config::Config;
 use crate::consent::{self, Choice};
@@ -16,6 +18,7 @@ use crate::guard::Claims;
 use crate::http::{Request, Response};
 use crate::metadata;
 use crate::pages;
+use crate::redirect::Refusal;
 use crate::register;
 use crate::seal::Keys;
 use crate::secret::Secret;
@@ -35,6 +38,8 @@ pub struct Provider {
     config: Config,
     keys: Keys,
     claims: Claims,
+    fetcher: Option<Box<dyn Fetch>>,
+    documents: cimd::Cache,
     log: fn(&str),
 }
 
@@ -57,8 +62,17 @@ impl Provider {
             config: config.normalized(),
             keys: Keys::derive(&current, previous.as_ref()),
             claims: Claims::default(),
+            fetcher: None,
+            documents: cimd::Cache::default(),
             log: |_| {},
         })
+    }
+
+    /// Enables Client ID Metadata Documents: `client_id`s that are https
+    /// URLs are fetched with `fetcher`.
+    pub fn with_fetcher(mut self, fetcher: Box<dyn Fetch>) -> Self {
+        self.fetcher = Some(fetcher);
+        self
     }
 
     /// Sends operational messages (never secrets) to `log`.
@@ -106,7 +120,7 @@ impl Provider {
         let method = request.method.as_str();
         let too_large = request.body.len() > MAX_BODY;
         let response = match (route, method) {
-            (Route::Authorize, "GET" | "HEAD") => self.authorize(request, now, &mut entropy),
+            (Route::Authorize, "GET" | "HEAD") => self.authorize(request, now, &mut entropy).await,
             (Route::Authorize, "POST") if too_large => self.page(413, "Request too large", "The form is too large.", None),
             (Route::Authorize, "POST") => self.consent(request, store, now, &mut entropy).await,
             (Route::Authorize, _) => self
@@ -127,7 +141,8 @@ impl Provider {
         match (route, method) {
             (Route::UnknownWellKnown, _) => json_error(404, "not_found", "no such metadata document"),
             (Route::AsMetadata, "GET" | "HEAD") => {
-                Response::json(200, &metadata::authorization_server(&self.config, &issuer, &origin))
+                let cimd = self.fetcher.is_some();
+                Response::json(200, &metadata::authorization_server(&self.config, &issuer, &origin, cimd))
                     .with_header("cache-control", "public, max-age=3600")
             }
             (Route::PrMetadata(path), "GET" | "HEAD") => {
@@ -155,9 +170,16 @@ impl Provider {
     }
 
     /// GET /authorize: validate, then show the consent page.
-    fn authorize(&self, request: &Request, now: u64, entropy: &mut Entropy) -> Response {
+    async fn authorize(&self, request: &Request, now: u64, entropy: &mut Entropy) -> Response {
         let query = request.url.query().unwrap_or("");
-        match authorize::parse(query, &self.keys, &self.config.resources) {
+        let validated = match authorize::read(query) {
+            Ok((params, client_id)) => {
+                let client = self.client(&client_id, now).await;
+                authorize::validate(&params, &client_id, client, &self.config.resources)
+            }
+            Err(e) => Err(e),
+        };
+        match validated {
             Ok(auth) => consent::show(&self.config, &self.keys, request, auth, now, entropy),
             Err(AuthorizeError::Page { status, code, message }) => {
                 self.page(status, "This authorization request is not valid", message, Some(code))
@@ -172,6 +194,25 @@ impl Provider {
                 redirect(302, &redirect_uri.with_params(&params))
             }
         }
+    }
+
+    /// Resolves a `client_id`: a metadata document URL (fetched, validated,
+    /// cached) or one of our own ids.
+    async fn client(&self, client_id: &str, now: u64) -> Result<Client, Refusal> {
+        if !cimd::is_document_url(client_id, self.config.dev) {
+            return Client::resolve(client_id, &self.keys);
+        }
+        if let Some(client) = self.documents.get(client_id, now) {
+            return Ok(client);
+        }
+        let fetcher = self.fetcher.as_ref().ok_or("client metadata documents are not supported here")?;
+        let fetched = fetcher.fetch(client_id).await.map_err(|e| {
+            (self.log)(&format!("client metadata document fetch failed: {e}"));
+            "the client metadata document could not be fetched"
+        })?;
+        let client = cimd::parse_document(client_id, &fetched)?;
+        self.documents.put(client_id, client.clone(), now, cimd::cache_lifetime(fetched.cache_control.as_deref()));
+        Ok(client)
     }
 
     /// POST /authorize: the user's answer on the consent page.
@@ -257,10 +298,16 @@ impl Provider {
     /// not the rest of that request is right: an attacker who intercepted a
     /// code and guesses at the verifier burns it instead of getting retries.
     async fn token<S: Store>(&self, request: &Request, store: &S, now: u64) -> Response {
-        let token_request = match token::parse(request, &self.keys) {
+        let token_request = match token::parse(request) {
             Ok(r) => r,
             Err(e) => return e.to_response(),
         };
+        if !cimd::is_document_url(&token_request.client_id, self.config.dev) {
+            if let Err(e) = Client::resolve(&token_request.client_id, &self.keys) {
+                (self.log)(&format!("token request from an unknown client: {e}"));
+                return OAuthError::new(ErrorCode::InvalidClient, "unknown client_id").to_response();
+            }
+        }
         let used = OAuthError::invalid_grant("the code is invalid, expired or already used");
         let key = token_request.code.store_key();
         let stored = match store.get(&key).await {

@@ -3,10 +3,13 @@
 //! crate's own `#[event(fetch)]` Worker. Everything else is in the core.
 
 use std::cell::RefCell;
+use std::future::Future;
+use std::pin::Pin;
 use std::rc::Rc;
 
 use worker::{console_error, event, Context, Date, Env, Headers};
 
+use crate::cimd::{self, Fetch, Fetched};
 use crate::provider::MAX_BODY;
 use crate::store::{Store, StoreError};
 use crate::{Config, Provider, ResourcePolicy};
@@ -29,6 +32,39 @@ impl Store for KvStore {
     }
 }
 
+/// [`Fetch`] for client metadata documents with the global `fetch`: no
+/// redirects followed (a document must be served at its own URL), 10 s
+/// timeout, at most 5 KB read. In production the `global_fetch_strictly_public`
+/// compatibility flag keeps it off private addresses.
+pub struct WorkerFetch;
+
+impl Fetch for WorkerFetch {
+    fn fetch<'a>(&'a self, url: &'a str) -> Pin<Box<dyn Future<Output = Result<Fetched, String>> + 'a>> {
+        Box::pin(async move {
+            let headers = Headers::new();
+            headers.set("accept", "application/json").map_err(|e| e.to_string())?;
+            let mut init = worker::RequestInit::new();
+            init.with_headers(headers).with_redirect(worker::RequestRedirect::Manual);
+            let request = worker::Request::new_with_init(url, &init).map_err(|e| e.to_string())?;
+            let controller = worker::AbortController::default();
+            let signal = controller.signal();
+            worker::wasm_bindgen_futures::spawn_local(async move {
+                worker::Delay::from(std::time::Duration::from_millis(cimd::FETCH_TIMEOUT_MS)).await;
+                controller.abort();
+            });
+            let mut response = worker::Fetch::Request(request).send_with_signal(&signal).await.map_err(|e| e.to_string())?;
+            let status = response.status_code();
+            let cache_control = response.headers().get("cache-control").ok().flatten();
+            let declared = response.headers().get("content-length").ok().flatten().and_then(|l| l.parse::<usize>().ok());
+            if declared.is_some_and(|l| l > cimd::MAX_DOCUMENT) {
+                return Err("document larger than 5 KB".into());
+            }
+            let body = response.bytes().await.map_err(|e| e.to_string())?;
+            Ok(Fetched { status, cache_control, body })
+        })
+    }
+}
+
 /// Answers `req` if it is one of the provider's routes, else `Ok(None)`
 /// with the request untouched: the Workers counterpart of the original
 /// `parallelOauthProvider(request, kv, secret, config)`. Keys are derived
@@ -47,7 +83,8 @@ pub async fn parallel_oauth_provider(
     let provider = match cached {
         Some(p) => p,
         None => {
-            let p = Rc::new(Provider::new(config.clone(), secret, None).map_err(|e| worker::Error::RustError(e.to_string()))?);
+            let p = Provider::new(config.clone(), secret, None).map_err(|e| worker::Error::RustError(e.to_string()))?;
+            let p = Rc::new(p.with_fetcher(Box::new(WorkerFetch)));
             CACHE.with(|c| *c.borrow_mut() = Some((fingerprint, p.clone())));
             p
         }
@@ -118,6 +155,7 @@ pub fn config_from_env(env: &Env) -> Config {
         issuer: var(env, "ISSUER"),
         branding,
         resources: ResourcePolicy::new(&allowed, dev),
+        dev,
         ..defaults
     }
 }
@@ -134,7 +172,9 @@ fn provider(env: &Env) -> Result<Rc<Provider>, crate::ConfigError> {
     let current = secret(env, "SECRET").unwrap_or_default();
     let previous = secret(env, "SECRET_PREVIOUS");
     let p = Rc::new(
-        Provider::new(config_from_env(env), &current, previous.as_deref())?.with_logger(|m| console_error!("{}", m)),
+        Provider::new(config_from_env(env), &current, previous.as_deref())?
+            .with_logger(|m| console_error!("{}", m))
+            .with_fetcher(Box::new(WorkerFetch)),
     );
     PROVIDER.with(|slot| *slot.borrow_mut() = Some(p.clone()));
     Ok(p)

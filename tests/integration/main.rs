@@ -2,6 +2,7 @@
 //! library entry point with the in-memory store and a fixed clock.
 //! `harness` (this file) holds the test client; each module is one area.
 
+mod cimd;
 mod endpoints;
 
 use std::cell::Cell;
