@@ -41,10 +41,10 @@ struct SignedPayload {
 }
 
 impl Client {
-    /// The `client_id` for a registration: the shared host when there is one
-    /// and no name, otherwise a signed id.
+    /// The `client_id` for a registration: the shared host of web redirect
+    /// URIs when there is one and no name, otherwise a signed id.
     pub fn client_id_for(redirect_uris: &[RedirectUri], name: Option<&str>, keys: &Keys) -> String {
-        let hosts: Vec<Option<String>> = redirect_uris.iter().map(RedirectUri::host).collect();
+        let hosts: Vec<Option<String>> = redirect_uris.iter().map(RedirectUri::web_host).collect();
         if let (Some(Some(first)), None) = (hosts.first(), name) {
             if hosts.iter().all(|h| h.as_deref() == Some(first.as_str())) {
                 return first.clone();
@@ -91,7 +91,7 @@ impl Client {
     /// Checks that `uri` may receive this client's codes.
     pub fn allows(&self, uri: &RedirectUri) -> Result<(), Refusal> {
         let ok = match self {
-            Client::Host(host) => uri.host().as_deref() == Some(host.as_str()),
+            Client::Host(host) => uri.web_host().as_deref() == Some(host.as_str()),
             Client::Registered { redirect_uris, .. } => redirect_uris.iter().any(|r| r.matches(uri)),
         };
         if ok {
@@ -148,6 +148,15 @@ mod tests {
         assert!(c.allows(&RedirectUri::parse("https://yourapp.com/other").unwrap()).is_ok());
         assert!(c.allows(&RedirectUri::parse("https://evil.example/callback").unwrap()).is_err());
         assert!(c.allows(&RedirectUri::parse("https://sub.yourapp.com/callback").unwrap()).is_err());
+        assert!(c.allows(&RedirectUri::parse("myapp://yourapp.com/callback").unwrap()).is_err(), "web schemes only");
+    }
+
+    #[test]
+    fn private_use_registration_is_signed() {
+        let id = Client::client_id_for(&uris(&["cursor://Anysphere.cursor-mcp/cb"]), None, &keys());
+        assert!(id.starts_with(SIGNED_PREFIX));
+        let c = Client::resolve(&id, &keys()).unwrap();
+        assert!(c.allows(&RedirectUri::parse("cursor://Anysphere.cursor-mcp/cb").unwrap()).is_ok());
     }
 
     #[test]

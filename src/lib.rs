@@ -39,7 +39,8 @@
 //! assert!(block_on(provider.handle(&other, &store, now, seed)).is_none());
 //! ```
 //!
-//! In a Rust Worker:
+//! In a Rust Worker (depend on this crate with `default-features = false`,
+//! which leaves out its own `#[event(fetch)]`):
 //!
 //! ```ignore
 //! #[event(fetch)]
@@ -92,6 +93,7 @@ pub mod provider;
 pub mod redirect;
 pub mod register;
 pub mod resource;
+pub mod resource_server;
 pub mod seal;
 pub mod secret;
 pub mod store;
@@ -100,6 +102,8 @@ pub mod token;
 
 #[cfg(target_arch = "wasm32")]
 pub mod worker_adapter;
+#[cfg(all(target_arch = "wasm32", feature = "worker-entry"))]
+mod worker_entry;
 
 pub use config::{Branding, Config};
 pub use http::{Request, Response};

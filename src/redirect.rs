@@ -41,7 +41,7 @@ impl RedirectUri {
         if url.cannot_be_a_base() {
             return Err("redirect_uri must be an absolute URI with a path");
         }
-        if !url.username().is_empty() || url.password().is_some() {
+        if !url.username().is_empty() || url.password().is_some() || has_userinfo(raw) {
             return Err("redirect_uri must not contain user information");
         }
         let web = matches!(url.scheme(), "https" | "http");
@@ -84,6 +84,11 @@ impl RedirectUri {
     /// The host (lower case, punycode for internationalized names), if any.
     pub fn host(&self) -> Option<String> {
         self.0.host_str().map(str::to_string)
+    }
+
+    /// The host of an http(s) URI (lower case, punycode), `None` for apps.
+    pub fn web_host(&self) -> Option<String> {
+        matches!(self.0.scheme(), "https" | "http").then(|| self.host()).flatten()
     }
 
     /// Whether this is an http URI on loopback (port-relaxed matching applies).
@@ -141,6 +146,12 @@ impl RedirectUri {
     }
 }
 
+/// Whether the authority of a raw URI has an `@` (even an empty user info,
+/// which the URL parser drops: `https://@evil.example/`).
+fn has_userinfo(raw: &str) -> bool {
+    raw.split_once("://").is_some_and(|(_, rest)| rest.split(['/', '?']).next().unwrap_or("").contains('@'))
+}
+
 /// Whether an http URL's host is loopback: `localhost`, 127.0.0.0/8 or ::1.
 pub fn is_loopback(url: &Url) -> bool {
     match url.host() {
@@ -192,6 +203,8 @@ mod tests {
             "blob:https://a.example/uuid",
             "https://app.example@evil.example/cb",
             "https://app.example\\@evil.example/cb",
+            "https://@evil.example/cb",
+            "https://:@evil.example/cb",
             "https:\\\\evil.example/cb",
             "https://a.example/cb#frag",
             "https://a.example/cb#",

@@ -3,7 +3,9 @@
 //! `harness` (this file) holds the test client; each module is one area.
 
 mod cimd;
+mod clients;
 mod endpoints;
+mod security;
 
 use std::cell::Cell;
 

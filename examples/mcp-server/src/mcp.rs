@@ -1,0 +1,303 @@
+//! The MCP server itself, as plain Rust on the provider crate's
+//! `Request`/`Response` (the Worker glue in `lib.rs` only converts): MCP
+//! over Streamable HTTP at `/mcp` (JSON responses, no SSE), protected by
+//! parallel-oauth-provider through `resource_server`.
+
+use parallel_oauth_provider::resource_server::{BearerToken, ProtectedResource};
+use parallel_oauth_provider::{Request, Response};
+use serde_json::{json, Value};
+
+/// The MCP endpoint's path.
+pub const MCP_PATH: &str = "/mcp";
+
+/// Protocol versions this server speaks; `initialize` echoes the client's
+/// when it is one of them and answers [`DEFAULT_PROTOCOL_VERSION`] otherwise.
+pub const PROTOCOL_VERSIONS: &[&str] = &["2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05"];
+
+/// The version offered to clients asking for one we do not speak.
+pub const DEFAULT_PROTOCOL_VERSION: &str = "2025-06-18";
+
+/// The largest JSON-RPC message read, in bytes.
+pub const MAX_BODY: usize = 1024 * 1024;
+
+/// The scope the provider advertises (any scope is accepted there).
+const SCOPES: &[&str] = &["api"];
+
+/// What the server needs to know about where it runs.
+pub struct Settings {
+    /// The provider's issuer, e.g. `http://127.0.0.1:8787`.
+    pub authorization_server: String,
+}
+
+/// Answers one request.
+pub fn handle(request: &Request, settings: &Settings) -> Response {
+    let response = route(request, settings);
+    cors(request, response)
+}
+
+fn route(request: &Request, settings: &Settings) -> Response {
+    let method = request.method.as_str();
+    if method == "OPTIONS" {
+        return preflight();
+    }
+    let origin = request.origin();
+    let resource = match ProtectedResource::new(&format!("{origin}{MCP_PATH}"), &settings.authorization_server) {
+        Ok(r) => r.with_scopes(SCOPES).with_resource_name("parallel-oauth-provider example MCP server"),
+        Err(e) => return error(500, "server_error", &format!("misconfigured: {e} (check AUTHORIZATION_SERVER)")),
+    };
+    if let Some(metadata) = resource.serve_metadata(request) {
+        return metadata;
+    }
+    match request.url.path() {
+        MCP_PATH => {}
+        "/" if method == "GET" => {
+            return Response::empty(200)
+                .with_header("content-type", "text/plain; charset=utf-8")
+                .with_body(format!("An MCP server (Streamable HTTP) at {origin}{MCP_PATH}, signed in through {}.\n", resource.authorization_server()));
+        }
+        _ => return error(404, "not_found", "no such endpoint"),
+    }
+    // Every MCP request needs a token, whatever its method: the 401 is what
+    // starts a client's OAuth flow.
+    let token = match resource.authenticate(request) {
+        Ok(token) => token,
+        Err(challenge) => return challenge,
+    };
+    match method {
+        "POST" => post(request, &token),
+        // No server-initiated stream (GET) and no sessions to end (DELETE).
+        _ => Response::empty(405).with_header("allow", "POST, OPTIONS"),
+    }
+}
+
+/// POST /mcp: one JSON-RPC message in, one JSON answer (or 202) out.
+fn post(request: &Request, token: &BearerToken) -> Response {
+    if request.body.len() > MAX_BODY {
+        return rpc_error_response(413, Value::Null, -32600, "the message is larger than 1 MB");
+    }
+    if request.media_type().as_deref() != Some("application/json") {
+        return rpc_error_response(415, Value::Null, -32600, "POST a JSON-RPC message as application/json");
+    }
+    if let Some(version) = request.header("mcp-protocol-version") {
+        if !PROTOCOL_VERSIONS.contains(&version) {
+            return rpc_error_response(400, Value::Null, -32600, "unsupported MCP-Protocol-Version");
+        }
+    }
+    let message: Value = match serde_json::from_slice(&request.body) {
+        Ok(v) => v,
+        Err(_) => return rpc_error_response(400, Value::Null, -32700, "parse error: the body is not JSON"),
+    };
+    let Some(message) = message.as_object() else {
+        return rpc_error_response(400, Value::Null, -32600, "send one JSON-RPC message (batches are not supported)");
+    };
+    if message.get("jsonrpc").and_then(Value::as_str) != Some("2.0") {
+        return rpc_error_response(400, message.get("id").cloned().unwrap_or(Value::Null), -32600, "jsonrpc must be \"2.0\"");
+    }
+    let Some(method) = message.get("method").and_then(Value::as_str) else {
+        // A response to a request of ours (we send none) or garbage: accepted
+        // and ignored, as the transport asks for responses.
+        return Response::empty(202);
+    };
+    let Some(id) = message.get("id").cloned() else {
+        // Notifications (notifications/initialized, cancelled, ...): 202.
+        return Response::empty(202);
+    };
+    if !(id.is_string() || id.is_i64() || id.is_u64()) {
+        return rpc_error_response(400, Value::Null, -32600, "id must be a string or an integer");
+    }
+    let params = message.get("params").cloned().unwrap_or(Value::Null);
+    let answer = match method {
+        "initialize" => Ok(initialize(&params)),
+        "ping" => Ok(json!({})),
+        "tools/list" => Ok(json!({ "tools": [whoami_tool()] })),
+        "tools/call" => call_tool(&params, token),
+        _ => Err((-32601, format!("method not found: {method}"))),
+    };
+    let body = match answer {
+        Ok(result) => json!({ "jsonrpc": "2.0", "id": id, "result": result }),
+        Err((code, message)) => json!({ "jsonrpc": "2.0", "id": id, "error": { "code": code, "message": message } }),
+    };
+    Response::json(200, &body).no_store()
+}
+
+fn initialize(params: &Value) -> Value {
+    let asked = params.get("protocolVersion").and_then(Value::as_str).unwrap_or("");
+    let version = PROTOCOL_VERSIONS.iter().find(|v| **v == asked).copied().unwrap_or(DEFAULT_PROTOCOL_VERSION);
+    json!({
+        "protocolVersion": version,
+        "capabilities": { "tools": {} },
+        "serverInfo": { "name": "parallel-oauth-provider-example", "title": "parallel-oauth-provider example", "version": env!("CARGO_PKG_VERSION") },
+        "instructions": "Call whoami to see which API key the OAuth flow delivered (masked).",
+    })
+}
+
+fn whoami_tool() -> Value {
+    json!({
+        "name": "whoami",
+        "title": "Who am I",
+        "description": "Says which API key this MCP session was authorized with (masked: never the whole key).",
+        "inputSchema": { "type": "object", "properties": {}, "additionalProperties": false },
+        "annotations": { "readOnlyHint": true, "openWorldHint": false },
+    })
+}
+
+fn call_tool(params: &Value, token: &BearerToken) -> Result<Value, (i64, String)> {
+    match params.get("name").and_then(Value::as_str) {
+        Some("whoami") => Ok(json!({
+            "content": [{ "type": "text", "text": format!("You are calling with the API key {}.", token.masked()) }],
+            "isError": false,
+        })),
+        Some(name) => Err((-32602, format!("unknown tool: {name}"))),
+        None => Err((-32602, "params.name is required".to_string())),
+    }
+}
+
+fn rpc_error_response(status: u16, id: Value, code: i64, message: &str) -> Response {
+    Response::json(status, &json!({ "jsonrpc": "2.0", "id": id, "error": { "code": code, "message": message } })).no_store()
+}
+
+fn error(status: u16, code: &str, description: &str) -> Response {
+    Response::json(status, &json!({ "error": code, "error_description": description }))
+}
+
+/// CORS for browser clients (MCP Inspector): any origin, reflected, never
+/// credentials (the token travels in `Authorization`, not in cookies).
+fn cors(request: &Request, response: Response) -> Response {
+    match request.header("origin") {
+        Some(origin) => response
+            .with_header("access-control-allow-origin", origin)
+            .with_header("access-control-expose-headers", "WWW-Authenticate, mcp-session-id")
+            .with_header("vary", "Origin"),
+        None => response,
+    }
+}
+
+fn preflight() -> Response {
+    Response::empty(204)
+        .with_header("access-control-allow-methods", "GET, POST, DELETE, OPTIONS")
+        .with_header("access-control-allow-headers", "authorization, content-type, mcp-protocol-version, mcp-session-id")
+        .with_header("access-control-max-age", "86400")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KEY: &str = "sk-test-0123456789abcdef";
+
+    fn settings() -> Settings {
+        Settings { authorization_server: "http://127.0.0.1:8787".into() }
+    }
+
+    fn request(method: &str, path: &str) -> Request {
+        Request::new(method, format!("http://127.0.0.1:8788{path}").parse().unwrap())
+    }
+
+    fn rpc(body: Value) -> Response {
+        let r = request("POST", MCP_PATH)
+            .with_header("authorization", &format!("Bearer {KEY}"))
+            .with_header("content-type", "application/json")
+            .with_body(body.to_string());
+        handle(&r, &settings())
+    }
+
+    fn json_of(r: &Response) -> Value {
+        serde_json::from_slice(&r.body).unwrap()
+    }
+
+    #[test]
+    fn metadata_points_at_the_provider() {
+        for path in ["/.well-known/oauth-protected-resource/mcp", "/.well-known/oauth-protected-resource"] {
+            let r = handle(&request("GET", path).with_header("origin", "http://localhost:6274"), &settings());
+            assert_eq!(r.status, 200, "{path}");
+            let m = json_of(&r);
+            assert_eq!(m["resource"], "http://127.0.0.1:8788/mcp");
+            assert_eq!(m["authorization_servers"], json!(["http://127.0.0.1:8787"]));
+            assert_eq!(r.header("access-control-allow-origin"), Some("http://localhost:6274"));
+        }
+    }
+
+    #[test]
+    fn mcp_without_a_token_is_401_with_the_challenge() {
+        for method in ["POST", "GET", "DELETE"] {
+            let r = handle(&request(method, MCP_PATH).with_header("origin", "http://localhost:6274"), &settings());
+            assert_eq!(r.status, 401, "{method}");
+            assert_eq!(
+                r.header("www-authenticate"),
+                Some(r#"Bearer resource_metadata="http://127.0.0.1:8788/.well-known/oauth-protected-resource/mcp", scope="api""#)
+            );
+            assert_eq!(r.header("access-control-expose-headers"), Some("WWW-Authenticate, mcp-session-id"));
+        }
+        let r = handle(&request("POST", MCP_PATH).with_header("authorization", "Basic eDp5"), &settings());
+        assert!(r.header("www-authenticate").unwrap().contains(r#"error="invalid_token""#));
+    }
+
+    #[test]
+    fn preflight_allows_the_mcp_headers() {
+        let r = handle(&request("OPTIONS", MCP_PATH).with_header("origin", "http://localhost:6274"), &settings());
+        assert_eq!(r.status, 204);
+        assert_eq!(r.header("access-control-allow-origin"), Some("http://localhost:6274"));
+        assert_eq!(
+            r.header("access-control-allow-headers"),
+            Some("authorization, content-type, mcp-protocol-version, mcp-session-id")
+        );
+        assert!(r.header("access-control-allow-credentials").is_none());
+    }
+
+    #[test]
+    fn initialize_list_and_call() {
+        let init = rpc(json!({"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}));
+        assert_eq!(init.status, 200);
+        assert_eq!(init.header("content-type"), Some("application/json"));
+        let b = json_of(&init);
+        assert_eq!(b["id"], 1);
+        assert_eq!(b["result"]["protocolVersion"], "2025-06-18");
+        assert_eq!(b["result"]["capabilities"], json!({"tools": {}}));
+        assert!(b["result"]["serverInfo"]["name"].is_string());
+        let unknown = json_of(&rpc(json!({"jsonrpc":"2.0","id":"a","method":"initialize","params":{"protocolVersion":"1999-01-01"}})));
+        assert_eq!(unknown["result"]["protocolVersion"], DEFAULT_PROTOCOL_VERSION);
+
+        let note = rpc(json!({"jsonrpc":"2.0","method":"notifications/initialized"}));
+        assert_eq!((note.status, note.body.len()), (202, 0));
+
+        let list = json_of(&rpc(json!({"jsonrpc":"2.0","id":2,"method":"tools/list"})));
+        assert_eq!(list["result"]["tools"][0]["name"], "whoami");
+
+        let call = rpc(json!({"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"whoami","arguments":{}}}));
+        let text = json_of(&call)["result"]["content"][0]["text"].as_str().unwrap().to_string();
+        assert!(text.contains("sk-…cdef"), "{text}");
+        assert!(!call.text().contains(KEY), "the whole key is never echoed");
+    }
+
+    #[test]
+    fn json_rpc_errors() {
+        let r = json_of(&rpc(json!({"jsonrpc":"2.0","id":4,"method":"resources/list"})));
+        assert_eq!(r["error"]["code"], -32601);
+        let r = json_of(&rpc(json!({"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"name":"nope"}})));
+        assert_eq!(r["error"]["code"], -32602);
+        let bad = request("POST", MCP_PATH)
+            .with_header("authorization", &format!("Bearer {KEY}"))
+            .with_header("content-type", "application/json")
+            .with_body("{not json");
+        let r = handle(&bad, &settings());
+        assert_eq!((r.status, json_of(&r)["error"]["code"].as_i64()), (400, Some(-32700)));
+        assert_eq!(rpc(json!([{"jsonrpc":"2.0","id":1,"method":"ping"}])).status, 400);
+        assert_eq!(json_of(&rpc(json!({"jsonrpc":"2.0","id":6,"method":"ping"})))["result"], json!({}));
+    }
+
+    #[test]
+    fn get_with_a_token_is_405_and_other_paths_404() {
+        let r = handle(&request("GET", MCP_PATH).with_header("authorization", &format!("Bearer {KEY}")), &settings());
+        assert_eq!(r.status, 405);
+        assert_eq!(handle(&request("GET", "/other"), &settings()).status, 404);
+        assert_eq!(handle(&request("GET", "/"), &settings()).status, 200);
+    }
+
+    #[test]
+    fn bad_issuer_is_a_clear_500() {
+        let s = Settings { authorization_server: "not a url".into() };
+        let r = handle(&request("POST", MCP_PATH), &s);
+        assert_eq!(r.status, 500);
+        assert!(r.text().contains("AUTHORIZATION_SERVER"));
+    }
+}
