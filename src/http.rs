@@ -21,23 +21,6 @@ impl Request {
         Request { method: method.to_ascii_uppercase(), url, headers: Vec::new(), body: Vec::new() }
     }
 
-    /// Adds a header (builder style, for adapters and tests).
-    pub fn with_header(mut self, name: &str, value: &str) -> Self {
-        self.headers.push((name.to_string(), value.to_string()));
-        self
-    }
-
-    /// Sets the body (builder style).
-    pub fn with_body(mut self, body: impl Into<Vec<u8>>) -> Self {
-        self.body = body.into();
-        self
-    }
-
-    /// The first value of a header, by case-insensitive name.
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
-    }
-
     /// The media type of the body (`Content-Type` without parameters), lower case.
     pub fn media_type(&self) -> Option<String> {
         let ct = self.header("content-type")?;
@@ -108,23 +91,6 @@ impl Response {
         Response::empty(status).with_header("content-type", "text/html; charset=utf-8").with_body(body)
     }
 
-    /// Adds a header.
-    pub fn with_header(mut self, name: &str, value: &str) -> Self {
-        self.headers.push((name.to_string(), value.to_string()));
-        self
-    }
-
-    /// Sets the body.
-    pub fn with_body(mut self, body: impl Into<Vec<u8>>) -> Self {
-        self.body = body.into();
-        self
-    }
-
-    /// The first value of a header, by case-insensitive name.
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
-    }
-
     /// All values of a header (e.g. every `Set-Cookie`).
     pub fn headers_named<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
         self.headers.iter().filter(move |(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
@@ -140,6 +106,33 @@ impl Response {
         self.with_header("cache-control", "no-store").with_header("pragma", "no-cache")
     }
 }
+
+/// Header and body builders shared by [`Request`] and [`Response`].
+macro_rules! message_methods {
+    ($t:ty) => {
+        impl $t {
+            /// Adds a header (builder style).
+            pub fn with_header(mut self, name: &str, value: &str) -> Self {
+                self.headers.push((name.to_string(), value.to_string()));
+                self
+            }
+
+            /// Sets the body (builder style).
+            pub fn with_body(mut self, body: impl Into<Vec<u8>>) -> Self {
+                self.body = body.into();
+                self
+            }
+
+            /// The first value of a header, by case-insensitive name.
+            pub fn header(&self, name: &str) -> Option<&str> {
+                self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+            }
+        }
+    };
+}
+
+message_methods!(Request);
+message_methods!(Response);
 
 #[cfg(test)]
 mod tests {

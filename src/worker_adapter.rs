@@ -98,16 +98,7 @@ pub async fn handle<S: Store>(provider: &Provider, req: &mut worker::Request, st
     if !provider.owns(&url) {
         return Ok(None);
     }
-    let method = req.method().to_string();
-    let headers: Vec<(String, String)> = req.headers().entries().collect();
-    let declared = req.headers().get("content-length")?.and_then(|l| l.parse::<usize>().ok());
-    let body = match method.as_str() {
-        "GET" | "HEAD" | "OPTIONS" => Vec::new(),
-        // Too large to read: an over-long placeholder makes the core answer 413.
-        _ if declared.is_some_and(|l| l > MAX_BODY) => vec![0; MAX_BODY + 1],
-        _ => req.bytes().await.unwrap_or_default(),
-    };
-    let request = crate::Request { method, url, headers, body };
+    let request = from_worker(req, MAX_BODY).await?;
     let now = Date::now().as_millis() / 1000;
     let mut seed = [0u8; 32];
     getrandom::getrandom(&mut seed).map_err(|e| worker::Error::RustError(e.to_string()))?;
@@ -117,7 +108,24 @@ pub async fn handle<S: Store>(provider: &Provider, req: &mut worker::Request, st
     }
 }
 
-fn to_worker(response: crate::Response) -> worker::Result<worker::Response> {
+/// Reads a Workers request into the core's [`crate::Request`]. A body
+/// declared larger than `max_body` is not read: an over-long placeholder
+/// takes its place, so the handler answers 413.
+pub async fn from_worker(req: &mut worker::Request, max_body: usize) -> worker::Result<crate::Request> {
+    let method = req.method().to_string();
+    let url = req.url()?;
+    let headers: Vec<(String, String)> = req.headers().entries().collect();
+    let declared = req.headers().get("content-length")?.and_then(|l| l.parse::<usize>().ok());
+    let body = match method.as_str() {
+        "GET" | "HEAD" | "OPTIONS" => Vec::new(),
+        _ if declared.is_some_and(|l| l > max_body) => vec![0; max_body + 1],
+        _ => req.bytes().await.unwrap_or_default(),
+    };
+    Ok(crate::Request { method, url, headers, body })
+}
+
+/// Converts the core's [`crate::Response`] into a Workers response.
+pub fn to_worker(response: crate::Response) -> worker::Result<worker::Response> {
     let headers = Headers::new();
     for (name, value) in &response.headers {
         headers.append(name, value)?;
