@@ -12,7 +12,7 @@ use std::sync::Mutex;
 
 use url::Url;
 
-use crate::client::{Client, MAX_CLIENT_NAME};
+use crate::client::{is_displayable_name, Client};
 use crate::redirect::{is_loopback, RedirectUri, Refusal};
 
 /// The largest document accepted, in bytes.
@@ -75,7 +75,7 @@ pub fn parse_document(client_id: &str, fetched: &Fetched) -> Result<Client, Refu
         return Err("the client metadata document's client_id is not its own URL");
     }
     let name = doc.client_name.trim();
-    if name.is_empty() || name.chars().count() > MAX_CLIENT_NAME || name.chars().any(char::is_control) {
+    if !is_displayable_name(name) {
         return Err("the client metadata document's client_name is missing or invalid");
     }
     if doc.redirect_uris.is_empty() || doc.redirect_uris.len() > crate::register::MAX_REDIRECT_URIS {

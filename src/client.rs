@@ -119,6 +119,18 @@ impl Client {
     }
 }
 
+/// Whether a self-declared client name may be shown: 1 to 100 characters,
+/// no control characters and no bidirectional or invisible formatting
+/// characters (which could visually reorder the consent page's text).
+pub fn is_displayable_name(name: &str) -> bool {
+    let invisible = |c: char| {
+        matches!(c, '\u{061C}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2069}' | '\u{FEFF}')
+    };
+    !name.trim().is_empty()
+        && name.chars().count() <= MAX_CLIENT_NAME
+        && !name.chars().any(|c| c.is_control() || invisible(c))
+}
+
 /// A DNS name or IP literal as the URL parser prints hosts (lower case,
 /// punycode, IPv6 in brackets).
 fn is_host_name(s: &str) -> bool {
@@ -149,6 +161,15 @@ mod tests {
         assert!(c.allows(&RedirectUri::parse("https://evil.example/callback").unwrap()).is_err());
         assert!(c.allows(&RedirectUri::parse("https://sub.yourapp.com/callback").unwrap()).is_err());
         assert!(c.allows(&RedirectUri::parse("myapp://yourapp.com/callback").unwrap()).is_err(), "web schemes only");
+    }
+
+    #[test]
+    fn names_with_bidi_or_control_characters_are_not_displayable() {
+        assert!(is_displayable_name("Claude"));
+        assert!(is_displayable_name("Visual Studio Code – Insiders"));
+        for bad in ["", "  ", "evil\u{202E}edoC", "a\u{2066}b", "zero\u{200B}width", "nl\n", &"x".repeat(101)] {
+            assert!(!is_displayable_name(bad), "{bad:?}");
+        }
     }
 
     #[test]

@@ -83,6 +83,7 @@ impl Response {
     pub fn json(status: u16, value: &serde_json::Value) -> Self {
         Response::empty(status)
             .with_header("content-type", "application/json")
+            .with_header("x-content-type-options", "nosniff")
             .with_body(value.to_string())
     }
 

@@ -1,6 +1,6 @@
 //! POST /register: RFC 7591 dynamic client registration for public clients.
 
-use crate::client::{Client, MAX_CLIENT_NAME};
+use crate::client::{is_displayable_name, Client, MAX_CLIENT_NAME};
 use crate::error::{ErrorCode, OAuthError};
 use crate::redirect::RedirectUri;
 use crate::seal::Keys;
@@ -33,6 +33,9 @@ pub fn register(media_type: Option<&str>, body: &[u8], keys: &Keys, now: u64) ->
         uris.push(RedirectUri::parse(raw).map_err(|reason| OAuthError::new(ErrorCode::InvalidRedirectUri, reason))?);
     }
     let name = optional_text(meta, "client_name", MAX_CLIENT_NAME)?;
+    if name.is_some_and(|n| !is_displayable_name(n)) {
+        return Err(metadata_error("client_name must not contain control or bidirectional formatting characters"));
+    }
     check_list(meta, "grant_types", "authorization_code", "grant_types must include authorization_code")?;
     check_list(meta, "response_types", "code", "response_types must include code")?;
     let mut out = serde_json::json!({
@@ -144,6 +147,7 @@ mod tests {
             (r#"{"redirect_uris":["http://evil.example/cb"]}"#, ErrorCode::InvalidRedirectUri),
             (r#"{"redirect_uris":[1]}"#, ErrorCode::InvalidRedirectUri),
             (r#"{"redirect_uris":["https://a.example/cb"],"client_name":7}"#, ErrorCode::InvalidClientMetadata),
+            (r#"{"redirect_uris":["https://a.example/cb"],"client_name":"evil\u202Eedoc"}"#, ErrorCode::InvalidClientMetadata),
             (r#"{"redirect_uris":["https://a.example/cb"],"grant_types":["client_credentials"]}"#, ErrorCode::InvalidClientMetadata),
             (r#"{"redirect_uris":["https://a.example/cb"],"logo_uri":"javascript:alert(1)"}"#, ErrorCode::InvalidClientMetadata),
         ] {

@@ -7,6 +7,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
 
+use futures_core::Stream;
 use worker::{Date, Env, Headers};
 
 use crate::cimd::{self, Fetch, Fetched};
@@ -59,7 +60,16 @@ impl Fetch for WorkerFetch {
             if declared.is_some_and(|l| l > cimd::MAX_DOCUMENT) {
                 return Err("document larger than 5 KB".into());
             }
-            let body = response.bytes().await.map_err(|e| e.to_string())?;
+            // Read chunk by chunk and stop one byte past the limit, whatever
+            // the server declared (a chunked body has no Content-Length).
+            let mut stream = response.stream().map_err(|e| e.to_string())?;
+            let mut body = Vec::new();
+            while let Some(chunk) = std::future::poll_fn(|cx| Pin::new(&mut stream).poll_next(cx)).await {
+                body.extend_from_slice(&chunk.map_err(|e| e.to_string())?);
+                if body.len() > cimd::MAX_DOCUMENT {
+                    break;
+                }
+            }
             Ok(Fetched { status, cache_control, body })
         })
     }
