@@ -54,7 +54,7 @@ pub enum AuthorizeError {
     /// After: a redirect to the client with `error`, `state` and `iss`.
     Redirect {
         /// The validated redirect URI.
-        redirect_uri: RedirectUri,
+        redirect_uri: Box<RedirectUri>,
         /// The client's state, if it sent a usable one.
         state: Option<String>,
         /// The error.
@@ -105,7 +105,7 @@ pub fn validate(
 
     // From here on, errors go back to the client.
     let state = params.get("state").filter(|s| s.len() <= MAX_STATE_LEN).map(str::to_string);
-    let fail = |error: OAuthError| AuthorizeError::Redirect { redirect_uri: redirect_uri.clone(), state: state.clone(), error };
+    let fail = |error: OAuthError| AuthorizeError::Redirect { redirect_uri: Box::new(redirect_uri.clone()), state: state.clone(), error };
     if params.get("state").is_some_and(|s| s.len() > MAX_STATE_LEN) {
         return Err(fail(OAuthError::invalid_request("state is longer than 4096 bytes")));
     }

@@ -12,9 +12,12 @@ use parallel_oauth_provider::Config;
 
 use crate::*;
 
+/// A served document: its body and `Cache-Control`.
+type Served = (String, Option<String>);
+
 #[derive(Clone, Default)]
 struct Documents {
-    docs: Rc<RefCell<HashMap<String, (String, Option<String>)>>>,
+    docs: Rc<RefCell<HashMap<String, Served>>>,
     fetches: Rc<RefCell<usize>>,
 }
 

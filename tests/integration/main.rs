@@ -27,6 +27,12 @@ pub struct Server {
     seed: Cell<u8>,
 }
 
+impl Default for Server {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Server {
     pub fn new() -> Self {
         Self::with(Config::default(), SECRET, None)
