@@ -11,8 +11,7 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { UnauthorizedError } from "@modelcontextprotocol/sdk/client/auth.js";
 import { approveViaForm, testKey } from "./helpers.mjs";
-import { PRM_PATH, startMcpExample } from "./mcp-start.mjs";
-import { startWorker } from "./worker.mjs";
+import { PRM_PATH, startMcpExample, startWorker } from "./worker.mjs";
 
 let provider;
 let mcp;

@@ -4,14 +4,14 @@
 // open consent forms, signed client ids and codes in flight working, and
 // once the previous secret is removed its values are ignored, never a 5xx.
 //
-// Each configuration needs its own `wrangler dev` (tests/e2e/sec-start.mjs
+// Each configuration needs its own `wrangler dev` (startSecWorker() in tests/e2e/worker.mjs
 // passes the secrets in an env file); the rotation steps share one local KV.
 
 import assert from "node:assert/strict";
 import { after, describe, test } from "node:test";
 import { CookieJar, testKey } from "./helpers.mjs";
 import { answer, approve, assertPage, authParams, authorizeUrl, consentPage, get, pkce, register, token, tokenBody } from "./sec-lib.mjs";
-import { startSecWorker, stateDir } from "./sec-start.mjs";
+import { startSecWorker, stateDir } from "./worker.mjs";
 
 const A = "rotation-secret-A-0123456789abcdefghijklmnopqrstuvwxyz";
 const B = "rotation-secret-B-zyxwvutsrqponmlkjihgfedcba9876543210";

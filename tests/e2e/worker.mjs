@@ -1,31 +1,44 @@
-// Starts the real worker in workerd via `wrangler dev` for the e2e tests.
+// Starts workers in workerd via `wrangler dev` for the e2e tests.
 //
-//   const worker = await startWorker();   // { base, port, stop(), logs() }
+//   const worker = await startWorker();   // the provider: { base, port, stop(), logs() }
+//   const mcp = await startMcpExample({ authorizationServer: worker.base });
+//   const w = await startSecWorker({ vars: { SECRET: "short" } });
 //   ...
 //   await worker.stop();
 //
-// - listens on a free port on 127.0.0.1, with fresh local state (KV) in a temp dir;
-// - runs `make -s build-worker` first (a millisecond no-op when build/ is up to
-//   date, as after `make build`), then starts wrangler with a copy of
-//   wrangler.toml minus [build]: no rebuild or reload while the tests run;
-// - wrangler and workerd run in their own process group, killed on stop() and,
-//   as a last resort, when this Node process exits (even after a failure).
+// All three are startWrangler() with different options. Each start:
+// - builds first (`make -s build-worker`, a millisecond no-op when build/ is up
+//   to date, as after `make build`) unless E2E_SKIP_BUILD is set;
+// - runs wrangler with a copy of the project's wrangler.toml minus [build]
+//   (next to it, so relative paths and .dev.vars keep resolving): no rebuild
+//   or reload while the tests run;
+// - listens on a free port on 127.0.0.1, with fresh local state (KV) in a
+//   temp dir unless `persist` names a directory to reuse;
+// - is ready when `readyPath` answers as `ready()` wants (200 by default);
+// - runs wrangler and workerd in their own process group, killed on stop()
+//   and, as a last resort, when this Node process exits (even after a failure).
 //
-// E2E_BASE=http://127.0.0.1:8787 reuses an already running worker instead
-// (e.g. `make dev` in another terminal); E2E_VERBOSE=1 echoes wrangler's output.
+// E2E_BASE=http://127.0.0.1:8787 reuses an already running provider instead
+// (e.g. `make dev` in another terminal), E2E_MCP_BASE=http://127.0.0.1:8788 a
+// running example MCP server (its AUTHORIZATION_SERVER must then be the
+// provider the test uses); E2E_VERBOSE=1 echoes wrangler's output;
+// E2E_START_TIMEOUT_MS bounds the wait for readiness (default 180 s).
 
 import { spawn, spawnSync } from "node:child_process";
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import { tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
+import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 export const DISCOVERY = "/.well-known/oauth-authorization-server";
+export const EXAMPLE_DIR = join(ROOT, "examples", "mcp-server");
+export const PRM_PATH = "/.well-known/oauth-protected-resource/mcp";
 
 const START_TIMEOUT_MS = Number(process.env.E2E_START_TIMEOUT_MS || 180_000);
-const running = new Set();
+const running = new Set(); // process group ids
+const tempFiles = new Set(); // files and directories removed at exit
 
 function killGroup(pid, signal) {
   try {
@@ -35,11 +48,14 @@ function killGroup(pid, signal) {
   }
 }
 
-const tempConfigs = new Set();
+function removeTemp(path) {
+  rmSync(path, { recursive: true, force: true });
+  tempFiles.delete(path);
+}
 
 process.on("exit", () => {
   for (const pid of running) killGroup(pid, "SIGKILL");
-  for (const f of tempConfigs) rmSync(f, { force: true });
+  for (const f of tempFiles) rmSync(f, { recursive: true, force: true });
 });
 for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"]) {
   process.once(sig, () => {
@@ -61,70 +77,115 @@ export function freePort() {
   });
 }
 
-function ensureDevVars() {
-  const devVars = join(ROOT, ".dev.vars");
-  if (!existsSync(devVars)) copyFileSync(join(ROOT, ".dev.vars.example"), devVars);
-}
-
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-/** Brings build/ up to date (no-op when it is) unless E2E_SKIP_BUILD is set. */
-function ensureBuilt() {
+/** `make <args>` from the repository root unless E2E_SKIP_BUILD is set;
+ *  `hint` is added to the error when it fails. */
+function make(args, hint = "") {
   if (process.env.E2E_SKIP_BUILD) return;
-  const r = spawnSync("make", ["-s", "build-worker"], { cwd: ROOT, stdio: ["ignore", "inherit", "inherit"] });
-  if (r.status !== 0) throw new Error(`make build-worker failed (${r.status ?? r.error})`);
+  const r = spawnSync("make", args, { cwd: ROOT, stdio: ["ignore", "inherit", "inherit"] });
+  if (r.status !== 0) throw new Error(`make ${args.join(" ")} failed (${r.status ?? r.error})${hint}`);
 }
 
-/** wrangler.toml without its [build] table, next to it (relative paths and
- *  .dev.vars keep resolving from the repo root). Removed on stop/exit. */
-function testConfig(tag) {
-  const toml = readFileSync(join(ROOT, "wrangler.toml"), "utf8");
+/** `dir`/wrangler.toml without its [build] table, next to it (the name
+ *  matches .gitignore's .wrangler-e2e-*.toml). Removed on stop/exit. */
+function testConfig(dir, tag) {
+  const toml = readFileSync(join(dir, "wrangler.toml"), "utf8");
   const stripped = toml.replace(/^\[build\][^\n]*\n[\s\S]*?(?=^\[)/m, "");
-  if (/^\[build\]/m.test(stripped)) throw new Error("could not strip [build] from wrangler.toml");
-  const file = join(ROOT, `.wrangler-e2e-${process.pid}-${tag}.toml`);
+  if (/^\[build\]/m.test(stripped)) throw new Error(`could not strip [build] from ${join(dir, "wrangler.toml")}`);
+  const file = join(dir, `.wrangler-e2e-${process.pid}-${tag}.toml`);
   writeFileSync(file, `# generated by tests/e2e/worker.mjs; safe to delete\n${stripped}`);
-  tempConfigs.add(file);
+  tempFiles.add(file);
   return file;
 }
 
-export async function startWorker() {
-  if (process.env.E2E_BASE) {
-    const base = process.env.E2E_BASE.replace(/\/+$/, "");
-    return { base, port: Number(new URL(base).port), stop: async () => {}, logs: () => "" };
-  }
+/** `vars` as an env file in a fresh temp directory (removed on stop/exit). A
+ *  var set to `undefined` is left out. */
+function writeEnvFile(vars) {
+  const dir = mkdtempSync(join(tmpdir(), "pop-e2e-env-"));
+  tempFiles.add(dir);
+  const lines = Object.entries(vars)
+    .filter(([, v]) => v !== undefined)
+    .map(([k, v]) => {
+      if (/[\r\n"\\]/.test(v)) throw new Error(`unsupported character in ${k}`);
+      return `${k}="${v}"`;
+    });
+  const file = join(dir, "secrets.env");
+  // A comment line keeps the file non-empty even with no vars at all.
+  writeFileSync(file, `# generated by tests/e2e/worker.mjs\n${lines.join("\n")}\n`, { mode: 0o600 });
+  return { dir, file };
+}
 
-  ensureDevVars();
+/** A { base, port } that was started elsewhere; stop() leaves it running. */
+function reuse(base) {
+  base = base.replace(/\/+$/, "");
+  return { base, port: Number(new URL(base).port), stop: async () => {}, logs: () => "" };
+}
+
+/**
+ * Runs `wrangler dev` for the wrangler project in `dir` and waits until it
+ * is ready. Resolves to { base, port, stop(), logs() }.
+ *
+ * - `build()`: brings `dir`/build up to date (skipped with E2E_SKIP_BUILD);
+ *   `buildHint` is what to run when build/worker/shim.mjs is still missing;
+ * - `name` (in error messages) and `tag` (in the temp config's file name);
+ * - `vars`: { NAME: value } passed with `--var NAME:value`;
+ * - `envFile`: { NAME: value } written to an env file passed with
+ *   `--env-file` (wrangler then skips .dev.vars); `unsetEnv` names variables
+ *   of this process that wrangler must not see;
+ * - `persist`: a directory for local state the caller owns (default: a fresh
+ *   temp dir, removed on stop);
+ * - `readyPath` and `ready(res, body)`: the readiness probe.
+ */
+export async function startWrangler({
+  dir = ROOT,
+  build,
+  buildHint = "run 'make build' first",
+  name = "worker",
+  tag = "worker",
+  vars = {},
+  envFile,
+  unsetEnv = [],
+  persist,
+  readyPath = DISCOVERY,
+  ready = (res) => res.status === 200,
+} = {}) {
   const wranglerJs = join(ROOT, "node_modules", "wrangler", "bin", "wrangler.js");
   if (!existsSync(wranglerJs)) throw new Error(`${wranglerJs} missing: run 'make tools' (npm ci)`);
-  ensureBuilt();
-  if (!existsSync(join(ROOT, "build", "worker", "shim.mjs"))) {
-    throw new Error("build/worker/shim.mjs missing: run 'make build' first");
-  }
+  build?.();
+  const shim = join(dir, "build", "worker", "shim.mjs");
+  if (!existsSync(shim)) throw new Error(`${relative(ROOT, shim)} missing: ${buildHint}`);
 
   const port = await freePort();
-  const config = testConfig(port);
   const inspectorPort = await freePort();
-  const persist = mkdtempSync(join(tmpdir(), "pop-e2e-state-"));
+  const config = testConfig(dir, `${tag}${port}`);
+  const state = persist || mkdtempSync(join(tmpdir(), "pop-e2e-state-"));
+  if (!persist) tempFiles.add(state);
+  const env = envFile && writeEnvFile(envFile);
   const logDir = join(ROOT, ".wrangler", "logs");
   mkdirSync(logDir, { recursive: true });
 
   const args = [
     wranglerJs, "dev",
     "--config", config,
+    ...(env ? ["--env-file", env.file] : []),
     "--ip", "127.0.0.1",
     "--port", String(port),
     "--inspector-port", String(inspectorPort),
     "--local",
-    "--persist-to", persist,
+    "--persist-to", state,
+    ...Object.entries(vars).flatMap(([k, v]) => ["--var", `${k}:${v}`]),
     "--show-interactive-dev-session=false",
     "--log-level", process.env.E2E_VERBOSE ? "debug" : "info",
   ];
+  const childEnv = { ...process.env };
+  for (const k of unsetEnv) delete childEnv[k];
   const child = spawn(process.execPath, args, {
-    cwd: ROOT,
+    cwd: dir,
     detached: true, // own process group: stop() kills wrangler *and* workerd
     stdio: ["ignore", "pipe", "pipe"],
     env: {
-      ...process.env,
+      ...childEnv,
       CI: "true",
       WRANGLER_SEND_METRICS: "false",
       WRANGLER_LOG_PATH: logDir,
@@ -169,23 +230,24 @@ export async function startWorker() {
     }
     killGroup(child.pid, "SIGKILL"); // stragglers (workerd) in the group
     running.delete(child.pid);
-    rmSync(persist, { recursive: true, force: true });
-    rmSync(config, { force: true });
-    tempConfigs.delete(config);
+    removeTemp(config);
+    if (!persist) removeTemp(state);
+    if (env) removeTemp(env.dir);
   };
 
   const base = `http://127.0.0.1:${port}`;
+  const where = dir === ROOT ? "" : ` (${relative(ROOT, dir)})`;
   const deadline = Date.now() + START_TIMEOUT_MS;
   let lastError = null;
   try {
     while (true) {
-      if (exited) throw new Error(`wrangler dev exited early (${JSON.stringify(exited)})`);
-      if (Date.now() > deadline) throw new Error(`worker not ready after ${START_TIMEOUT_MS} ms: ${lastError}`);
+      if (exited) throw new Error(`wrangler dev${where} exited early (${JSON.stringify(exited)})`);
+      if (Date.now() > deadline) throw new Error(`${name} not ready after ${START_TIMEOUT_MS} ms: ${lastError}`);
       try {
-        const res = await fetch(base + DISCOVERY, { signal: AbortSignal.timeout(5_000) });
-        await res.arrayBuffer();
-        if (res.status === 200) break;
-        lastError = `GET ${DISCOVERY} -> ${res.status}`;
+        const res = await fetch(base + readyPath, { signal: AbortSignal.timeout(5_000) });
+        const body = await res.text();
+        if (ready(res, body)) break;
+        lastError = `GET ${readyPath} -> ${res.status}`;
       } catch (e) {
         lastError = e?.cause?.code || e?.message || String(e);
       }
@@ -198,4 +260,72 @@ export async function startWorker() {
   }
 
   return { base, port, stop, logs: () => output };
+}
+
+const buildProvider = () => make(["-s", "build-worker"]);
+
+/** The provider with the repository's .dev.vars (created from
+ *  .dev.vars.example when missing), or the one at E2E_BASE. */
+export async function startWorker() {
+  if (process.env.E2E_BASE) return reuse(process.env.E2E_BASE);
+  const devVars = join(ROOT, ".dev.vars");
+  if (!existsSync(devVars)) copyFileSync(join(ROOT, ".dev.vars.example"), devVars);
+  return startWrangler({ build: buildProvider });
+}
+
+/**
+ * The provider with exactly `vars` as its secrets and variables, from an env
+ * file instead of .dev.vars (wrangler.toml [vars] still apply; DEV=1 is added
+ * unless given; a var set to `undefined` is left out), for the tests of
+ * SECRET handling (a short or missing SECRET, rotation with SECRET_PREVIOUS).
+ * Local KV is fresh unless `persist` names a directory to reuse (stateDir()).
+ * Ready when the worker answers at all: a misconfigured worker answers 503
+ * `server_error`, which is what some tests want to see.
+ *
+ *   const w2 = await startSecWorker({ vars: { SECRET: a }, persist: dir });
+ */
+export async function startSecWorker({ vars = {}, persist } = {}) {
+  return startWrangler({
+    build: buildProvider,
+    tag: "sec",
+    envFile: { DEV: "1", ...vars },
+    // Only the env file may provide secrets.
+    unsetEnv: ["SECRET", "SECRET_PREVIOUS", "CLOUDFLARE_INCLUDE_PROCESS_ENV"],
+    persist,
+    ready: (res, body) => res.status === 200 || (res.status === 503 && body.includes('"server_error"')),
+  });
+}
+
+/** A fresh directory for local KV that the caller owns (pass it as `persist`
+ *  to startSecWorker); removed when this process exits. */
+export function stateDir() {
+  const dir = mkdtempSync(join(tmpdir(), "pop-e2e-sec-state-"));
+  tempFiles.add(dir);
+  return dir;
+}
+
+/** The example MCP server (examples/mcp-server) with
+ *  `--var AUTHORIZATION_SERVER:<provider>`, or the one at E2E_MCP_BASE. Its
+ *  first build takes minutes. */
+export async function startMcpExample({ authorizationServer }) {
+  if (process.env.E2E_MCP_BASE) return reuse(process.env.E2E_MCP_BASE);
+  return startWrangler({
+    dir: EXAMPLE_DIR,
+    build: buildMcpExample,
+    buildHint: "run 'make -C examples/mcp-server build'",
+    name: "example MCP server",
+    tag: "mcp",
+    vars: { AUTHORIZATION_SERVER: authorizationServer },
+    readyPath: PRM_PATH,
+  });
+}
+
+/** Brings examples/mcp-server/build up to date (no-op when it is). */
+export function buildMcpExample() {
+  make(
+    ["-s", "-C", EXAMPLE_DIR, "build-worker"],
+    ". If wasm-bindgen said " +
+      "\"the name `fetch` is exported by multiple crates\", the provider crate's own #[event(fetch)] " +
+      "is not behind its default `worker-entry` feature (the example depends on it with default-features = false).",
+  );
 }
