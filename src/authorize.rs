@@ -96,16 +96,21 @@ pub fn validate(
     let client = client.map_err(|m| page(400, ErrorCode::InvalidClient, m))?;
     let redirect_uri = match params.get("redirect_uri") {
         Some(raw) => RedirectUri::parse(raw).map_err(|m| page(400, ErrorCode::InvalidRequest, m))?,
-        None => client
-            .default_redirect()
-            .cloned()
-            .ok_or(page(400, ErrorCode::InvalidRequest, "The request has no redirect_uri."))?,
+        None => client.default_redirect().cloned().ok_or(page(
+            400,
+            ErrorCode::InvalidRequest,
+            "The request has no redirect_uri.",
+        ))?,
     };
     client.allows(&redirect_uri).map_err(|m| page(400, ErrorCode::InvalidRequest, m))?;
 
     // From here on, errors go back to the client.
     let state = params.get("state").filter(|s| s.len() <= MAX_STATE_LEN).map(str::to_string);
-    let fail = |error: OAuthError| AuthorizeError::Redirect { redirect_uri: Box::new(redirect_uri.clone()), state: state.clone(), error };
+    let fail = |error: OAuthError| AuthorizeError::Redirect {
+        redirect_uri: Box::new(redirect_uri.clone()),
+        state: state.clone(),
+        error,
+    };
     if params.get("state").is_some_and(|s| s.len() > MAX_STATE_LEN) {
         return Err(fail(OAuthError::invalid_request("state is longer than 4096 bytes")));
     }
@@ -113,7 +118,10 @@ pub fn validate(
         Some("code") => {}
         None => return Err(fail(OAuthError::invalid_request("response_type is required and must be code"))),
         Some(_) => {
-            return Err(fail(OAuthError::new(ErrorCode::UnsupportedResponseType, "only response_type=code is supported")))
+            return Err(fail(OAuthError::new(
+                ErrorCode::UnsupportedResponseType,
+                "only response_type=code is supported",
+            )))
         }
     }
     let code_challenge =
@@ -135,7 +143,9 @@ pub fn validate(
 /// Any such scope is accepted (the key carries no scopes of its own).
 fn check_scope(scope: &str) -> Result<&str, OAuthError> {
     let ok = scope.len() <= 1024
-        && scope.split(' ').all(|t| !t.is_empty() && t.bytes().all(|b| b == 0x21 || (0x23..=0x5b).contains(&b) || (0x5d..=0x7e).contains(&b)));
+        && scope.split(' ').all(|t| {
+            !t.is_empty() && t.bytes().all(|b| b == 0x21 || (0x23..=0x5b).contains(&b) || (0x5d..=0x7e).contains(&b))
+        });
     if ok {
         Ok(scope)
     } else {

@@ -143,7 +143,15 @@ mod tests {
     fn document_urls() {
         assert!(is_document_url(ID, false));
         assert!(is_document_url("https://vscode.dev/oauth/client-metadata.json", false));
-        for not in ["https://claude.ai", "https://claude.ai/", "claude.ai", "http://claude.ai/x", "https://u@a.example/x", "https://a.example/x#f", "HTTPS://a.example/x"] {
+        for not in [
+            "https://claude.ai",
+            "https://claude.ai/",
+            "claude.ai",
+            "http://claude.ai/x",
+            "https://u@a.example/x",
+            "https://a.example/x#f",
+            "HTTPS://a.example/x",
+        ] {
             assert!(!is_document_url(not, false), "{not}");
         }
         assert!(!is_document_url("http://127.0.0.1:9/doc.json", false));
@@ -153,7 +161,9 @@ mod tests {
 
     #[test]
     fn valid_document_becomes_a_client() {
-        let body = format!(r#"{{"client_id":"{ID}","client_name":"Claude Code","redirect_uris":["http://localhost/callback","http://127.0.0.1/callback"],"token_endpoint_auth_method":"none","extra":1}}"#);
+        let body = format!(
+            r#"{{"client_id":"{ID}","client_name":"Claude Code","redirect_uris":["http://localhost/callback","http://127.0.0.1/callback"],"token_endpoint_auth_method":"none","extra":1}}"#
+        );
         let client = parse_document(ID, &fetched(&body)).unwrap();
         assert_eq!(client.name(), Some("Claude Code"));
         assert!(client.allows(&RedirectUri::parse("http://localhost:51234/callback").unwrap()).is_ok());

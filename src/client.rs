@@ -78,8 +78,7 @@ impl Client {
         if !keys.macs(body.as_bytes()).any(|t| bool::from(t[..TAG_LEN].ct_eq(&tag))) {
             return Err(invalid);
         }
-        let payload: SignedPayload =
-            from_b64url(body).and_then(|b| serde_json::from_slice(&b).ok()).ok_or(invalid)?;
+        let payload: SignedPayload = from_b64url(body).and_then(|b| serde_json::from_slice(&b).ok()).ok_or(invalid)?;
         let redirect_uris =
             payload.r.iter().map(|u| RedirectUri::parse(u)).collect::<Result<Vec<_>, _>>().map_err(|_| invalid)?;
         if redirect_uris.is_empty() {
@@ -123,9 +122,7 @@ impl Client {
 /// no control characters and no bidirectional or invisible formatting
 /// characters (which could visually reorder the consent page's text).
 pub fn is_displayable_name(name: &str) -> bool {
-    let invisible = |c: char| {
-        matches!(c, '\u{061C}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2069}' | '\u{FEFF}')
-    };
+    let invisible = |c: char| matches!(c, '\u{061C}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2069}' | '\u{FEFF}');
     !name.trim().is_empty()
         && name.chars().count() <= MAX_CLIENT_NAME
         && !name.chars().any(|c| c.is_control() || invisible(c))

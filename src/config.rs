@@ -95,8 +95,12 @@ mod tests {
 
     #[test]
     fn prefixes_and_issuer_are_normalized() {
-        let c = Config { path_prefix: "oauth/".into(), issuer: Some("https://oauth.parallel.ai/".into()), ..Config::default() }
-            .normalized();
+        let c = Config {
+            path_prefix: "oauth/".into(),
+            issuer: Some("https://oauth.parallel.ai/".into()),
+            ..Config::default()
+        }
+        .normalized();
         assert_eq!(c.path_prefix, "/oauth");
         assert_eq!(c.endpoint_path("token"), "/oauth/token");
         assert_eq!(c.issuer_for("http://x"), "https://oauth.parallel.ai");

@@ -75,7 +75,13 @@ pub fn render(
     status: u16,
 ) -> Response {
     let Some(redirect) = form.redirect_uri() else {
-        return pages::error(config, 400, "Invalid request", "The redirect URI is not valid.", Some(ErrorCode::InvalidRequest));
+        return pages::error(
+            config,
+            400,
+            "Invalid request",
+            "The redirect URI is not valid.",
+            Some(ErrorCode::InvalidRequest),
+        );
     };
     let host = redirect.receiver();
     let form_target = redirect.csp_source();
@@ -187,7 +193,9 @@ fn approve(params: &Params, keys: &Keys, request: &Request, now: u64) -> Choice 
     }
     match typed.map(ApiKey::parse) {
         Some(Some(key)) => Choice::Approve { key, remember: params.get("remember").is_some() },
-        Some(None) => Choice::MissingKey("That does not look like an API key. Paste it exactly as shown in your dashboard."),
+        Some(None) => {
+            Choice::MissingKey("That does not look like an API key. Paste it exactly as shown in your dashboard.")
+        }
         None => Choice::MissingKey("Paste your API key to continue."),
     }
 }
@@ -197,7 +205,8 @@ fn approve(params: &Params, keys: &Keys, request: &Request, now: u64) -> Choice 
 /// a page with `Referrer-Policy: no-referrer`, so it falls to the CSRF check.)
 fn check_origin(config: &Config, request: &Request) -> Result<(), Refused> {
     let own = request.origin();
-    let issuer_origin = config.issuer.as_deref().and_then(|i| url::Url::parse(i).ok()).map(|u| u.origin().ascii_serialization());
+    let issuer_origin =
+        config.issuer.as_deref().and_then(|i| url::Url::parse(i).ok()).map(|u| u.origin().ascii_serialization());
     if let Some(origin) = request.header("origin") {
         if origin != "null" && origin != own && Some(origin) != issuer_origin.as_deref() {
             return Err(refused(403, "Invalid form", FORGED));

@@ -108,7 +108,10 @@ mod tests {
 
     #[test]
     fn csrf_token_is_reused_when_valid() {
-        let (t, set) = csrf_token(&Request::new("GET", url::Url::parse("https://o.example/").unwrap()), &mut Entropy::new([1; 32]));
+        let (t, set) = csrf_token(
+            &Request::new("GET", url::Url::parse("https://o.example/").unwrap()),
+            &mut Entropy::new([1; 32]),
+        );
         let set = set.unwrap();
         assert!(set.contains("__Host-parallel-oauth-csrf=") && set.contains("HttpOnly"));
         let (again, none) = csrf_token(&with_cookie(&set), &mut Entropy::new([2; 32]));

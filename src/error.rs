@@ -109,11 +109,8 @@ impl OAuthError {
 /// A JSON error body `{error, error_description}` with an explicit status,
 /// for the few answers that are not an OAuth code's own (404, 405, 413).
 pub fn json_error(status: u16, error: &str, description: &str) -> Response {
-    let mut response = Response::json(
-        status,
-        &serde_json::json!({ "error": error, "error_description": description }),
-    )
-    .no_store();
+    let mut response =
+        Response::json(status, &serde_json::json!({ "error": error, "error_description": description })).no_store();
     if status == 401 {
         response = response.with_header("www-authenticate", "Basic realm=\"oauth\"");
     }

@@ -89,7 +89,13 @@ mod tests {
 
     #[test]
     fn error_page_escapes_and_has_security_headers() {
-        let r = error(&Config::default(), 400, "Bad <request>", "\"><svg onload=alert(1)>", Some(ErrorCode::InvalidRequest));
+        let r = error(
+            &Config::default(),
+            400,
+            "Bad <request>",
+            "\"><svg onload=alert(1)>",
+            Some(ErrorCode::InvalidRequest),
+        );
         let body = r.text();
         assert!(body.contains("Bad &lt;request&gt;"));
         assert!(!body.contains("<svg"));

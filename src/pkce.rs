@@ -19,7 +19,9 @@ impl CodeChallenge {
         match method {
             Some("S256") => {}
             None => return Err(OAuthError::invalid_request("code_challenge_method is required and must be S256")),
-            Some("plain") => return Err(OAuthError::invalid_request("code_challenge_method plain is not allowed; use S256")),
+            Some("plain") => {
+                return Err(OAuthError::invalid_request("code_challenge_method plain is not allowed; use S256"))
+            }
             Some(_) => return Err(OAuthError::invalid_request("code_challenge_method must be S256")),
         }
         if !(43..=128).contains(&challenge.len()) || !challenge.bytes().all(is_base64url) {
@@ -84,7 +86,10 @@ fn is_legacy_recipe_verifier(verifier: &str) -> bool {
     let numbers: Vec<&str> = text.split(',').collect();
     numbers.len() == 32
         && numbers.iter().all(|n| {
-            !n.is_empty() && n.len() <= 3 && n.bytes().all(|b| b.is_ascii_digit()) && n.parse::<u16>().is_ok_and(|v| v <= 255)
+            !n.is_empty()
+                && n.len() <= 3
+                && n.bytes().all(|b| b.is_ascii_digit())
+                && n.parse::<u16>().is_ok_and(|v| v <= 255)
         })
 }
 
@@ -141,7 +146,8 @@ mod tests {
         let verifier = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(text);
         assert!(verifier.len() > 128);
         let parsed = CodeVerifier::parse(Some(&verifier)).unwrap();
-        let challenge = CodeChallenge::parse(Some(&b64url(&Sha256::digest(verifier.as_bytes()))), Some("S256")).unwrap();
+        let challenge =
+            CodeChallenge::parse(Some(&b64url(&Sha256::digest(verifier.as_bytes()))), Some("S256")).unwrap();
         assert!(challenge.is_met_by(&parsed));
     }
 

@@ -121,14 +121,17 @@ impl Provider {
         let too_large = request.body.len() > MAX_BODY;
         let response = match (route, method) {
             (Route::Authorize, "GET" | "HEAD") => self.authorize(request, now, &mut entropy).await,
-            (Route::Authorize, "POST") if too_large => self.page(413, "Request too large", "The form is too large.", None),
+            (Route::Authorize, "POST") if too_large => {
+                self.page(413, "Request too large", "The form is too large.", None)
+            }
             (Route::Authorize, "POST") => self.consent(request, store, now, &mut entropy).await,
             (Route::Authorize, _) => self
                 .page(405, "Method not allowed", "Use GET or POST.", Some(ErrorCode::InvalidRequest))
                 .with_header("allow", "GET, POST"),
-            (Route::UnknownWellKnown | Route::AsMetadata | Route::PrMetadata(_) | Route::Token | Route::Register, "OPTIONS") => {
-                cors::preflight(request)
-            }
+            (
+                Route::UnknownWellKnown | Route::AsMetadata | Route::PrMetadata(_) | Route::Token | Route::Register,
+                "OPTIONS",
+            ) => cors::preflight(request),
             (route, _) => cors::allow(request, self.api(route, request, store, now, too_large).await),
         };
         Some(response)
@@ -223,7 +226,12 @@ impl Provider {
         };
         let form = &answer.form;
         let Some(redirect_uri) = form.redirect_uri() else {
-            return self.page(400, "Invalid request", "The redirect URI is not valid.", Some(ErrorCode::InvalidRequest));
+            return self.page(
+                400,
+                "Invalid request",
+                "The redirect URI is not valid.",
+                Some(ErrorCode::InvalidRequest),
+            );
         };
         let issuer = self.config.issuer_for(&request.origin());
         let respond = |params: &[(&str, &str)]| {
@@ -236,10 +244,16 @@ impl Provider {
         };
         let claim = form.claim_id();
         let already_answered = || {
-            self.page(403, "Already answered", "This consent form was already used. Go back to the app and connect again.", None)
+            self.page(
+                403,
+                "Already answered",
+                "This consent form was already used. Go back to the app and connect again.",
+                None,
+            )
         };
         match answer.choice {
-            Choice::Forget => redirect(303, &self.authorize_url(&form.request)).with_header("set-cookie", &cookie::clear(cookie::REMEMBER)),
+            Choice::Forget => redirect(303, &self.authorize_url(&form.request))
+                .with_header("set-cookie", &cookie::clear(cookie::REMEMBER)),
             Choice::MissingKey(message) => {
                 let hint = cookie::remembered(request, &self.keys, now).map(|k| k.hint());
                 consent::render(&self.config, form, &answer.sealed, hint, Some(message), 400)
@@ -340,10 +354,7 @@ impl Provider {
 }
 
 fn redirect(status: u16, location: &str) -> Response {
-    Response::empty(status)
-        .with_header("location", location)
-        .with_header("referrer-policy", "no-referrer")
-        .no_store()
+    Response::empty(status).with_header("location", location).with_header("referrer-policy", "no-referrer").no_store()
 }
 
 fn method_not_allowed(allow: &str) -> Response {

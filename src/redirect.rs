@@ -11,9 +11,29 @@ pub const MAX_REDIRECT_URI_LEN: usize = 2048;
 /// Schemes that are never a redirect target: script, local content,
 /// browser internals, or not an app callback at all.
 const REFUSED_SCHEMES: &[&str] = &[
-    "javascript", "data", "vbscript", "file", "blob", "about", "filesystem", "view-source", "chrome",
-    "chrome-extension", "moz-extension", "ftp", "ws", "wss", "mailto", "tel", "sms", "urn", "intent", "jar",
-    "ms-settings", "content", "resource",
+    "javascript",
+    "data",
+    "vbscript",
+    "file",
+    "blob",
+    "about",
+    "filesystem",
+    "view-source",
+    "chrome",
+    "chrome-extension",
+    "moz-extension",
+    "ftp",
+    "ws",
+    "wss",
+    "mailto",
+    "tel",
+    "sms",
+    "urn",
+    "intent",
+    "jar",
+    "ms-settings",
+    "content",
+    "resource",
 ];
 
 /// A redirect URI that passed every rule.
@@ -45,7 +65,12 @@ impl RedirectUri {
             return Err("redirect_uri must not contain user information");
         }
         let web = matches!(url.scheme(), "https" | "http");
-        if web && raw.as_bytes().get(url.scheme().len()..url.scheme().len() + 4).is_none_or(|s| !s.starts_with(b"://") || s[3] == b'/') {
+        if web
+            && raw
+                .as_bytes()
+                .get(url.scheme().len()..url.scheme().len() + 4)
+                .is_none_or(|s| !s.starts_with(b"://") || s[3] == b'/')
+        {
             return Err("redirect_uri must be scheme://host/...");
         }
         match url.scheme() {
@@ -56,7 +81,9 @@ impl RedirectUri {
             }
             "http" => {
                 if !is_loopback(&url) {
-                    return Err("http redirect URIs are allowed only on loopback (localhost, 127.0.0.1, [::1]); use https");
+                    return Err(
+                        "http redirect URIs are allowed only on loopback (localhost, 127.0.0.1, [::1]); use https",
+                    );
                 }
             }
             scheme => {

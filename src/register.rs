@@ -29,7 +29,8 @@ pub fn register(media_type: Option<&str>, body: &[u8], keys: &Keys, now: u64) ->
         .ok_or(OAuthError::new(ErrorCode::InvalidRedirectUri, "redirect_uris must be an array of 1 to 10 URIs"))?;
     let mut uris = Vec::with_capacity(raw_uris.len());
     for raw in raw_uris {
-        let raw = raw.as_str().ok_or(OAuthError::new(ErrorCode::InvalidRedirectUri, "each redirect URI must be a string"))?;
+        let raw =
+            raw.as_str().ok_or(OAuthError::new(ErrorCode::InvalidRedirectUri, "each redirect URI must be a string"))?;
         uris.push(RedirectUri::parse(raw).map_err(|reason| OAuthError::new(ErrorCode::InvalidRedirectUri, reason))?);
     }
     let name = optional_text(meta, "client_name", MAX_CLIENT_NAME)?;
@@ -147,9 +148,18 @@ mod tests {
             (r#"{"redirect_uris":["http://evil.example/cb"]}"#, ErrorCode::InvalidRedirectUri),
             (r#"{"redirect_uris":[1]}"#, ErrorCode::InvalidRedirectUri),
             (r#"{"redirect_uris":["https://a.example/cb"],"client_name":7}"#, ErrorCode::InvalidClientMetadata),
-            (r#"{"redirect_uris":["https://a.example/cb"],"client_name":"evil\u202Eedoc"}"#, ErrorCode::InvalidClientMetadata),
-            (r#"{"redirect_uris":["https://a.example/cb"],"grant_types":["client_credentials"]}"#, ErrorCode::InvalidClientMetadata),
-            (r#"{"redirect_uris":["https://a.example/cb"],"logo_uri":"javascript:alert(1)"}"#, ErrorCode::InvalidClientMetadata),
+            (
+                r#"{"redirect_uris":["https://a.example/cb"],"client_name":"evil\u202Eedoc"}"#,
+                ErrorCode::InvalidClientMetadata,
+            ),
+            (
+                r#"{"redirect_uris":["https://a.example/cb"],"grant_types":["client_credentials"]}"#,
+                ErrorCode::InvalidClientMetadata,
+            ),
+            (
+                r#"{"redirect_uris":["https://a.example/cb"],"logo_uri":"javascript:alert(1)"}"#,
+                ErrorCode::InvalidClientMetadata,
+            ),
         ] {
             let err = reg(body).unwrap_err();
             assert_eq!(err.code, code, "{body}");

@@ -31,7 +31,8 @@ impl ResourcePolicy {
     pub fn check(&self, resource: &str) -> Result<String, OAuthError> {
         let normalized = normalize(resource).ok_or(INVALID)?;
         let url = Url::parse(&normalized).map_err(|_| INVALID)?;
-        let scheme_ok = url.scheme() == "https" || (self.allow_loopback_http && url.scheme() == "http" && is_loopback(&url));
+        let scheme_ok =
+            url.scheme() == "https" || (self.allow_loopback_http && url.scheme() == "http" && is_loopback(&url));
         if !scheme_ok {
             return Err(INVALID);
         }
@@ -44,7 +45,8 @@ impl ResourcePolicy {
 
 /// The canonical form of a resource URI, or `None` if it is not one.
 pub fn normalize(resource: &str) -> Option<String> {
-    if resource.len() > 2048 || resource.contains('#') || resource.bytes().any(|b| b <= b' ' || b == 0x7f || b == b'\\') {
+    if resource.len() > 2048 || resource.contains('#') || resource.bytes().any(|b| b <= b' ' || b == 0x7f || b == b'\\')
+    {
         return None;
     }
     let url = Url::parse(resource).ok()?;
@@ -86,7 +88,15 @@ mod tests {
 
     #[test]
     fn malformed_resources_are_invalid_target() {
-        for r in ["mcp", "/mcp", "https://a.example/#x", "javascript:alert(1)", "https://u@a.example/", "https://a.example/\n", "urn:x:y"] {
+        for r in [
+            "mcp",
+            "/mcp",
+            "https://a.example/#x",
+            "javascript:alert(1)",
+            "https://u@a.example/",
+            "https://a.example/\n",
+            "urn:x:y",
+        ] {
             assert_eq!(ResourcePolicy::default().check(r).unwrap_err().code, ErrorCode::InvalidTarget, "{r}");
         }
     }

@@ -105,7 +105,10 @@ impl ProtectedResource {
         }
         let issuer = authorization_server.trim().trim_end_matches('/');
         let issuer_ok = Url::parse(issuer).is_ok_and(|u| {
-            matches!(u.scheme(), "https" | "http") && u.host().is_some() && u.query().is_none() && u.fragment().is_none()
+            matches!(u.scheme(), "https" | "http")
+                && u.host().is_some()
+                && u.query().is_none()
+                && u.fragment().is_none()
         });
         if !issuer_ok {
             return Err(InvalidResource("the authorization server must be an http(s) URL without query or fragment"));
@@ -411,7 +414,9 @@ mod tests {
             let m: serde_json::Value = serde_json::from_slice(&response.body).unwrap();
             assert_eq!(m["resource"], "https://mcp.example/mcp");
         }
-        for (method, path) in [("GET", "/mcp"), ("POST", METADATA_PATH), ("GET", "/.well-known/oauth-protected-resource/other")] {
+        for (method, path) in
+            [("GET", "/mcp"), ("POST", METADATA_PATH), ("GET", "/.well-known/oauth-protected-resource/other")]
+        {
             let other = Request::new(method, format!("https://mcp.example{path}").parse().unwrap());
             assert!(r.serve_metadata(&other).is_none(), "{method} {path}");
         }
@@ -429,7 +434,9 @@ mod tests {
         let scoped = mcp().with_scopes(&["api", "search"]).unauthorized();
         assert_eq!(
             scoped.header("www-authenticate"),
-            Some(r#"Bearer resource_metadata="https://mcp.example/.well-known/oauth-protected-resource/mcp", scope="api search""#)
+            Some(
+                r#"Bearer resource_metadata="https://mcp.example/.well-known/oauth-protected-resource/mcp", scope="api search""#
+            )
         );
     }
 
@@ -458,7 +465,10 @@ mod tests {
         for bad in [&["Basic c2stYWJj"][..], &["Bearer a b"], &["Bearer a", "Bearer b"]] {
             let refused = r.authenticate(&req(bad)).unwrap_err();
             assert_eq!(refused.status, 401);
-            assert!(refused.header("www-authenticate").unwrap().starts_with(r#"Bearer error="invalid_token""#), "{bad:?}");
+            assert!(
+                refused.header("www-authenticate").unwrap().starts_with(r#"Bearer error="invalid_token""#),
+                "{bad:?}"
+            );
         }
     }
 
@@ -478,7 +488,11 @@ mod tests {
             ("  Bearer sk-abc\t", "sk-abc"),
             ("Bearer a.b_c~d+e/f==", "a.b_c~d+e/f=="),
         ] {
-            assert_eq!(bearer_token(&req(&[header])).map(|t| t.expose().to_string()).as_deref(), Some(token), "{header:?}");
+            assert_eq!(
+                bearer_token(&req(&[header])).map(|t| t.expose().to_string()).as_deref(),
+                Some(token),
+                "{header:?}"
+            );
         }
     }
 

@@ -96,9 +96,7 @@ impl Keys {
             return None;
         }
         let key = [Some(&self.current), self.previous.as_ref()].into_iter().flatten().find(|k| raw[..4] == k.id)?;
-        key.aead
-            .decrypt(Nonce::from_slice(&raw[4..HEADER]), Payload { msg: &raw[HEADER..], aad: purpose.aad() })
-            .ok()
+        key.aead.decrypt(Nonce::from_slice(&raw[4..HEADER]), Payload { msg: &raw[HEADER..], aad: purpose.aad() }).ok()
     }
 
     /// HMAC-SHA256 tags under the current key and, during rotation, the

@@ -39,7 +39,10 @@ pub fn parse(request: &Request) -> Result<TokenRequest, OAuthError> {
         Some("authorization_code") => {}
         None => return Err(OAuthError::invalid_request("grant_type is required")),
         Some(_) => {
-            return Err(OAuthError::new(ErrorCode::UnsupportedGrantType, "only grant_type=authorization_code is supported"))
+            return Err(OAuthError::new(
+                ErrorCode::UnsupportedGrantType,
+                "only grant_type=authorization_code is supported",
+            ))
         }
     }
     // A client we told to use `none` may still send a secret: it is ignored.
@@ -64,7 +67,9 @@ fn client_id(params: &Params, authorization: Option<&str>) -> Result<String, OAu
     let form = params.get("client_id");
     let basic = match authorization {
         None => None,
-        Some(value) => Some(basic_client_id(value).ok_or(invalid_client("malformed HTTP Basic client authentication"))?),
+        Some(value) => {
+            Some(basic_client_id(value).ok_or(invalid_client("malformed HTTP Basic client authentication"))?)
+        }
     };
     match (form, basic) {
         (Some(f), Some(b)) if f != b => Err(invalid_client("client_id in the form and in HTTP Basic differ")),
@@ -139,7 +144,10 @@ mod tests {
         assert_eq!(client_id(&params("client_id=a.example"), None).unwrap(), "a.example");
         // "a.example:secret"
         assert_eq!(client_id(&params(""), Some("Basic YS5leGFtcGxlOnNlY3JldA==")).unwrap(), "a.example");
-        assert_eq!(client_id(&params("client_id=a.example"), Some("basic YS5leGFtcGxlOnNlY3JldA==")).unwrap(), "a.example");
+        assert_eq!(
+            client_id(&params("client_id=a.example"), Some("basic YS5leGFtcGxlOnNlY3JldA==")).unwrap(),
+            "a.example"
+        );
     }
 
     #[test]

@@ -53,10 +53,12 @@ impl Fetch for WorkerFetch {
                 worker::Delay::from(std::time::Duration::from_millis(cimd::FETCH_TIMEOUT_MS)).await;
                 controller.abort();
             });
-            let mut response = worker::Fetch::Request(request).send_with_signal(&signal).await.map_err(|e| e.to_string())?;
+            let mut response =
+                worker::Fetch::Request(request).send_with_signal(&signal).await.map_err(|e| e.to_string())?;
             let status = response.status_code();
             let cache_control = response.headers().get("cache-control").ok().flatten();
-            let declared = response.headers().get("content-length").ok().flatten().and_then(|l| l.parse::<usize>().ok());
+            let declared =
+                response.headers().get("content-length").ok().flatten().and_then(|l| l.parse::<usize>().ok());
             if declared.is_some_and(|l| l > cimd::MAX_DOCUMENT) {
                 return Err("document larger than 5 KB".into());
             }
@@ -103,7 +105,11 @@ pub async fn parallel_oauth_provider(
 }
 
 /// Runs `provider` on a Workers request with any [`Store`].
-pub async fn handle<S: Store>(provider: &Provider, req: &mut worker::Request, store: &S) -> worker::Result<Option<worker::Response>> {
+pub async fn handle<S: Store>(
+    provider: &Provider,
+    req: &mut worker::Request,
+    store: &S,
+) -> worker::Result<Option<worker::Response>> {
     let url = req.url()?;
     if !provider.owns(&url) {
         return Ok(None);

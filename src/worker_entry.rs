@@ -53,7 +53,10 @@ async fn fetch(mut req: worker::Request, env: Env, _ctx: Context) -> worker::Res
         Ok(p) => p,
         Err(e) => {
             console_error!("parallel-oauth-provider is not configured: {}", e);
-            return json(503, r#"{"error":"server_error","error_description":"the provider is not configured (SECRET is missing or too short); see the server log"}"#);
+            return json(
+                503,
+                r#"{"error":"server_error","error_description":"the provider is not configured (SECRET is missing or too short); see the server log"}"#,
+            );
         }
     };
     if let Some(response) = handle(&provider, &mut req, &KvStore(env.kv("KV")?)).await? {

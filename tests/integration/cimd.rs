@@ -53,7 +53,12 @@ fn publish(docs: &Documents, url: &str, redirect_uris: &[&str], name: &str, cach
 fn flow(s: &Server, client_id: &str, redirect: &str, extra: &str, token_extra: &str) -> Response {
     let (verifier, challenge) = pkce(redirect);
     let mut jar = Jar::default();
-    let code = approve(s, &auth_query(client_id, redirect, &challenge, extra), &mut jar, &format!("api_key={KEY}&action=approve"));
+    let code = approve(
+        s,
+        &auth_query(client_id, redirect, &challenge, extra),
+        &mut jar,
+        &format!("api_key={KEY}&action=approve"),
+    );
     s.token(&format!("{}{token_extra}", token_body(&code, client_id, redirect, &verifier)))
 }
 
@@ -62,7 +67,10 @@ fn metadata_advertises_documents_only_with_a_fetcher() {
     let s = server(&Documents::default());
     assert_eq!(json(&s.get("/.well-known/oauth-authorization-server"))["client_id_metadata_document_supported"], true);
     let plain = Server::new();
-    assert_eq!(json(&plain.get("/.well-known/oauth-authorization-server"))["client_id_metadata_document_supported"], false);
+    assert_eq!(
+        json(&plain.get("/.well-known/oauth-authorization-server"))["client_id_metadata_document_supported"],
+        false
+    );
 }
 
 #[test]
@@ -71,7 +79,13 @@ fn claude_code_document_with_portless_loopback_uris() {
     let id = "https://claude.ai/oauth/claude-code-client-metadata";
     publish(&docs, id, &["http://localhost/callback", "http://127.0.0.1/callback"], "Claude Code", None);
     let s = server(&docs);
-    let r = flow(&s, id, "http://localhost:53682/callback", "&resource=https%3A%2F%2Fmcp.example%2F", "&resource=https%3A%2F%2Fmcp.example");
+    let r = flow(
+        &s,
+        id,
+        "http://localhost:53682/callback",
+        "&resource=https%3A%2F%2Fmcp.example%2F",
+        "&resource=https%3A%2F%2Fmcp.example",
+    );
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(json(&r)["access_token"], KEY);
     assert_eq!(json(&r)["resource"], "https://mcp.example/");
@@ -81,13 +95,25 @@ fn claude_code_document_with_portless_loopback_uris() {
 fn vscode_and_chatgpt_documents() {
     let docs = Documents::default();
     let vscode = "https://vscode.dev/oauth/client-metadata.json";
-    publish(&docs, vscode, &["https://vscode.dev/redirect", "http://127.0.0.1/"], "Visual Studio Code", Some("max-age=3600"));
+    publish(
+        &docs,
+        vscode,
+        &["https://vscode.dev/redirect", "http://127.0.0.1/"],
+        "Visual Studio Code",
+        Some("max-age=3600"),
+    );
     let chatgpt = "https://chatgpt.com/oauth/client-metadata.json";
     publish(&docs, chatgpt, &["https://chatgpt.com/connector/oauth/abc123"], "ChatGPT", None);
     let s = server(&docs);
     assert_eq!(json(&flow(&s, vscode, "http://127.0.0.1:33418/", "", ""))["access_token"], KEY);
     assert_eq!(json(&flow(&s, vscode, "https://vscode.dev/redirect", "", ""))["access_token"], KEY);
-    let r = flow(&s, chatgpt, "https://chatgpt.com/connector/oauth/abc123", "&resource=https%3A%2F%2Fmcp.example%2Fmcp", "&resource=https%3A%2F%2Fmcp.example%2Fmcp");
+    let r = flow(
+        &s,
+        chatgpt,
+        "https://chatgpt.com/connector/oauth/abc123",
+        "&resource=https%3A%2F%2Fmcp.example%2Fmcp",
+        "&resource=https%3A%2F%2Fmcp.example%2Fmcp",
+    );
     assert_eq!(json(&r)["access_token"], KEY);
 }
 
@@ -115,7 +141,10 @@ fn documents_are_cached_per_cache_control() {
     let s = server(&docs);
     let (_, challenge) = pkce("x");
     for _ in 0..3 {
-        assert_eq!(s.get(&format!("/authorize?{}", auth_query(cached, "https://a.example/cb", &challenge, ""))).status, 200);
+        assert_eq!(
+            s.get(&format!("/authorize?{}", auth_query(cached, "https://a.example/cb", &challenge, ""))).status,
+            200
+        );
     }
     assert_eq!(*docs.fetches.borrow(), 1);
     s.now.set(T0 + 601);
@@ -134,7 +163,11 @@ fn bad_documents_are_error_pages_never_redirects() {
     // Its client_id is another URL.
     docs.docs.borrow_mut().insert(
         id.into(),
-        (r#"{"client_id":"https://evil.example/x","client_name":"A","redirect_uris":["https://a.example/cb"]}"#.into(), None),
+        (
+            r#"{"client_id":"https://evil.example/x","client_name":"A","redirect_uris":["https://a.example/cb"]}"#
+                .into(),
+            None,
+        ),
     );
     let s = server(&docs);
     let (_, challenge) = pkce("x");
@@ -156,6 +189,9 @@ fn bad_documents_are_error_pages_never_redirects() {
 fn document_client_id_without_a_fetcher_is_refused() {
     let s = Server::new();
     let (_, challenge) = pkce("x");
-    let r = s.get(&format!("/authorize?{}", auth_query("https://a.example/client.json", "https://a.example/cb", &challenge, "")));
+    let r = s.get(&format!(
+        "/authorize?{}",
+        auth_query("https://a.example/client.json", "https://a.example/cb", &challenge, "")
+    ));
     assert_eq!((r.status, r.header("location")), (400, None));
 }

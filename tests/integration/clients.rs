@@ -141,7 +141,14 @@ fn inspector_registration(redirect_uris: &[&str]) -> Value {
 
 /// The SDK's token request: grant, code, verifier, redirect_uri, client_id
 /// (auth method none), resource.
-fn sdk_token(s: &Server, code: &str, verifier: &str, client_id: &str, redirect_uri: &str, resource: Option<&str>) -> Response {
+fn sdk_token(
+    s: &Server,
+    code: &str,
+    verifier: &str,
+    client_id: &str,
+    redirect_uri: &str,
+    resource: Option<&str>,
+) -> Response {
     let mut fields = vec![
         ("grant_type", "authorization_code"),
         ("code", code),
@@ -189,7 +196,13 @@ fn mcp_inspector_cli_callback_on_127_0_0_1_with_a_local_server() {
     let client_id = register(&s, &inspector_registration(&[redirect_uri]));
     let resource = "http://localhost:3000/mcp";
     let (verifier, challenge) = pkce("cli");
-    let auth = Authorization { client_id: &client_id, redirect_uri, state: Some("cli-state"), scope: Some("api"), resource: Some(resource) };
+    let auth = Authorization {
+        client_id: &client_id,
+        redirect_uri,
+        state: Some("cli-state"),
+        scope: Some("api"),
+        resource: Some(resource),
+    };
     let code = consent(&s, &auth, &challenge, "127.0.0.1:6276");
     assert_key(&sdk_token(&s, &code, &verifier, &client_id, redirect_uri, Some(resource)), Some("api"), Some(resource));
 }
@@ -359,7 +372,13 @@ fn resource_mismatch_at_token_is_invalid_target() {
     let redirect_uri = "https://chatgpt.com/connector/oauth/c_6f1e0b2a9d";
     let client_id = register(&s, &json!({"client_name": "ChatGPT", "redirect_uris": [redirect_uri]}));
     let (verifier, challenge) = pkce("mismatch");
-    let auth = Authorization { client_id: &client_id, redirect_uri, state: Some("s"), scope: Some("api"), resource: Some(MCP) };
+    let auth = Authorization {
+        client_id: &client_id,
+        redirect_uri,
+        state: Some("s"),
+        scope: Some("api"),
+        resource: Some(MCP),
+    };
     let code = consent(&s, &auth, &challenge, "chatgpt.com");
     let r = sdk_token(&s, &code, &verifier, &client_id, redirect_uri, Some("https://other.example/mcp"));
     assert_eq!((r.status, json(&r)["error"].as_str()), (400, Some("invalid_target")), "{}", r.text());
@@ -367,7 +386,8 @@ fn resource_mismatch_at_token_is_invalid_target() {
 
     // A code bound to no resource cannot be redeemed for one either.
     let (verifier, challenge) = pkce("unbound");
-    let auth = Authorization { client_id: &client_id, redirect_uri, state: Some("s"), scope: Some("api"), resource: None };
+    let auth =
+        Authorization { client_id: &client_id, redirect_uri, state: Some("s"), scope: Some("api"), resource: None };
     let code = consent(&s, &auth, &challenge, "chatgpt.com");
     let r = sdk_token(&s, &code, &verifier, &client_id, redirect_uri, Some(MCP));
     assert_eq!((r.status, json(&r)["error"].as_str()), (400, Some("invalid_target")), "{}", r.text());
@@ -395,7 +415,13 @@ fn cursor_three_redirect_uris_each_work_and_the_page_names_the_real_receiver() {
     );
     for (redirect_uri, receiver, form_action) in uris {
         let (verifier, challenge) = pkce(redirect_uri);
-        let auth = Authorization { client_id: &client_id, redirect_uri, state: Some("cursor-state"), scope: None, resource: Some(MCP) };
+        let auth = Authorization {
+            client_id: &client_id,
+            redirect_uri,
+            state: Some("cursor-state"),
+            scope: None,
+            resource: Some(MCP),
+        };
         let mut jar = Jar::default();
         let page = s.consent_page(&auth.query(&challenge), &mut jar);
         assert_eq!(page.status, 200, "{redirect_uri}: {}", page.text());
@@ -403,7 +429,10 @@ fn cursor_three_redirect_uris_each_work_and_the_page_names_the_real_receiver() {
         assert_eq!(receiver_on_page(&page), receiver);
         for (other, other_receiver, _) in uris.iter().filter(|u| u.0 != redirect_uri) {
             assert!(!page.text().contains(other), "{redirect_uri} page mentions {other}");
-            assert!(!page.text().contains(&format!(">{other_receiver}<")), "{redirect_uri} page names {other_receiver}");
+            assert!(
+                !page.text().contains(&format!(">{other_receiver}<")),
+                "{redirect_uri} page names {other_receiver}"
+            );
         }
         let csp = page.header("content-security-policy").unwrap();
         assert!(csp.contains(&format!("form-action 'self' {form_action}")), "{csp}");
@@ -517,7 +546,13 @@ fn original_readme_recipe_and_demo_page() {
     let bytes: [u8; 32] = Sha256::digest(b"demo").into();
     let verifier = recipe_verifier(&bytes);
     let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
-    let auth = Authorization { client_id: &client_id, redirect_uri: &format!("{origin}/"), state: None, scope: Some("api"), resource: None };
+    let auth = Authorization {
+        client_id: &client_id,
+        redirect_uri: &format!("{origin}/"),
+        state: None,
+        scope: Some("api"),
+        resource: None,
+    };
     let code = consent(&s, &auth, &challenge, "yourapp.com:8443");
     let r = token(
         &s,
@@ -541,7 +576,13 @@ fn client_secret_basic_from_a_client_told_none_is_tolerated() {
     let redirect_uri = "https://claude.ai/api/mcp/auth_callback";
     let client_id = register(&s, &claude_registration(redirect_uri));
     let (verifier, challenge) = pkce("basic");
-    let auth = Authorization { client_id: &client_id, redirect_uri, state: Some("s"), scope: Some("api"), resource: Some(MCP) };
+    let auth = Authorization {
+        client_id: &client_id,
+        redirect_uri,
+        state: Some("s"),
+        scope: Some("api"),
+        resource: Some(MCP),
+    };
     let code = consent(&s, &auth, &challenge, "claude.ai");
     let r = token(
         &s,

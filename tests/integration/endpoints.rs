@@ -31,7 +31,8 @@ fn issuer_follows_prefix_and_override_without_trailing_slash() {
     let m = json(&s.get("/.well-known/oauth-authorization-server/oauth"));
     assert_eq!(m["issuer"], format!("{ORIGIN}/oauth"));
     assert_eq!(m["token_endpoint"], format!("{ORIGIN}/oauth/token"));
-    let s = Server::with(Config { issuer: Some("https://oauth.parallel.ai/".into()), ..Config::default() }, SECRET, None);
+    let s =
+        Server::with(Config { issuer: Some("https://oauth.parallel.ai/".into()), ..Config::default() }, SECRET, None);
     assert_eq!(json(&s.get("/.well-known/oauth-authorization-server"))["issuer"], "https://oauth.parallel.ai");
 }
 
@@ -67,7 +68,9 @@ fn other_routes_are_not_ours() {
 #[test]
 fn cors_preflight_and_headers() {
     let s = Server::new();
-    for path in ["/token", "/register", "/.well-known/oauth-authorization-server", "/.well-known/oauth-protected-resource"] {
+    for path in
+        ["/token", "/register", "/.well-known/oauth-authorization-server", "/.well-known/oauth-protected-resource"]
+    {
         let r = s.send(Request::new("OPTIONS", url(path)).with_header("origin", "http://localhost:6274"));
         assert_eq!(r.status, 204, "{path}");
         assert_eq!(r.header("access-control-allow-origin"), Some("http://localhost:6274"));
@@ -254,13 +257,33 @@ fn token_request_errors() {
     let (code, verifier) = full_flow(&s);
     let good = token_body(&code, "yourapp.com", REDIRECT, &verifier);
     let cases: Vec<(String, &str, u16, &str)> = vec![
-        (good.replace("authorization_code", "refresh_token"), "application/x-www-form-urlencoded", 400, "unsupported_grant_type"),
-        (good.replace("grant_type=authorization_code&", ""), "application/x-www-form-urlencoded", 400, "invalid_request"),
+        (
+            good.replace("authorization_code", "refresh_token"),
+            "application/x-www-form-urlencoded",
+            400,
+            "unsupported_grant_type",
+        ),
+        (
+            good.replace("grant_type=authorization_code&", ""),
+            "application/x-www-form-urlencoded",
+            400,
+            "invalid_request",
+        ),
         (good.replace("client_id=yourapp.com&", ""), "application/x-www-form-urlencoded", 401, "invalid_client"),
-        (good.replace(&format!("&code_verifier={verifier}"), ""), "application/x-www-form-urlencoded", 400, "invalid_request"),
+        (
+            good.replace(&format!("&code_verifier={verifier}"), ""),
+            "application/x-www-form-urlencoded",
+            400,
+            "invalid_request",
+        ),
         (good.replace(&verifier, "short"), "application/x-www-form-urlencoded", 400, "invalid_request"),
         (good.replace(&verifier, &"a".repeat(129)), "application/x-www-form-urlencoded", 400, "invalid_request"),
-        (good.replace(&verifier, &format!("{}%21", &verifier[1..])), "application/x-www-form-urlencoded", 400, "invalid_request"),
+        (
+            good.replace(&verifier, &format!("{}%21", &verifier[1..])),
+            "application/x-www-form-urlencoded",
+            400,
+            "invalid_request",
+        ),
         (format!("{good}&code=again"), "application/x-www-form-urlencoded", 400, "invalid_request"),
         (format!("{good}&x=%zz"), "application/x-www-form-urlencoded", 400, "invalid_request"),
         (good.replace(&code, "random-not-a-code"), "application/x-www-form-urlencoded", 400, "invalid_grant"),
@@ -318,11 +341,12 @@ fn consent_without_csrf_from_foreign_origin_or_replayed_is_403() {
     let query = auth_query("yourapp.com", REDIRECT, &challenge, "");
     let mut jar = Jar::default();
     let page = s.consent_page(&query, &mut jar);
-    let form = format!("request={}&csrf={}&api_key={KEY}&action=approve", hidden(&page, "request"), hidden(&page, "csrf"));
+    let form =
+        format!("request={}&csrf={}&api_key={KEY}&action=approve", hidden(&page, "request"), hidden(&page, "csrf"));
     let ct = "application/x-www-form-urlencoded";
     let cookie = jar.header();
     let attempts: Vec<Vec<(&str, &str)>> = vec![
-        vec![],                                                                    // no CSRF cookie
+        vec![], // no CSRF cookie
         vec![("cookie", "__Host-parallel-oauth-csrf=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")],
         vec![("cookie", &cookie), ("origin", "https://evil.example")],
         vec![("cookie", &cookie), ("sec-fetch-site", "cross-site")],
@@ -459,13 +483,19 @@ fn store_failure_issues_nothing_and_recovers() {
 #[test]
 fn original_readme_recipe_works_unchanged() {
     let s = Server::new();
-    let reg = json(&s.post("/register", "application/json", r#"{"redirect_uris":["https://yourapp.com/callback"]}"#, &[]));
+    let reg =
+        json(&s.post("/register", "application/json", r#"{"redirect_uris":["https://yourapp.com/callback"]}"#, &[]));
     assert_eq!(reg["client_id"], "yourapp.com");
     // btoa(crypto.getRandomValues(new Uint8Array(32))) with +/= replaced.
     let text = (0..32).map(|i| ((i * 97 + 13) % 256).to_string()).collect::<Vec<_>>().join(",");
     let verifier = URL_SAFE_NO_PAD.encode(text);
     let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
-    let code = approve(&s, &auth_query("yourapp.com", REDIRECT, &challenge, ""), &mut Jar::default(), &format!("api_key={KEY}&action=approve"));
+    let code = approve(
+        &s,
+        &auth_query("yourapp.com", REDIRECT, &challenge, ""),
+        &mut Jar::default(),
+        &format!("api_key={KEY}&action=approve"),
+    );
     let r = s.token(&token_body(&code, "yourapp.com", REDIRECT, &verifier));
     assert_eq!(json(&r)["access_token"], KEY);
 }
@@ -475,7 +505,8 @@ fn state_of_two_kilobytes_round_trips_exactly() {
     let s = Server::new();
     let (_, challenge) = pkce("x");
     let state: String = "<\"'&\u{2028}é".chars().cycle().take(2048).collect();
-    let q = auth_query("yourapp.com", REDIRECT, &challenge, "").replace("state=st-1", &format!("state={}", enc(&state)));
+    let q =
+        auth_query("yourapp.com", REDIRECT, &challenge, "").replace("state=st-1", &format!("state={}", enc(&state)));
     let mut jar = Jar::default();
     let page = s.consent_page(&q, &mut jar);
     assert!(!page.text().contains("<\"'"));

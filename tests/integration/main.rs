@@ -72,7 +72,8 @@ impl Server {
     /// GET /authorize with a browser's cookies; returns the page and the
     /// cookies the browser has afterwards.
     pub fn consent_page(&self, query: &str, jar: &mut Jar) -> Response {
-        let r = self.send(Request::new("GET", url(&format!("/authorize?{query}"))).with_header("cookie", &jar.header()));
+        let r =
+            self.send(Request::new("GET", url(&format!("/authorize?{query}"))).with_header("cookie", &jar.header()));
         jar.update(&r);
         r
     }
@@ -183,7 +184,11 @@ pub fn token_body(code: &str, client_id: &str, redirect: &str, verifier: &str) -
 
 pub fn full_flow(s: &Server) -> (String, String) {
     let (verifier, challenge) = pkce("flow");
-    let code = approve(s, &auth_query("yourapp.com", REDIRECT, &challenge, ""), &mut Jar::default(), &format!("api_key={KEY}&action=approve"));
+    let code = approve(
+        s,
+        &auth_query("yourapp.com", REDIRECT, &challenge, ""),
+        &mut Jar::default(),
+        &format!("api_key={KEY}&action=approve"),
+    );
     (code, verifier)
 }
-

@@ -46,7 +46,8 @@ fn assert_unframeable(r: &Response, what: &str) {
 
 /// A JSON error with an RFC code, not cacheable, no cookie, no redirect.
 fn assert_json_error(r: &Response, status: u16, error: &str, what: &str) {
-    let body = serde_json::from_slice::<serde_json::Value>(&r.body).unwrap_or_else(|_| panic!("{what}: not JSON: {}", r.text()));
+    let body = serde_json::from_slice::<serde_json::Value>(&r.body)
+        .unwrap_or_else(|_| panic!("{what}: not JSON: {}", r.text()));
     assert_eq!((r.status, body["error"].as_str().unwrap_or("")), (status, error), "{what}: {}", r.text());
     assert!(body["error_description"].is_string(), "{what}");
     assert_eq!(r.header("content-type"), Some("application/json"), "{what}");
@@ -295,14 +296,23 @@ fn bad_redirect_uris() -> Vec<String> {
     ];
     for body in bodies {
         let (scheme, rest) = body.split_once(':').unwrap();
-        let mixed: String = scheme.chars().enumerate().map(|(i, c)| if i % 2 == 0 { c.to_ascii_uppercase() } else { c }).collect();
+        let mixed: String =
+            scheme.chars().enumerate().map(|(i, c)| if i % 2 == 0 { c.to_ascii_uppercase() } else { c }).collect();
         for s in [scheme.to_string(), scheme.to_ascii_uppercase(), mixed] {
-            for prefix in ["", " ", "  ", "\t", "\n", "\r\n", "\u{0}", "\u{1}", "\u{8}", "\u{b}", "\u{c}", "\u{1f}", "\u{7f}"] {
+            for prefix in
+                ["", " ", "  ", "\t", "\n", "\r\n", "\u{0}", "\u{1}", "\u{8}", "\u{b}", "\u{c}", "\u{1f}", "\u{7f}"]
+            {
                 v.push(format!("{prefix}{s}:{rest}"));
             }
         }
     }
-    for split in ["java\tscript:alert(1)", "java\nscript:alert(1)", "java\rscript:alert(1)", "java\u{0}script:alert(1)", "jav&#x09;ascript:alert(1)"] {
+    for split in [
+        "java\tscript:alert(1)",
+        "java\nscript:alert(1)",
+        "java\rscript:alert(1)",
+        "java\u{0}script:alert(1)",
+        "jav&#x09;ascript:alert(1)",
+    ] {
         v.push(split.to_string());
     }
     // CR, LF and NUL anywhere.
@@ -322,7 +332,10 @@ fn register_refuses_every_dangerous_redirect_uri() {
         let r = register_json(&s, &serde_json::json!({ "redirect_uris": [uri] }));
         assert_json_error(&r, 400, "invalid_redirect_uri", &format!("register {uri:?}"));
         // One bad URI among good ones rejects the whole registration.
-        let r = register_json(&s, &serde_json::json!({ "redirect_uris": ["https://yourapp.com/callback", uri], "client_name": "x" }));
+        let r = register_json(
+            &s,
+            &serde_json::json!({ "redirect_uris": ["https://yourapp.com/callback", uri], "client_name": "x" }),
+        );
         assert_json_error(&r, 400, "invalid_redirect_uri", &format!("register [good, {uri:?}]"));
     }
 }
@@ -414,7 +427,12 @@ fn empty_userinfo_in_redirect_uri_is_refused() {
 fn registered_client_id_for_a_private_use_uri_resolves() {
     let s = Server::new();
     let (_, challenge) = pkce("x");
-    for uri in ["cursor://Anysphere.cursor-mcp/oauth/callback", "x-app://%C3%A9.example/cb", "x-app://é.example/cb", "x-app://a%20b/cb"] {
+    for uri in [
+        "cursor://Anysphere.cursor-mcp/oauth/callback",
+        "x-app://%C3%A9.example/cb",
+        "x-app://é.example/cb",
+        "x-app://a%20b/cb",
+    ] {
         let r = register_json(&s, &serde_json::json!({ "redirect_uris": [uri] }));
         assert_eq!(r.status, 201, "{uri}");
         let client = json(&r)["client_id"].as_str().unwrap().to_string();
@@ -457,10 +475,22 @@ fn internationalized_look_alike_host_is_shown_as_punycode() {
 
 // ================================================================ injection
 
-const PAYLOAD: &str = "</script><script>alert(1)</script>\"><svg onload=alert(1)>'><img src=x onerror=alert(1)>\u{2028}\u{2029}";
+const PAYLOAD: &str =
+    "</script><script>alert(1)</script>\"><svg onload=alert(1)>'><img src=x onerror=alert(1)>\u{2028}\u{2029}";
 
 fn assert_no_markup_from_payloads(html: &str, what: &str) {
-    for raw in ["<script", "<svg", "<img src=x", "\"><svg", "'><img", "\u{2028}", "\u{2029}", "onload=alert(1)>", "onerror=alert(1)>", "javascript:"] {
+    for raw in [
+        "<script",
+        "<svg",
+        "<img src=x",
+        "\"><svg",
+        "'><img",
+        "\u{2028}",
+        "\u{2029}",
+        "onload=alert(1)>",
+        "onerror=alert(1)>",
+        "javascript:",
+    ] {
         assert!(!html.contains(raw), "{what}: {raw:?} appears unescaped");
     }
 }
@@ -532,7 +562,8 @@ fn state_of_two_kilobytes_round_trips_exactly_on_approve_deny_and_error() {
     let alphabet = "aZ09-._~!$&'()*+,;=:@/?%#[] \"<>\\^`{|}\r\n\t\u{0}é€😀\u{2028}";
     let state: String = alphabet.chars().cycle().take(2048).collect();
     assert!(state.len() >= 2048);
-    let query = auth_query("yourapp.com", REDIRECT, &challenge, "").replace("state=st-1", &format!("state={}", enc(&state)));
+    let query =
+        auth_query("yourapp.com", REDIRECT, &challenge, "").replace("state=st-1", &format!("state={}", enc(&state)));
     for action in ["approve", "deny"] {
         let mut jar = Jar::default();
         let page = s.consent_page(&query, &mut jar);
@@ -560,7 +591,8 @@ fn oversized_requests_get_a_clean_4xx() {
     let q = auth_query("yourapp.com", REDIRECT, &challenge, &format!("&pad={}", "a".repeat(17 * 1024)));
     assert_page(&authorize(&s, &q), 414, "17 KB query");
     // A state longer than we carry: an error redirect without it.
-    let q = auth_query("yourapp.com", REDIRECT, &challenge, "").replace("state=st-1", &format!("state={}", "s".repeat(4097)));
+    let q = auth_query("yourapp.com", REDIRECT, &challenge, "")
+        .replace("state=st-1", &format!("state={}", "s".repeat(4097)));
     assert_error_redirect(&authorize(&s, &q), REDIRECT, "invalid_request", None, "4097-byte state");
     // Bodies over 64 KB.
     let big = "a=".to_string() + &"b".repeat(64 * 1024);
@@ -600,21 +632,69 @@ fn consent_post_without_a_valid_csrf_token_or_from_another_site_is_403_with_no_c
     type Case<'a> = (String, String, Vec<(&'a str, &'a str)>);
     let cases: Vec<Case> = vec![
         ("no csrf cookie".into(), good.clone(), vec![]),
-        ("no csrf field".into(), format!("request={request}&api_key={KEY}&action=approve"), vec![("cookie", &csrf_cookie)]),
-        ("empty csrf field".into(), format!("request={request}&csrf=&api_key={KEY}&action=approve"), vec![("cookie", &csrf_cookie)]),
-        ("wrong csrf field".into(), format!("request={request}&csrf={zeros}&api_key={KEY}&action=approve"), vec![("cookie", &csrf_cookie)]),
-        ("wrong csrf cookie".into(), good.clone(), vec![("cookie", "__Host-parallel-oauth-csrf=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")]),
-        ("csrf cookie and field agree but are not the form's".into(), format!("request={request}&csrf={zeros}&api_key={KEY}&action=approve"), vec![("cookie", "__Host-parallel-oauth-csrf=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")]),
-        ("another browser's form with our cookie".into(), format!("request={other_request}&csrf={csrf}&api_key={KEY}&action=approve"), vec![("cookie", &csrf_cookie)]),
-        ("another browser's form and token with our cookie".into(), format!("request={other_request}&csrf={other_csrf}&api_key={KEY}&action=approve"), vec![("cookie", &csrf_cookie)]),
+        (
+            "no csrf field".into(),
+            format!("request={request}&api_key={KEY}&action=approve"),
+            vec![("cookie", &csrf_cookie)],
+        ),
+        (
+            "empty csrf field".into(),
+            format!("request={request}&csrf=&api_key={KEY}&action=approve"),
+            vec![("cookie", &csrf_cookie)],
+        ),
+        (
+            "wrong csrf field".into(),
+            format!("request={request}&csrf={zeros}&api_key={KEY}&action=approve"),
+            vec![("cookie", &csrf_cookie)],
+        ),
+        (
+            "wrong csrf cookie".into(),
+            good.clone(),
+            vec![("cookie", "__Host-parallel-oauth-csrf=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")],
+        ),
+        (
+            "csrf cookie and field agree but are not the form's".into(),
+            format!("request={request}&csrf={zeros}&api_key={KEY}&action=approve"),
+            vec![("cookie", "__Host-parallel-oauth-csrf=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")],
+        ),
+        (
+            "another browser's form with our cookie".into(),
+            format!("request={other_request}&csrf={csrf}&api_key={KEY}&action=approve"),
+            vec![("cookie", &csrf_cookie)],
+        ),
+        (
+            "another browser's form and token with our cookie".into(),
+            format!("request={other_request}&csrf={other_csrf}&api_key={KEY}&action=approve"),
+            vec![("cookie", &csrf_cookie)],
+        ),
         ("our form with the other browser's cookie".into(), good.clone(), vec![("cookie", &other_cookie)]),
         ("duplicated csrf cookie".into(), good.clone(), vec![("cookie", &doubled)]),
-        ("no sealed request".into(), format!("csrf={csrf}&api_key={KEY}&action=approve"), vec![("cookie", &csrf_cookie)]),
-        ("garbage sealed request".into(), format!("request=AAAA&csrf={csrf}&api_key={KEY}&action=approve"), vec![("cookie", &csrf_cookie)]),
-        ("truncated sealed request".into(), format!("request={}&csrf={csrf}&api_key={KEY}&action=approve", &request[..request.len() - 4]), vec![("cookie", &csrf_cookie)]),
+        (
+            "no sealed request".into(),
+            format!("csrf={csrf}&api_key={KEY}&action=approve"),
+            vec![("cookie", &csrf_cookie)],
+        ),
+        (
+            "garbage sealed request".into(),
+            format!("request=AAAA&csrf={csrf}&api_key={KEY}&action=approve"),
+            vec![("cookie", &csrf_cookie)],
+        ),
+        (
+            "truncated sealed request".into(),
+            format!("request={}&csrf={csrf}&api_key={KEY}&action=approve", &request[..request.len() - 4]),
+            vec![("cookie", &csrf_cookie)],
+        ),
         ("foreign Origin".into(), good.clone(), vec![("cookie", &csrf_cookie), ("origin", "https://evil.example")]),
-        ("look-alike Origin".into(), good.clone(), vec![("cookie", &csrf_cookie), ("origin", "https://oauth.example.evil.example")]),
-        ("Origin with another port".into(), good.clone(), vec![("cookie", &csrf_cookie), ("origin", "https://oauth.example:8443")]),
+        (
+            "look-alike Origin".into(),
+            good.clone(),
+            vec![("cookie", &csrf_cookie), ("origin", "https://oauth.example.evil.example")],
+        ),
+        (
+            "Origin with another port".into(),
+            good.clone(),
+            vec![("cookie", &csrf_cookie), ("origin", "https://oauth.example:8443")],
+        ),
         ("Origin over http".into(), good.clone(), vec![("cookie", &csrf_cookie), ("origin", "http://oauth.example")]),
         ("cross-site fetch".into(), good.clone(), vec![("cookie", &csrf_cookie), ("sec-fetch-site", "cross-site")]),
         ("same-site fetch".into(), good.clone(), vec![("cookie", &csrf_cookie), ("sec-fetch-site", "same-site")]),
@@ -626,14 +706,20 @@ fn consent_post_without_a_valid_csrf_token_or_from_another_site_is_403_with_no_c
     }
     // Every action is protected, not just approve.
     for action in ["deny", "forget"] {
-        let r = consent_post(&s, &format!("{fields}&action={action}"), &[("origin", "https://evil.example"), ("cookie", &csrf_cookie)]);
+        let r = consent_post(
+            &s,
+            &format!("{fields}&action={action}"),
+            &[("origin", "https://evil.example"), ("cookie", &csrf_cookie)],
+        );
         assert_page(&r, 403, action);
     }
     assert!(s.store.is_empty(), "no code was issued");
     // The genuine post still works, once.
-    let ok = consent_post(&s, &good, &[("cookie", &csrf_cookie), ("origin", ORIGIN), ("sec-fetch-site", "same-origin")]);
+    let ok =
+        consent_post(&s, &good, &[("cookie", &csrf_cookie), ("origin", ORIGIN), ("sec-fetch-site", "same-origin")]);
     assert_eq!(ok.status, 303, "{}", ok.text());
-    for headers in [vec![("cookie", csrf_cookie.as_str())], vec![("cookie", csrf_cookie.as_str()), ("origin", ORIGIN)]] {
+    for headers in [vec![("cookie", csrf_cookie.as_str())], vec![("cookie", csrf_cookie.as_str()), ("origin", ORIGIN)]]
+    {
         assert_page(&consent_post(&s, &good, &headers), 403, "replayed approve");
         assert_page(&consent_post(&s, &format!("{fields}&action=deny"), &headers), 403, "deny after approve");
     }
@@ -672,7 +758,11 @@ fn consent_form_sealed_under_another_secret_is_refused() {
         if tampered == request {
             continue;
         }
-        let r = consent_post(&s, &format!("request={tampered}&csrf={csrf}&api_key={KEY}&action=approve"), &[("cookie", &csrf_cookie)]);
+        let r = consent_post(
+            &s,
+            &format!("request={tampered}&csrf={csrf}&api_key={KEY}&action=approve"),
+            &[("cookie", &csrf_cookie)],
+        );
         assert!(r.status == 403 || r.status == 400, "byte {i}: {}", r.status);
         assert!(r.header("location").is_none());
     }
@@ -712,7 +802,11 @@ fn cross_site_get_with_a_remember_cookie_never_completes_without_the_click() {
     );
     assert_page(&r, 403, "cross-site approve with the remember cookie");
     // Nor without an Origin (old browsers): the CSRF cookie does not match.
-    let r = consent_post(&s, &format!("{}&key_choice=saved&action=approve", form_fields(&page)), &[("cookie", &remember_only(&jar))]);
+    let r = consent_post(
+        &s,
+        &format!("{}&key_choice=saved&action=approve", form_fields(&page)),
+        &[("cookie", &remember_only(&jar))],
+    );
     assert_page(&r, 403, "approve with the remember cookie and no CSRF cookie");
     assert_eq!(s.store.len(), codes_before, "no code was issued");
 }
@@ -911,7 +1005,12 @@ fn token_verifier_errors() {
     for v in [legacy, "a".repeat(43), "Z~.-_9".repeat(21) + "ab"] {
         let s = Server::new();
         let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(v.as_bytes()));
-        let code = approve(&s, &auth_query("yourapp.com", REDIRECT, &challenge, ""), &mut Jar::default(), &format!("api_key={KEY}&action=approve"));
+        let code = approve(
+            &s,
+            &auth_query("yourapp.com", REDIRECT, &challenge, ""),
+            &mut Jar::default(),
+            &format!("api_key={KEY}&action=approve"),
+        );
         let r = s.token(&token_body(&code, "yourapp.com", REDIRECT, &v));
         assert_eq!(r.status, 200, "{} chars: {}", v.len(), r.text());
     }
@@ -966,10 +1065,16 @@ fn code_is_bound_to_its_client_and_redirect_uri_and_a_failed_attempt_consumes_it
     for (change, status, error, what) in attempts {
         let s = Server::with(Config::default(), SECRET, None);
         let (verifier, challenge) = pkce("bind");
-        let code = approve(&s, &auth_query("yourapp.com", REDIRECT, &challenge, "&resource=https%3A%2F%2Fmcp.example%2Fmcp"), &mut Jar::default(), &format!("api_key={KEY}&action=approve"));
+        let code = approve(
+            &s,
+            &auth_query("yourapp.com", REDIRECT, &challenge, "&resource=https%3A%2F%2Fmcp.example%2Fmcp"),
+            &mut Jar::default(),
+            &format!("api_key={KEY}&action=approve"),
+        );
         let right = token_body(&code, "yourapp.com", REDIRECT, &verifier);
         let (name, _) = change.split_once('=').unwrap();
-        let mut pairs: Vec<String> = right.split('&').filter(|p| !p.starts_with(&format!("{name}="))).map(str::to_string).collect();
+        let mut pairs: Vec<String> =
+            right.split('&').filter(|p| !p.starts_with(&format!("{name}="))).map(str::to_string).collect();
         pairs.push(change.clone());
         let wrong = pairs.join("&");
         let r = s.post("/token", FORM, &wrong, &[]);
@@ -1025,7 +1130,12 @@ fn random_truncated_and_altered_codes_are_invalid_grant() {
         }
         assert_json_error(&s.token(&token_body(&c, "yourapp.com", REDIRECT, &verifier)), 400, "invalid_grant", what);
     }
-    assert_json_error(&s.token(&token_body("", "yourapp.com", REDIRECT, &verifier)), 400, "invalid_request", "empty code");
+    assert_json_error(
+        &s.token(&token_body("", "yourapp.com", REDIRECT, &verifier)),
+        400,
+        "invalid_request",
+        "empty code",
+    );
     // None of them touched the real code.
     assert_eq!(s.token(&token_body(&code, "yourapp.com", REDIRECT, &verifier)).status, 200);
 }
@@ -1059,9 +1169,12 @@ fn concurrent_redemptions_of_one_code_in_one_instance_yield_exactly_one_token() 
     let code = param(&params, "code").unwrap().to_string();
 
     let redeem = |seed: u8| {
-        let request = Request::new("POST", url("/token"))
-            .with_header("content-type", FORM)
-            .with_body(token_body(&code, "yourapp.com", REDIRECT, &verifier));
+        let request = Request::new("POST", url("/token")).with_header("content-type", FORM).with_body(token_body(
+            &code,
+            "yourapp.com",
+            REDIRECT,
+            &verifier,
+        ));
         let provider = &provider;
         let store = &store;
         async move { provider.handle(&request, store, T0, [seed; 32]).await.unwrap() }
@@ -1101,12 +1214,30 @@ fn malformed_token_requests_are_json_errors_that_do_not_consume_the_code() {
     let json_body = serde_json::json!({"grant_type":"authorization_code","code":code,"client_id":"yourapp.com","redirect_uri":REDIRECT,"code_verifier":verifier}).to_string();
     let cases: Vec<(String, Option<&str>, u16, &str, &str)> = vec![
         (swap("authorization_code", "refresh_token"), Some(FORM), 400, "unsupported_grant_type", "refresh_token"),
-        (swap("authorization_code", "client_credentials"), Some(FORM), 400, "unsupported_grant_type", "client_credentials"),
+        (
+            swap("authorization_code", "client_credentials"),
+            Some(FORM),
+            400,
+            "unsupported_grant_type",
+            "client_credentials",
+        ),
         (swap("authorization_code", "password"), Some(FORM), 400, "unsupported_grant_type", "password"),
         (swap("authorization_code", "implicit"), Some(FORM), 400, "unsupported_grant_type", "implicit"),
-        (swap("authorization_code", "urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Adevice_code"), Some(FORM), 400, "unsupported_grant_type", "device_code"),
+        (
+            swap("authorization_code", "urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Adevice_code"),
+            Some(FORM),
+            400,
+            "unsupported_grant_type",
+            "device_code",
+        ),
         (swap("authorization_code", "AUTHORIZATION_CODE"), Some(FORM), 400, "unsupported_grant_type", "upper case"),
-        (swap("authorization_code", "authorization_code+"), Some(FORM), 400, "unsupported_grant_type", "trailing space"),
+        (
+            swap("authorization_code", "authorization_code+"),
+            Some(FORM),
+            400,
+            "unsupported_grant_type",
+            "trailing space",
+        ),
         (swap("grant_type=authorization_code&", ""), Some(FORM), 400, "invalid_request", "no grant_type"),
         (json_body.clone(), Some("application/json"), 400, "invalid_request", "JSON"),
         (good.clone(), Some("application/json"), 400, "invalid_request", "a form labelled JSON"),
@@ -1126,8 +1257,20 @@ fn malformed_token_requests_are_json_errors_that_do_not_consume_the_code() {
         (format!("{good}&code_verifier={verifier}"), Some(FORM), 400, "invalid_request", "repeated code_verifier"),
         (format!("{good}&resource=a&resource=b"), Some(FORM), 400, "invalid_request", "repeated resource"),
         (swap("client_id=yourapp.com&", ""), Some(FORM), 401, "invalid_client", "no client_id"),
-        (swap("client_id=yourapp.com", "client_id=has%20space"), Some(FORM), 401, "invalid_client", "malformed client_id"),
-        (swap("client_id=yourapp.com", "client_id=pc1.forged.AAAAAAAAAAAAAAAAAAAAAA"), Some(FORM), 401, "invalid_client", "forged client_id"),
+        (
+            swap("client_id=yourapp.com", "client_id=has%20space"),
+            Some(FORM),
+            401,
+            "invalid_client",
+            "malformed client_id",
+        ),
+        (
+            swap("client_id=yourapp.com", "client_id=pc1.forged.AAAAAAAAAAAAAAAAAAAAAA"),
+            Some(FORM),
+            401,
+            "invalid_client",
+            "forged client_id",
+        ),
         (swap(&format!("redirect_uri={}&", enc(REDIRECT)), ""), Some(FORM), 400, "invalid_request", "no redirect_uri"),
         (swap(&format!("code={code}&"), ""), Some(FORM), 400, "invalid_request", "no code"),
     ];
@@ -1140,7 +1283,9 @@ fn malformed_token_requests_are_json_errors_that_do_not_consume_the_code() {
         assert_json_error(&r, status, error, what);
     }
     // Non-UTF-8 bodies.
-    let r = s.send(Request::new("POST", url("/token")).with_header("content-type", FORM).with_body(vec![0xff, 0xfe, b'=', 0x80]));
+    let r = s.send(
+        Request::new("POST", url("/token")).with_header("content-type", FORM).with_body(vec![0xff, 0xfe, b'=', 0x80]),
+    );
     assert_json_error(&r, 400, "invalid_request", "non-UTF-8");
     // The code survived every malformed request, and a charset parameter is fine.
     let r = s.post("/token", "application/x-www-form-urlencoded; charset=UTF-8", &good, &[]);
@@ -1180,14 +1325,22 @@ fn malformed_registrations_are_400_json() {
     let s = Server::new();
     let valid = r#"{"redirect_uris":["https://a.example/cb"]}"#;
     let deep_array = "[".repeat(20_000) + &"]".repeat(20_000);
-    let deep_field = format!(r#"{{"redirect_uris":["https://a.example/cb"],"x":{}{}}}"#, "[".repeat(10_000), "]".repeat(10_000));
-    let many = serde_json::json!({ "redirect_uris": (0..11).map(|i| format!("https://a.example/{i}")).collect::<Vec<_>>() }).to_string();
+    let deep_field =
+        format!(r#"{{"redirect_uris":["https://a.example/cb"],"x":{}{}}}"#, "[".repeat(10_000), "]".repeat(10_000));
+    let many =
+        serde_json::json!({ "redirect_uris": (0..11).map(|i| format!("https://a.example/{i}")).collect::<Vec<_>>() })
+            .to_string();
     let cases: Vec<(String, Option<&str>, &str, &str)> = vec![
         (String::new(), Some("application/json"), "invalid_client_metadata", "empty"),
         ("not json".into(), Some("application/json"), "invalid_client_metadata", "not JSON"),
         ("{".into(), Some("application/json"), "invalid_client_metadata", "truncated"),
         ("<xml/>".into(), Some("application/json"), "invalid_client_metadata", "XML"),
-        ("redirect_uris=https%3A%2F%2Fa.example%2Fcb".into(), Some("application/json"), "invalid_client_metadata", "a form"),
+        (
+            "redirect_uris=https%3A%2F%2Fa.example%2Fcb".into(),
+            Some("application/json"),
+            "invalid_client_metadata",
+            "a form",
+        ),
         ("[]".into(), Some("application/json"), "invalid_client_metadata", "array"),
         ("\"s\"".into(), Some("application/json"), "invalid_client_metadata", "string"),
         ("1".into(), Some("application/json"), "invalid_client_metadata", "number"),
@@ -1203,11 +1356,37 @@ fn malformed_registrations_are_400_json() {
         ("{}".into(), Some("application/json"), "invalid_redirect_uri", "no redirect_uris"),
         (many, Some("application/json"), "invalid_redirect_uri", "11 redirect URIs"),
         (r#"{"redirect_uris":[{"a":1}]}"#.into(), Some("application/json"), "invalid_redirect_uri", "object URI"),
-        (r#"{"redirect_uris":["https://a.example/cb"],"client_name":"a\u0000b"}"#.into(), Some("application/json"), "invalid_client_metadata", "NUL in name"),
-        (r#"{"redirect_uris":["https://a.example/cb"],"client_name":"a\nb"}"#.into(), Some("application/json"), "invalid_client_metadata", "LF in name"),
-        (format!(r#"{{"redirect_uris":["https://a.example/cb"],"client_name":"{}"}}"#, "n".repeat(101)), Some("application/json"), "invalid_client_metadata", "101-character name"),
-        (r#"{"redirect_uris":["https://a.example/cb"],"client_uri":"javascript:alert(1)"}"#.into(), Some("application/json"), "invalid_client_metadata", "javascript client_uri"),
-        (r#"{"redirect_uris":["https://a.example/cb"],"logo_uri":"data:image/svg+xml,<svg onload=alert(1)>"}"#.into(), Some("application/json"), "invalid_client_metadata", "data logo_uri"),
+        (
+            r#"{"redirect_uris":["https://a.example/cb"],"client_name":"a\u0000b"}"#.into(),
+            Some("application/json"),
+            "invalid_client_metadata",
+            "NUL in name",
+        ),
+        (
+            r#"{"redirect_uris":["https://a.example/cb"],"client_name":"a\nb"}"#.into(),
+            Some("application/json"),
+            "invalid_client_metadata",
+            "LF in name",
+        ),
+        (
+            format!(r#"{{"redirect_uris":["https://a.example/cb"],"client_name":"{}"}}"#, "n".repeat(101)),
+            Some("application/json"),
+            "invalid_client_metadata",
+            "101-character name",
+        ),
+        (
+            r#"{"redirect_uris":["https://a.example/cb"],"client_uri":"javascript:alert(1)"}"#.into(),
+            Some("application/json"),
+            "invalid_client_metadata",
+            "javascript client_uri",
+        ),
+        (
+            r#"{"redirect_uris":["https://a.example/cb"],"logo_uri":"data:image/svg+xml,<svg onload=alert(1)>"}"#
+                .into(),
+            Some("application/json"),
+            "invalid_client_metadata",
+            "data logo_uri",
+        ),
     ];
     for (body, ct, error, what) in cases {
         let mut request = Request::new("POST", url("/register")).with_body(body);
@@ -1217,7 +1396,11 @@ fn malformed_registrations_are_400_json() {
         let r = s.send(request);
         assert_json_error(&r, 400, error, what);
     }
-    let r = s.send(Request::new("POST", url("/register")).with_header("content-type", "application/json").with_body(vec![0xff, b'{', 0x80]));
+    let r = s.send(
+        Request::new("POST", url("/register"))
+            .with_header("content-type", "application/json")
+            .with_body(vec![0xff, b'{', 0x80]),
+    );
     assert_json_error(&r, 400, "invalid_client_metadata", "non-UTF-8");
     let big = format!(r#"{{"redirect_uris":["https://a.example/cb"],"x":"{}"}}"#, "a".repeat(64 * 1024));
     assert_json_error(&s.post("/register", "application/json", &big, &[]), 413, "invalid_request", "over 64 KB");
@@ -1296,12 +1479,23 @@ fn tampered_truncated_wrong_key_and_old_key_remember_cookies_are_ignored() {
 fn tampered_csrf_cookie_is_replaced_never_an_error() {
     let s = Server::new();
     let (query, _) = default_query();
-    for bad in ["", "x", "%%%", &"A".repeat(42), &"A".repeat(44), &"A".repeat(5000), "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="] {
+    for bad in [
+        "",
+        "x",
+        "%%%",
+        &"A".repeat(42),
+        &"A".repeat(44),
+        &"A".repeat(5000),
+        "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
+    ] {
         let mut jar = Jar(vec![("__Host-parallel-oauth-csrf".into(), bad.to_string())]);
         let page = s.consent_page(&query, &mut jar);
         assert_eq!(page.status, 200, "{bad:?}");
         let set = page.header("set-cookie").expect("a fresh CSRF cookie");
-        assert!(set.starts_with("__Host-parallel-oauth-csrf=") && set.contains("Secure") && set.contains("HttpOnly"), "{set}");
+        assert!(
+            set.starts_with("__Host-parallel-oauth-csrf=") && set.contains("Secure") && set.contains("HttpOnly"),
+            "{set}"
+        );
         assert_eq!(s.answer(&page, &format!("api_key={KEY}&action=approve"), &mut jar).status, 303, "{bad:?}");
     }
 }
@@ -1318,17 +1512,40 @@ fn rotation_with_the_previous_secret_keeps_cookies_forms_and_client_ids() {
         send_with(p, &store, Request::new("GET", url(path)).with_header("cookie", &jar.header()), T0, seeds.get())
     };
     let post = |p: &Provider, path: &str, ct: &str, body: &str, jar: &Jar, seed: u8| {
-        send_with(p, &store, Request::new("POST", url(path)).with_header("content-type", ct).with_header("cookie", &jar.header()).with_body(body.to_string()), T0, seed)
+        send_with(
+            p,
+            &store,
+            Request::new("POST", url(path))
+                .with_header("content-type", ct)
+                .with_header("cookie", &jar.header())
+                .with_body(body.to_string()),
+            T0,
+            seed,
+        )
     };
     // Under the old secret: a signed client, a remember cookie, an open form.
-    let reg = post(&old, "/register", "application/json", r#"{"redirect_uris":["https://a.example/cb"],"client_name":"A"}"#, &Jar::default(), 2);
+    let reg = post(
+        &old,
+        "/register",
+        "application/json",
+        r#"{"redirect_uris":["https://a.example/cb"],"client_name":"A"}"#,
+        &Jar::default(),
+        2,
+    );
     let client = json(&reg)["client_id"].as_str().unwrap().to_string();
     let (verifier, challenge) = pkce("rot");
     let query = auth_query(&client, "https://a.example/cb", &challenge, "");
     let mut jar = Jar::default();
     let page = get(&old, &format!("/authorize?{query}"), &jar);
     jar.update(&page);
-    let r = post(&old, "/authorize", FORM, &format!("{}&api_key={KEY}&remember=1&action=approve", form_fields(&page)), &jar, 3);
+    let r = post(
+        &old,
+        "/authorize",
+        FORM,
+        &format!("{}&api_key={KEY}&remember=1&action=approve", form_fields(&page)),
+        &jar,
+        3,
+    );
     assert_eq!(r.status, 303);
     jar.update(&r);
     let open_form = get(&old, &format!("/authorize?{query}"), &jar);
@@ -1338,19 +1555,48 @@ fn rotation_with_the_previous_secret_keeps_cookies_forms_and_client_ids() {
     let page = get(&rotated, &format!("/authorize?{query}"), &jar);
     assert_eq!(page.status, 200, "signed client_id from the old secret: {}", page.text());
     assert!(page.text().contains("key_choice_saved"), "remember cookie from the old secret");
-    let r = post(&rotated, "/authorize", FORM, &format!("{}&key_choice=saved&action=approve", form_fields(&open_form)), &jar, 4);
+    let r = post(
+        &rotated,
+        "/authorize",
+        FORM,
+        &format!("{}&key_choice=saved&action=approve", form_fields(&open_form)),
+        &jar,
+        4,
+    );
     assert_eq!(r.status, 303, "a form sealed before the rotation: {}", r.text());
     let (_, params) = location(&r);
     let code = param(&params, "code").unwrap().to_string();
-    let t = post(&rotated, "/token", FORM, &token_body(&code, &client, "https://a.example/cb", &verifier), &Jar::default(), 5);
+    let t = post(
+        &rotated,
+        "/token",
+        FORM,
+        &token_body(&code, &client, "https://a.example/cb", &verifier),
+        &Jar::default(),
+        5,
+    );
     assert_eq!(json(&t)["access_token"], KEY);
     // New registrations are signed with the new secret only.
-    let new_client = json(&post(&rotated, "/register", "application/json", r#"{"redirect_uris":["https://a.example/cb"],"client_name":"A"}"#, &Jar::default(), 6))["client_id"]
+    let new_client = json(&post(
+        &rotated,
+        "/register",
+        "application/json",
+        r#"{"redirect_uris":["https://a.example/cb"],"client_name":"A"}"#,
+        &Jar::default(),
+        6,
+    ))["client_id"]
         .as_str()
         .unwrap()
         .to_string();
     assert_ne!(new_client, client);
-    assert_eq!(get(&dropped, &format!("/authorize?{}", auth_query(&new_client, "https://a.example/cb", &challenge, "")), &Jar::default()).status, 200);
+    assert_eq!(
+        get(
+            &dropped,
+            &format!("/authorize?{}", auth_query(&new_client, "https://a.example/cb", &challenge, "")),
+            &Jar::default()
+        )
+        .status,
+        200
+    );
 
     // Once SECRET_PREVIOUS is removed, the old values are simply not ours.
     let page = get(&dropped, &format!("/authorize?{query}"), &jar);
@@ -1360,7 +1606,8 @@ fn rotation_with_the_previous_secret_keeps_cookies_forms_and_client_ids() {
     assert_eq!(page.status, 200);
     assert!(!page.text().contains("key_choice_saved"), "old remember cookie ignored");
     let page2 = get(&old, &format!("/authorize?{host_query}"), &jar);
-    let r = post(&dropped, "/authorize", FORM, &format!("{}&api_key={KEY}&action=approve", form_fields(&page2)), &jar, 7);
+    let r =
+        post(&dropped, "/authorize", FORM, &format!("{}&api_key={KEY}&action=approve", form_fields(&page2)), &jar, 7);
     assert_page(&r, 403, "form sealed under a secret no longer configured");
 }
 
@@ -1451,7 +1698,12 @@ fn store_failure_at_token_is_temporarily_unavailable_and_keeps_the_code() {
         send_with(
             &provider,
             &store,
-            Request::new("POST", url("/token")).with_header("content-type", FORM).with_body(token_body(&code, "yourapp.com", REDIRECT, &verifier)),
+            Request::new("POST", url("/token")).with_header("content-type", FORM).with_body(token_body(
+                &code,
+                "yourapp.com",
+                REDIRECT,
+                &verifier,
+            )),
             T0,
             seed,
         )
@@ -1481,7 +1733,9 @@ impl parallel_oauth_provider::cimd::Fetch for DocumentFetch {
         _url: &'a str,
     ) -> Pin<Box<dyn Future<Output = Result<parallel_oauth_provider::cimd::Fetched, String>> + 'a>> {
         let body = self.0.clone().into_bytes();
-        Box::pin(async move { Ok(parallel_oauth_provider::cimd::Fetched { status: 200, cache_control: Some("no-store".into()), body }) })
+        Box::pin(async move {
+            Ok(parallel_oauth_provider::cimd::Fetched { status: 200, cache_control: Some("no-store".into()), body })
+        })
     }
 }
 
@@ -1490,15 +1744,38 @@ fn client_metadata_documents_obey_the_same_redirect_rules() {
     let id = "https://app.example/oauth/client.json";
     let (_, challenge) = pkce("x");
     for (doc, uri) in [
-        (serde_json::json!({"client_id": id, "client_name": "A", "redirect_uris": ["javascript:alert(1)"]}), "javascript:alert(1)"),
-        (serde_json::json!({"client_id": id, "client_name": "A", "redirect_uris": ["https://app.example@evil.example/cb"]}), "https://app.example@evil.example/cb"),
-        (serde_json::json!({"client_id": id, "client_name": "A", "redirect_uris": ["http://evil.example/cb"]}), "http://evil.example/cb"),
-        (serde_json::json!({"client_id": "https://evil.example/doc", "client_name": "A", "redirect_uris": ["https://evil.example/cb"]}), "https://evil.example/cb"),
-        (serde_json::json!({"client_id": id, "client_name": "A", "redirect_uris": ["https://app.example/cb"]}), "https://evil.example/cb"),
+        (
+            serde_json::json!({"client_id": id, "client_name": "A", "redirect_uris": ["javascript:alert(1)"]}),
+            "javascript:alert(1)",
+        ),
+        (
+            serde_json::json!({"client_id": id, "client_name": "A", "redirect_uris": ["https://app.example@evil.example/cb"]}),
+            "https://app.example@evil.example/cb",
+        ),
+        (
+            serde_json::json!({"client_id": id, "client_name": "A", "redirect_uris": ["http://evil.example/cb"]}),
+            "http://evil.example/cb",
+        ),
+        (
+            serde_json::json!({"client_id": "https://evil.example/doc", "client_name": "A", "redirect_uris": ["https://evil.example/cb"]}),
+            "https://evil.example/cb",
+        ),
+        (
+            serde_json::json!({"client_id": id, "client_name": "A", "redirect_uris": ["https://app.example/cb"]}),
+            "https://evil.example/cb",
+        ),
     ] {
-        let provider = Provider::new(Config::default(), SECRET, None).unwrap().with_fetcher(Box::new(DocumentFetch(doc.to_string())));
+        let provider = Provider::new(Config::default(), SECRET, None)
+            .unwrap()
+            .with_fetcher(Box::new(DocumentFetch(doc.to_string())));
         let store = MemoryStore::new();
-        let r = send_with(&provider, &store, Request::new("GET", url(&format!("/authorize?{}", auth_query(id, uri, &challenge, "")))), T0, 1);
+        let r = send_with(
+            &provider,
+            &store,
+            Request::new("GET", url(&format!("/authorize?{}", auth_query(id, uri, &challenge, "")))),
+            T0,
+            1,
+        );
         assert_page(&r, 400, &format!("{doc}"));
     }
 }
@@ -1620,12 +1897,13 @@ fn arb_json() -> impl Strategy<Value = serde_json::Value> {
         ]
     });
     // Registrations that are mostly right, with one field anything.
-    let nearly = (prop::collection::vec(arb_value(), 0..4), arb_meta_field(), tree.clone()).prop_map(|(uris, field, v)| {
-        let mut m = serde_json::Map::new();
-        m.insert("redirect_uris".into(), serde_json::json!(uris));
-        m.insert(field, v);
-        serde_json::Value::Object(m)
-    });
+    let nearly =
+        (prop::collection::vec(arb_value(), 0..4), arb_meta_field(), tree.clone()).prop_map(|(uris, field, v)| {
+            let mut m = serde_json::Map::new();
+            m.insert("redirect_uris".into(), serde_json::json!(uris));
+            m.insert(field, v);
+            serde_json::Value::Object(m)
+        });
     prop_oneof![tree, nearly]
 }
 

@@ -51,9 +51,10 @@ fn route(request: &Request, settings: &Settings) -> Response {
     match request.url.path() {
         MCP_PATH => {}
         "/" if method == "GET" => {
-            return Response::empty(200)
-                .with_header("content-type", "text/plain; charset=utf-8")
-                .with_body(format!("An MCP server (Streamable HTTP) at {origin}{MCP_PATH}, signed in through {}.\n", resource.authorization_server()));
+            return Response::empty(200).with_header("content-type", "text/plain; charset=utf-8").with_body(format!(
+                "An MCP server (Streamable HTTP) at {origin}{MCP_PATH}, signed in through {}.\n",
+                resource.authorization_server()
+            ));
         }
         _ => return error(404, "not_found", "no such endpoint"),
     }
@@ -91,7 +92,12 @@ fn post(request: &Request, token: &BearerToken) -> Response {
         return rpc_error_response(400, Value::Null, -32600, "send one JSON-RPC message (batches are not supported)");
     };
     if message.get("jsonrpc").and_then(Value::as_str) != Some("2.0") {
-        return rpc_error_response(400, message.get("id").cloned().unwrap_or(Value::Null), -32600, "jsonrpc must be \"2.0\"");
+        return rpc_error_response(
+            400,
+            message.get("id").cloned().unwrap_or(Value::Null),
+            -32600,
+            "jsonrpc must be \"2.0\"",
+        );
     }
     let Some(method) = message.get("method").and_then(Value::as_str) else {
         // A response to a request of ours (we send none) or garbage: accepted
@@ -153,7 +159,8 @@ fn call_tool(params: &Value, token: &BearerToken) -> Result<Value, (i64, String)
 }
 
 fn rpc_error_response(status: u16, id: Value, code: i64, message: &str) -> Response {
-    Response::json(status, &json!({ "jsonrpc": "2.0", "id": id, "error": { "code": code, "message": message } })).no_store()
+    Response::json(status, &json!({ "jsonrpc": "2.0", "id": id, "error": { "code": code, "message": message } }))
+        .no_store()
 }
 
 fn error(status: u16, code: &str, description: &str) -> Response {
@@ -175,7 +182,10 @@ fn cors(request: &Request, response: Response) -> Response {
 fn preflight() -> Response {
     Response::empty(204)
         .with_header("access-control-allow-methods", "GET, POST, DELETE, OPTIONS")
-        .with_header("access-control-allow-headers", "authorization, content-type, mcp-protocol-version, mcp-session-id")
+        .with_header(
+            "access-control-allow-headers",
+            "authorization, content-type, mcp-protocol-version, mcp-session-id",
+        )
         .with_header("access-control-max-age", "86400")
 }
 
@@ -224,7 +234,9 @@ mod tests {
             assert_eq!(r.status, 401, "{method}");
             assert_eq!(
                 r.header("www-authenticate"),
-                Some(r#"Bearer resource_metadata="http://127.0.0.1:8788/.well-known/oauth-protected-resource/mcp", scope="api""#)
+                Some(
+                    r#"Bearer resource_metadata="http://127.0.0.1:8788/.well-known/oauth-protected-resource/mcp", scope="api""#
+                )
             );
             assert_eq!(r.header("access-control-expose-headers"), Some("WWW-Authenticate, mcp-session-id"));
         }
@@ -246,7 +258,9 @@ mod tests {
 
     #[test]
     fn initialize_list_and_call() {
-        let init = rpc(json!({"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}));
+        let init = rpc(
+            json!({"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}),
+        );
         assert_eq!(init.status, 200);
         assert_eq!(init.header("content-type"), Some("application/json"));
         let b = json_of(&init);
@@ -254,7 +268,9 @@ mod tests {
         assert_eq!(b["result"]["protocolVersion"], "2025-06-18");
         assert_eq!(b["result"]["capabilities"], json!({"tools": {}}));
         assert!(b["result"]["serverInfo"]["name"].is_string());
-        let unknown = json_of(&rpc(json!({"jsonrpc":"2.0","id":"a","method":"initialize","params":{"protocolVersion":"1999-01-01"}})));
+        let unknown = json_of(&rpc(
+            json!({"jsonrpc":"2.0","id":"a","method":"initialize","params":{"protocolVersion":"1999-01-01"}}),
+        ));
         assert_eq!(unknown["result"]["protocolVersion"], DEFAULT_PROTOCOL_VERSION);
 
         let note = rpc(json!({"jsonrpc":"2.0","method":"notifications/initialized"}));
