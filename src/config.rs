@@ -4,7 +4,7 @@
 use crate::resource::ResourcePolicy;
 
 /// How the consent page presents the API platform.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Branding {
     /// The platform's name, e.g. "Parallel.ai".
     pub product_name: String,
@@ -25,7 +25,7 @@ impl Default for Branding {
 }
 
 /// The provider's configuration.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
     /// Prefix of /authorize, /token and /register, e.g. "/oauth" ("" = root).
     pub path_prefix: String,

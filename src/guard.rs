@@ -24,13 +24,7 @@ impl Claims {
             return false;
         }
         if claims.len() >= MAX_CLAIMS {
-            claims.retain(|_, &mut t| t >= now);
-            if claims.len() >= MAX_CLAIMS {
-                let oldest = claims.iter().min_by_key(|(_, &t)| t).map(|(k, _)| *k);
-                if let Some(k) = oldest {
-                    claims.remove(&k);
-                }
-            }
+            evict(&mut claims, now);
         }
         claims.insert(id, until);
         true
@@ -40,6 +34,20 @@ impl Claims {
     pub fn release(&self, id: &[u8; 32]) {
         self.claims.lock().unwrap_or_else(|e| e.into_inner()).remove(id);
     }
+}
+
+/// Makes room in one pass: drops expired claims and, if that is not enough,
+/// the tenth that expires soonest (so a full map costs one scan per 5,000
+/// claims, not one per claim).
+fn evict(claims: &mut HashMap<[u8; 32], u64>, now: u64) {
+    claims.retain(|_, &mut t| t >= now);
+    if claims.len() < MAX_CLAIMS * 9 / 10 {
+        return;
+    }
+    let mut expiries: Vec<u64> = claims.values().copied().collect();
+    let cut = MAX_CLAIMS / 10;
+    let (_, &mut threshold, _) = expiries.select_nth_unstable(cut);
+    claims.retain(|_, &mut t| t > threshold);
 }
 
 #[cfg(test)]
@@ -66,5 +74,21 @@ mod tests {
             assert!(c.claim(id, 10, 0));
         }
         assert!(c.claims.lock().unwrap().len() <= MAX_CLAIMS);
+    }
+
+    #[test]
+    fn eviction_keeps_the_latest_claims() {
+        let c = Claims::default();
+        for i in 0..(MAX_CLAIMS as u64 + 1) {
+            let mut id = [0u8; 32];
+            id[..8].copy_from_slice(&i.to_le_bytes());
+            assert!(c.claim(id, 1_000 + i, 0));
+        }
+        let claims = c.claims.lock().unwrap();
+        assert!(claims.len() <= MAX_CLAIMS * 9 / 10 + 1);
+        let mut newest = [0u8; 32];
+        newest[..8].copy_from_slice(&(MAX_CLAIMS as u64).to_le_bytes());
+        assert!(claims.contains_key(&newest));
+        assert!(!claims.contains_key(&[0u8; 32]), "the soonest-expiring claim went first");
     }
 }

@@ -7,7 +7,7 @@ use crate::error::{ErrorCode, OAuthError};
 use crate::redirect::is_loopback;
 
 /// Which resources codes may be bound to.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ResourcePolicy {
     /// Allowed resources, normalized; empty means any https resource.
     pub allowed: Vec<String>,

@@ -67,19 +67,23 @@ fn render_into(mut rest: &str, vars: &Vars, out: &mut String) {
 
 /// HTML-escapes text for element content and quoted attribute values.
 pub fn escape_into(text: &str, out: &mut String) {
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            '`' => out.push_str("&#96;"),
-            '\u{2028}' => out.push_str("&#8232;"),
-            '\u{2029}' => out.push_str("&#8233;"),
-            c => out.push(c),
-        }
+    let mut rest = text;
+    while let Some(i) = rest.find(['&', '<', '>', '"', '\'', '`', '\u{2028}', '\u{2029}']) {
+        out.push_str(&rest[..i]);
+        let c = rest[i..].chars().next().unwrap_or_default();
+        out.push_str(match c {
+            '&' => "&amp;",
+            '<' => "&lt;",
+            '>' => "&gt;",
+            '"' => "&quot;",
+            '\'' => "&#39;",
+            '`' => "&#96;",
+            '\u{2028}' => "&#8232;",
+            _ => "&#8233;",
+        });
+        rest = &rest[i + c.len_utf8()..];
     }
+    out.push_str(rest);
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@ use std::pin::Pin;
 use std::rc::Rc;
 
 use futures_core::Stream;
+use sha2::Digest;
 use worker::{Date, Env, Headers};
 
 use crate::cimd::{self, Fetch, Fetched};
@@ -87,17 +88,21 @@ pub async fn parallel_oauth_provider(
     secret: &str,
     config: &Config,
 ) -> worker::Result<Option<worker::Response>> {
+    // One provider per isolate and (secret, config): keys are derived once.
+    type Cached = ([u8; 32], Config, Rc<Provider>);
     thread_local! {
-        static CACHE: RefCell<Option<(String, Rc<Provider>)>> = const { RefCell::new(None) };
+        static CACHE: RefCell<Option<Cached>> = const { RefCell::new(None) };
     }
-    let fingerprint = format!("{:?}{secret}", config);
-    let cached = CACHE.with(|c| c.borrow().as_ref().filter(|(f, _)| *f == fingerprint).map(|(_, p)| p.clone()));
+    let fingerprint: [u8; 32] = sha2::Sha256::digest(secret.as_bytes()).into();
+    let cached = CACHE.with(|c| {
+        c.borrow().as_ref().filter(|(f, cfg, _)| *f == fingerprint && cfg == config).map(|(_, _, p)| p.clone())
+    });
     let provider = match cached {
         Some(p) => p,
         None => {
             let p = Provider::new(config.clone(), secret, None).map_err(|e| worker::Error::RustError(e.to_string()))?;
             let p = Rc::new(p.with_fetcher(Box::new(WorkerFetch)));
-            CACHE.with(|c| *c.borrow_mut() = Some((fingerprint, p.clone())));
+            CACHE.with(|c| *c.borrow_mut() = Some((fingerprint, config.clone(), p.clone())));
             p
         }
     };
