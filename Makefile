@@ -52,7 +52,7 @@ WORKER_OUT := build/worker/shim.mjs build/index.js build/index_bg.wasm
         npm chromium build build-worker rebuild dev dev-vars test test-rust test-e2e clean
 
 help:
-	@echo "make dev | make test | make build | make tools | make clean"
+	@echo "make dev | make test | make build | make tools | make bench | make size | make clean"
 
 # ---------------------------------------------------------------- tools
 
@@ -148,4 +148,34 @@ test-e2e: tools-test build dev-vars
 	node --test --test-concurrency=$${E2E_CONCURRENCY:-2} tests/e2e/
 
 clean:
-	rm -rf build .wrangler .wrangler-e2e-*.toml target/consent-page*.png
+	rm -rf build .wrangler .wrangler-e2e-*.toml target/consent-page*.png examples/mcp-server/build examples/mcp-server/.wrangler
+
+# ---------------------------------------------------------------- performance
+#   make bench  native micro-benchmarks, size, then the worker in workerd against
+#               its floor and the original (npm parallel-oauth-provider@0.0.13);
+#               results in target/bench/ (see bench/run.mjs for BENCH_* settings)
+#   make size   size of build/ and what takes the bytes (installs twiggy if missing)
+
+.PHONY: bench bench-deps size size-check
+BENCH_NPM_STAMP := bench/node_modules/.installed
+
+bench-deps: $(BENCH_NPM_STAMP)
+
+$(BENCH_NPM_STAMP): bench/package.json bench/package-lock.json
+	npm ci --prefix bench --no-audit --no-fund --loglevel=error
+	@touch $@
+
+bench: build bench-deps
+	cargo bench --bench core
+	node scripts/size-report.mjs
+	node bench/run.mjs
+
+size: build
+	@command -v twiggy >/dev/null || cargo install twiggy
+	node scripts/size-report.mjs --breakdown
+
+# Fails when the gzipped WASM is over its budget (scripts/size-report.mjs).
+size-check: build
+	node scripts/size-report.mjs --check
+
+test: size-check

@@ -277,8 +277,18 @@ fn main() {
     let form = vec![b'x'; 400];
     let mut entropy = Entropy::new([9; 32]);
     if selected("seal") {
-        results.push(bench("seal::Keys::seal (400 B)", budget, |_| (), |_| keys.seal(Purpose::ConsentForm, &form, &mut entropy)));
-        results.push(bench("seal::Keys::seal (60 B)", budget, |_| (), |_| keys.seal(Purpose::RememberCookie, &form[..60], &mut entropy)));
+        results.push(bench(
+            "seal::Keys::seal (400 B)",
+            budget,
+            |_| (),
+            |_| keys.seal(Purpose::ConsentForm, &form, &mut entropy),
+        ));
+        results.push(bench(
+            "seal::Keys::seal (60 B)",
+            budget,
+            |_| (),
+            |_| keys.seal(Purpose::RememberCookie, &form[..60], &mut entropy),
+        ));
     }
     if selected("open") {
         let sealed = keys.seal(Purpose::ConsentForm, &form, &mut entropy);

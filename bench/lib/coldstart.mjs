@@ -1,0 +1,87 @@
+// Cold start of the runtime itself: a fresh workerd (through Miniflare, the
+// library wrangler dev uses) from `new Miniflare()` to the first answered
+// request, for the already built Worker. Unlike the `wrangler dev` start
+// time, it leaves out Node/wrangler start-up and bundling, which are the
+// same for both Workers, and keeps process start, configuration, script and
+// WebAssembly compilation, instantiation and the first request.
+
+import { existsSync, mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { performance } from "node:perf_hooks";
+
+import { OUT_DIR, ROOT } from "./paths.mjs";
+import { readDevVars, readWranglerToml } from "./config.mjs";
+
+const FIRST = "/.well-known/oauth-authorization-server";
+
+/** Miniflare options for our built Worker (build/index.js + index_bg.wasm). */
+export function oursWorkerOptions() {
+  const toml = readWranglerToml(join(ROOT, "wrangler.toml"));
+  const devVars = existsSync(join(ROOT, ".dev.vars")) ? join(ROOT, ".dev.vars") : join(ROOT, ".dev.vars.example");
+  return {
+    modules: true,
+    scriptPath: join(ROOT, "build", "index.js"),
+    modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"] }],
+    compatibilityDate: toml.compatibilityDate,
+    compatibilityFlags: toml.compatibilityFlags,
+    kvNamespaces: ["KV"],
+    bindings: { ...toml.vars, ...readDevVars(devVars) },
+  };
+}
+
+/** Bundles bench/original/worker.mjs with esbuild (as wrangler would); Miniflare options for it. */
+export async function originalWorkerOptions() {
+  const { build } = await import("esbuild");
+  const outdir = join(OUT_DIR, "original-bundle");
+  mkdirSync(outdir, { recursive: true });
+  const outfile = join(outdir, "worker.mjs");
+  await build({
+    entryPoints: [join(ROOT, "bench", "original", "worker.mjs")],
+    bundle: true,
+    format: "esm",
+    platform: "neutral",
+    conditions: ["workerd", "worker", "browser"],
+    mainFields: ["module", "main"],
+    outfile,
+    logLevel: "error",
+  });
+  const toml = readWranglerToml(join(ROOT, "bench", "original", "wrangler.toml"));
+  return {
+    modules: true,
+    scriptPath: outfile,
+    compatibilityDate: toml.compatibilityDate,
+    compatibilityFlags: toml.compatibilityFlags,
+    kvNamespaces: ["KV"],
+    bindings: toml.vars,
+  };
+}
+
+/** `runs` cold starts: { readyMs, firstResponseMs, firstRequestMs, secondRequestMs } each. */
+export async function coldStarts(workerOptions, runs) {
+  const { Miniflare } = await import("miniflare");
+  const out = [];
+  for (let i = 0; i < runs; i++) {
+    const t0 = performance.now();
+    const mf = new Miniflare({ ...workerOptions, host: "127.0.0.1", port: 0, kvPersist: false, log: undefined });
+    try {
+      await mf.ready;
+      const ready = performance.now();
+      const res = await mf.dispatchFetch(`http://127.0.0.1${FIRST}`);
+      await res.arrayBuffer();
+      const first = performance.now();
+      if (res.status !== 200) throw new Error(`cold start: GET ${FIRST} -> ${res.status}`);
+      const again = await mf.dispatchFetch(`http://127.0.0.1${FIRST}`);
+      await again.arrayBuffer();
+      const second = performance.now();
+      out.push({
+        readyMs: ready - t0,
+        firstResponseMs: first - t0,
+        firstRequestMs: first - ready,
+        secondRequestMs: second - first,
+      });
+    } finally {
+      await mf.dispose();
+    }
+  }
+  return out;
+}

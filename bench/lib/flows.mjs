@@ -1,0 +1,244 @@
+// The flows the benchmark drives, as a client would (Node's fetch, manual
+// redirects, cookies by hand). Each flow is five requests; each step is
+// timed; any unexpected answer throws (a failed flow).
+//
+// - ours: metadata -> register -> consent page -> consent POST (303 with the
+//   code) -> token; a fresh PKCE pair and API key per flow, and the key
+//   returned by /token must be the one typed.
+// - original (npm parallel-oauth-provider@0.0.13): metadata -> register ->
+//   GET /authorize (the page with its inline script) -> POST /store-key (what
+//   that script does: the browser makes up the code and posts it with the
+//   key and the PKCE challenge) -> token.
+// - noop: five GET /__noop (the floor: the runtime with no provider work).
+
+import { createHash, randomBytes } from "node:crypto";
+import { performance } from "node:perf_hooks";
+
+export const OURS_REDIRECT = "http://127.0.0.1:9/cb";
+// The original accepts http only for "localhost" (no request is ever sent there).
+export const ORIGINAL_REDIRECT = "http://localhost:9/cb";
+
+const b64url = (buf) => buf.toString("base64url");
+
+export function pkcePair() {
+  const verifier = b64url(randomBytes(32));
+  const challenge = b64url(createHash("sha256").update(verifier).digest());
+  return { verifier, challenge };
+}
+
+const newKey = () => `sk-bench-${randomBytes(12).toString("hex")}`;
+
+class FlowError extends Error {}
+
+function expectStatus(step, res, status) {
+  if (res.status !== status) throw new FlowError(`${step}: HTTP ${res.status}, expected ${status}`);
+}
+
+const ENTITIES = { amp: "&", lt: "<", gt: ">", quot: '"', apos: "'" };
+function htmlUnescape(s) {
+  return s.replace(/&(#x[0-9a-f]+|#\d+|[a-z]+);/gi, (m, e) => {
+    if (e[0] === "#") return String.fromCodePoint(e[1] === "x" || e[1] === "X" ? parseInt(e.slice(2), 16) : Number(e.slice(1)));
+    return ENTITIES[e.toLowerCase()] ?? m;
+  });
+}
+
+function hiddenInput(html, name) {
+  const m = html.match(new RegExp(`<input[^>]*\\bname="${name}"[^>]*>`));
+  const v = m && m[0].match(/\bvalue="([^"]*)"/);
+  if (!v) throw new FlowError(`consent page: no hidden input ${name}`);
+  return htmlUnescape(v[1]);
+}
+
+/** Runs `steps` in order, timing each: [name, async () => value]. */
+async function timed(times, name, fn) {
+  const t = performance.now();
+  const v = await fn();
+  times.push([name, performance.now() - t]);
+  return v;
+}
+
+export const OURS_STEPS = ["metadata", "register", "consent page", "consent POST", "token"];
+export const ORIGINAL_STEPS = ["metadata", "register", "authorize page", "store-key", "token"];
+export const NOOP_STEPS = ["noop 1", "noop 2", "noop 3", "noop 4", "noop 5"];
+
+/** One complete flow against our worker; returns [[step, ms], ...]. */
+export async function oursFlow(base) {
+  const times = [];
+  const meta = await timed(times, "metadata", async () => {
+    const res = await fetch(`${base}/.well-known/oauth-authorization-server`);
+    expectStatus("metadata", res, 200);
+    return res.json();
+  });
+  if (meta.issuer !== base) throw new FlowError(`metadata: issuer ${meta.issuer}`);
+  const clientId = await timed(times, "register", async () => {
+    const res = await fetch(meta.registration_endpoint, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ redirect_uris: [OURS_REDIRECT], client_name: "bench" }),
+    });
+    expectStatus("register", res, 201);
+    return (await res.json()).client_id;
+  });
+  const { verifier, challenge } = pkcePair();
+  const state = b64url(randomBytes(9));
+  const key = newKey();
+  const page = await timed(times, "consent page", async () => {
+    const url = new URL(meta.authorization_endpoint);
+    url.search = new URLSearchParams({
+      response_type: "code",
+      client_id: clientId,
+      redirect_uri: OURS_REDIRECT,
+      code_challenge: challenge,
+      code_challenge_method: "S256",
+      state,
+    });
+    const res = await fetch(url, { redirect: "manual" });
+    expectStatus("consent page", res, 200);
+    const html = await res.text();
+    const csrfCookie = res.headers
+      .getSetCookie()
+      .map((c) => c.split(";")[0])
+      .find((c) => c.startsWith("__Host-parallel-oauth-csrf="));
+    if (!csrfCookie) throw new FlowError("consent page: no CSRF cookie");
+    return { request: hiddenInput(html, "request"), csrf: hiddenInput(html, "csrf"), csrfCookie };
+  });
+  const code = await timed(times, "consent POST", async () => {
+    const res = await fetch(meta.authorization_endpoint, {
+      method: "POST",
+      redirect: "manual",
+      headers: {
+        "content-type": "application/x-www-form-urlencoded",
+        cookie: page.csrfCookie,
+        origin: base,
+      },
+      body: new URLSearchParams({ request: page.request, csrf: page.csrf, api_key: key, action: "approve" }),
+    });
+    await res.arrayBuffer();
+    expectStatus("consent POST", res, 303);
+    const location = new URL(res.headers.get("location"));
+    const p = location.searchParams;
+    if (`${location.origin}${location.pathname}` !== OURS_REDIRECT) throw new FlowError(`consent POST: to ${location}`);
+    if (p.get("state") !== state || p.get("iss") !== meta.issuer || !p.get("code")) {
+      throw new FlowError(`consent POST: bad redirect parameters ${location.search}`);
+    }
+    return p.get("code");
+  });
+  await timed(times, "token", async () => {
+    const res = await fetch(meta.token_endpoint, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({
+        grant_type: "authorization_code",
+        code,
+        client_id: clientId,
+        redirect_uri: OURS_REDIRECT,
+        code_verifier: verifier,
+      }),
+    });
+    expectStatus("token", res, 200);
+    const body = await res.json();
+    if (body.access_token !== key) throw new FlowError("token: not the key that was typed");
+  });
+  return times;
+}
+
+/** One complete flow against the original, as its consent page's script does it. */
+export async function originalFlow(base) {
+  const times = [];
+  const meta = await timed(times, "metadata", async () => {
+    const res = await fetch(`${base}/.well-known/oauth-authorization-server`);
+    expectStatus("metadata", res, 200);
+    return res.json();
+  });
+  const clientId = await timed(times, "register", async () => {
+    const res = await fetch(meta.registration_endpoint, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ redirect_uris: [ORIGINAL_REDIRECT] }),
+    });
+    expectStatus("register", res, 201);
+    return (await res.json()).client_id;
+  });
+  const { verifier, challenge } = pkcePair();
+  const state = b64url(randomBytes(9));
+  const key = newKey();
+  await timed(times, "authorize page", async () => {
+    const url = new URL(meta.authorization_endpoint);
+    url.search = new URLSearchParams({
+      client_id: clientId,
+      redirect_uri: ORIGINAL_REDIRECT,
+      response_type: "code",
+      scope: "api",
+      code_challenge: challenge,
+      code_challenge_method: "S256",
+      state,
+    });
+    const res = await fetch(url, { redirect: "manual" });
+    expectStatus("authorize page", res, 200);
+    const html = await res.text();
+    if (!html.includes(`codeChallenge: '${challenge}'`)) throw new FlowError("authorize page: no code challenge in the page");
+  });
+  // What the page's script does on "Continue".
+  const authCode = "auth_" + randomBytes(28).toString("hex");
+  await timed(times, "store-key", async () => {
+    const res = await fetch(new URL("/store-key", base), {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ authCode, apiKey: key, codeChallenge: challenge }),
+    });
+    expectStatus("store-key", res, 200);
+    const text = await res.text();
+    if (text !== "OK") throw new FlowError(`store-key: ${text}`);
+  });
+  await timed(times, "token", async () => {
+    const res = await fetch(meta.token_endpoint, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({
+        grant_type: "authorization_code",
+        code: authCode,
+        client_id: clientId,
+        redirect_uri: ORIGINAL_REDIRECT,
+        code_verifier: verifier,
+      }),
+    });
+    expectStatus("token", res, 200);
+    const body = await res.json();
+    if (body.access_token !== key) throw new FlowError("token: not the key that was typed");
+  });
+  return times;
+}
+
+/** Five requests to the no-op route: the floor. */
+export async function noopFlow(base) {
+  const times = [];
+  for (const name of NOOP_STEPS) {
+    await timed(times, name, async () => {
+      const res = await fetch(`${base}/__noop`);
+      const text = await res.text();
+      if (res.status !== 200 || text !== "ok") throw new FlowError(`noop: HTTP ${res.status}`);
+    });
+  }
+  return times;
+}
+
+export const KV_FLOOR_STEPS = ["noop 1", "noop 2", "kv put", "kv get", "kv delete"];
+
+/**
+ * The floor with the flow's store traffic (on the original's Worker, which
+ * has a /__kv route): two no-op requests and three requests doing one KV
+ * operation each (put, get, delete of one key), as a flow does.
+ */
+export async function kvFloorFlow(base) {
+  const times = [];
+  const key = randomBytes(16).toString("hex");
+  for (const name of KV_FLOOR_STEPS) {
+    await timed(times, name, async () => {
+      const path = name.startsWith("noop") ? "/__noop" : `/__kv?op=${name.slice(3)}&k=${key}`;
+      const res = await fetch(base + path);
+      const text = await res.text();
+      if (res.status !== 200 || text !== "ok") throw new FlowError(`${name}: HTTP ${res.status}`);
+    });
+  }
+  return times;
+}
