@@ -48,7 +48,7 @@ import { coldStarts, originalWorkerOptions, oursWorkerOptions } from "./lib/cold
 import { KV_FLOOR_STEPS, NOOP_STEPS, ORIGINAL_STEPS, OURS_STEPS, kvFloorFlow, noopFlow, originalFlow, oursFlow } from "./lib/flows.mjs";
 import { runLoad, summary } from "./lib/load.mjs";
 import { OUT_DIR, ROOT } from "./lib/paths.mjs";
-import { CLK_TCK, startMiniflare, startWrangler } from "./lib/runtime.mjs";
+import { CLK_TCK, startMiniflare, startWranglerRuntime } from "./lib/runtime.mjs";
 
 const SECONDS = Number(process.env.BENCH_SECONDS || 10);
 const CONCURRENCY = (process.env.BENCH_CONCURRENCY || "1,8").split(",").map(Number).filter((n) => n > 0);
@@ -157,7 +157,7 @@ async function benchImplementation({ mode, label, start, flow, steps, kvFloorFlo
 async function wranglerStarts(label, config) {
   const starts = [];
   for (let i = 0; i < WRANGLER_STARTS; i++) {
-    const rt = await startWrangler({ label, config, readyPath: DISCOVERY, verbose: VERBOSE });
+    const rt = await startWranglerRuntime({ label, config, readyPath: DISCOVERY, verbose: VERBOSE });
     starts.push(rt.startMs);
     await rt.stop();
   }
@@ -241,7 +241,7 @@ async function main() {
   for (const mode of MODES) {
     const starter = (label) =>
       mode === "wrangler"
-        ? () => startWrangler({ label, config: label === "ours" ? oursConfig : ORIGINAL_CONFIG, readyPath: DISCOVERY, verbose: VERBOSE })
+        ? () => startWranglerRuntime({ label, config: label === "ours" ? oursConfig : ORIGINAL_CONFIG, readyPath: DISCOVERY, verbose: VERBOSE })
         : () => startMiniflare({ label, options: label === "ours" ? oursWorkerOptions() : originalOptions });
     const ours = await benchImplementation({ mode, label: "ours", start: starter("ours"), flow: oursFlow, steps: OURS_STEPS });
     const original = SKIP_ORIGINAL

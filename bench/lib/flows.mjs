@@ -57,6 +57,63 @@ async function timed(times, name, fn) {
   return v;
 }
 
+/** The "metadata" step: the provider's metadata document. */
+function metadataStep(times, base) {
+  return timed(times, "metadata", async () => {
+    const res = await fetch(`${base}/.well-known/oauth-authorization-server`);
+    expectStatus("metadata", res, 200);
+    return res.json();
+  });
+}
+
+/** The "register" step: dynamic client registration of `client`; the client_id. */
+function registerStep(times, meta, client) {
+  return timed(times, "register", async () => {
+    const res = await fetch(meta.registration_endpoint, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(client),
+    });
+    expectStatus("register", res, 201);
+    return (await res.json()).client_id;
+  });
+}
+
+/** The authorization request (PKCE S256) for a client, plus `extra` parameters. */
+function authorizeUrl(meta, { clientId, redirectUri, challenge, state, ...extra }) {
+  const url = new URL(meta.authorization_endpoint);
+  url.search = new URLSearchParams({
+    response_type: "code",
+    client_id: clientId,
+    redirect_uri: redirectUri,
+    code_challenge: challenge,
+    code_challenge_method: "S256",
+    state,
+    ...extra,
+  });
+  return url;
+}
+
+/** The "token" step: exchanges `code`; the access token must be `key`. */
+function tokenStep(times, meta, { code, clientId, redirectUri, verifier, key }) {
+  return timed(times, "token", async () => {
+    const res = await fetch(meta.token_endpoint, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({
+        grant_type: "authorization_code",
+        code,
+        client_id: clientId,
+        redirect_uri: redirectUri,
+        code_verifier: verifier,
+      }),
+    });
+    expectStatus("token", res, 200);
+    const body = await res.json();
+    if (body.access_token !== key) throw new FlowError("token: not the key that was typed");
+  });
+}
+
 export const OURS_STEPS = ["metadata", "register", "consent page", "consent POST", "token"];
 export const ORIGINAL_STEPS = ["metadata", "register", "authorize page", "store-key", "token"];
 export const NOOP_STEPS = ["noop 1", "noop 2", "noop 3", "noop 4", "noop 5"];
@@ -64,34 +121,14 @@ export const NOOP_STEPS = ["noop 1", "noop 2", "noop 3", "noop 4", "noop 5"];
 /** One complete flow against our worker; returns [[step, ms], ...]. */
 export async function oursFlow(base) {
   const times = [];
-  const meta = await timed(times, "metadata", async () => {
-    const res = await fetch(`${base}/.well-known/oauth-authorization-server`);
-    expectStatus("metadata", res, 200);
-    return res.json();
-  });
+  const meta = await metadataStep(times, base);
   if (meta.issuer !== base) throw new FlowError(`metadata: issuer ${meta.issuer}`);
-  const clientId = await timed(times, "register", async () => {
-    const res = await fetch(meta.registration_endpoint, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ redirect_uris: [OURS_REDIRECT], client_name: "bench" }),
-    });
-    expectStatus("register", res, 201);
-    return (await res.json()).client_id;
-  });
+  const clientId = await registerStep(times, meta, { redirect_uris: [OURS_REDIRECT], client_name: "bench" });
   const { verifier, challenge } = pkcePair();
   const state = b64url(randomBytes(9));
   const key = newKey();
   const page = await timed(times, "consent page", async () => {
-    const url = new URL(meta.authorization_endpoint);
-    url.search = new URLSearchParams({
-      response_type: "code",
-      client_id: clientId,
-      redirect_uri: OURS_REDIRECT,
-      code_challenge: challenge,
-      code_challenge_method: "S256",
-      state,
-    });
+    const url = authorizeUrl(meta, { clientId, redirectUri: OURS_REDIRECT, challenge, state });
     const res = await fetch(url, { redirect: "manual" });
     expectStatus("consent page", res, 200);
     const html = await res.text();
@@ -123,56 +160,20 @@ export async function oursFlow(base) {
     }
     return p.get("code");
   });
-  await timed(times, "token", async () => {
-    const res = await fetch(meta.token_endpoint, {
-      method: "POST",
-      headers: { "content-type": "application/x-www-form-urlencoded" },
-      body: new URLSearchParams({
-        grant_type: "authorization_code",
-        code,
-        client_id: clientId,
-        redirect_uri: OURS_REDIRECT,
-        code_verifier: verifier,
-      }),
-    });
-    expectStatus("token", res, 200);
-    const body = await res.json();
-    if (body.access_token !== key) throw new FlowError("token: not the key that was typed");
-  });
+  await tokenStep(times, meta, { code, clientId, redirectUri: OURS_REDIRECT, verifier, key });
   return times;
 }
 
 /** One complete flow against the original, as its consent page's script does it. */
 export async function originalFlow(base) {
   const times = [];
-  const meta = await timed(times, "metadata", async () => {
-    const res = await fetch(`${base}/.well-known/oauth-authorization-server`);
-    expectStatus("metadata", res, 200);
-    return res.json();
-  });
-  const clientId = await timed(times, "register", async () => {
-    const res = await fetch(meta.registration_endpoint, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ redirect_uris: [ORIGINAL_REDIRECT] }),
-    });
-    expectStatus("register", res, 201);
-    return (await res.json()).client_id;
-  });
+  const meta = await metadataStep(times, base);
+  const clientId = await registerStep(times, meta, { redirect_uris: [ORIGINAL_REDIRECT] });
   const { verifier, challenge } = pkcePair();
   const state = b64url(randomBytes(9));
   const key = newKey();
   await timed(times, "authorize page", async () => {
-    const url = new URL(meta.authorization_endpoint);
-    url.search = new URLSearchParams({
-      client_id: clientId,
-      redirect_uri: ORIGINAL_REDIRECT,
-      response_type: "code",
-      scope: "api",
-      code_challenge: challenge,
-      code_challenge_method: "S256",
-      state,
-    });
+    const url = authorizeUrl(meta, { clientId, redirectUri: ORIGINAL_REDIRECT, challenge, state, scope: "api" });
     const res = await fetch(url, { redirect: "manual" });
     expectStatus("authorize page", res, 200);
     const html = await res.text();
@@ -190,22 +191,7 @@ export async function originalFlow(base) {
     const text = await res.text();
     if (text !== "OK") throw new FlowError(`store-key: ${text}`);
   });
-  await timed(times, "token", async () => {
-    const res = await fetch(meta.token_endpoint, {
-      method: "POST",
-      headers: { "content-type": "application/x-www-form-urlencoded" },
-      body: new URLSearchParams({
-        grant_type: "authorization_code",
-        code: authCode,
-        client_id: clientId,
-        redirect_uri: ORIGINAL_REDIRECT,
-        code_verifier: verifier,
-      }),
-    });
-    expectStatus("token", res, 200);
-    const body = await res.json();
-    if (body.access_token !== key) throw new FlowError("token: not the key that was typed");
-  });
+  await tokenStep(times, meta, { code: authCode, clientId, redirectUri: ORIGINAL_REDIRECT, verifier, key });
   return times;
 }
 

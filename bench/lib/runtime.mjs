@@ -1,7 +1,9 @@
 // Starting a Worker under local workerd (`wrangler dev --local`, as `make dev`
-// does) with fresh local state, and measuring the CPU time of its processes.
+// does, through the e2e tests' startWrangler()) with fresh local state, or in
+// a plain workerd through Miniflare, and measuring the CPU time of its
+// processes.
 //
-//   const rt = await startWrangler({ label, config });
+//   const rt = await startWranglerRuntime({ label, config, readyPath });
 //   const before = rt.cpu();  ... load ...  const after = rt.cpu();
 //   cpuDelta(before, after).workerdMs
 //   await rt.stop();
@@ -11,32 +13,11 @@
 // proxy on the public port and the user Worker behind it; both are on every
 // request's path). The wrangler Node process itself is reported separately.
 
-import { execFileSync, spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, readdirSync, rmSync, mkdirSync } from "node:fs";
-import net from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { execFileSync } from "node:child_process";
+import { readFileSync, readdirSync } from "node:fs";
 import { performance } from "node:perf_hooks";
 
-import { ROOT } from "./paths.mjs";
-
-const running = new Set();
-const killGroup = (pid, signal) => {
-  try {
-    process.kill(-pid, signal);
-  } catch {
-    /* gone */
-  }
-};
-process.on("exit", () => {
-  for (const pid of running) killGroup(pid, "SIGKILL");
-});
-for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"]) {
-  process.once(sig, () => {
-    for (const pid of running) killGroup(pid, "SIGKILL");
-    process.exit(130);
-  });
-}
+import { startWrangler } from "../../tests/e2e/worker.mjs";
 
 let clkTck = 100;
 try {
@@ -45,21 +26,6 @@ try {
   /* Linux default */
 }
 export const CLK_TCK = clkTck;
-
-export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-/** A TCP port free on 127.0.0.1 right now. */
-export function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.unref();
-    srv.on("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 /** Every process as { pid, ppid, comm, ticks } from /proc. */
 function processTable() {
@@ -154,106 +120,22 @@ export function cpuDelta(before, after) {
 }
 
 /**
- * Starts `wrangler dev --local` for `config` on a free port with fresh local
- * state; resolves once `readyPath` answers 200. `startMs` is the time from
- * spawning wrangler to that first answered request.
+ * Starts `wrangler dev --local` for `config` (used as it is: the caller
+ * leaves out [build]) on a free port with fresh local state; resolves once
+ * `readyPath` answers 200. `startMs` is the time from spawning wrangler to
+ * that first answered request (polled every 20 ms).
  */
-export async function startWrangler({ label, config, readyPath, timeoutMs = 180_000, verbose = false }) {
-  const wranglerJs = join(ROOT, "node_modules", "wrangler", "bin", "wrangler.js");
-  const port = await freePort();
-  const inspectorPort = await freePort();
-  const persist = mkdtempSync(join(tmpdir(), `pop-bench-${label}-`));
-  const logDir = join(ROOT, "target", "bench", "logs");
-  mkdirSync(logDir, { recursive: true });
-  const args = [
-    wranglerJs, "dev",
-    "--config", config,
-    "--ip", "127.0.0.1",
-    "--port", String(port),
-    "--inspector-port", String(inspectorPort),
-    "--local",
-    "--persist-to", persist,
-    "--show-interactive-dev-session=false",
-    "--log-level", verbose ? "debug" : "warn",
-  ];
-  const t0 = performance.now();
-  const child = spawn(process.execPath, args, {
-    cwd: ROOT,
-    detached: true, // own process group: stop() kills wrangler and workerd
-    stdio: ["ignore", "pipe", "pipe"],
-    env: {
-      ...process.env,
-      CI: "true",
-      WRANGLER_SEND_METRICS: "false",
-      WRANGLER_LOG_PATH: logDir,
-      NO_COLOR: "1",
-      FORCE_COLOR: "0",
-    },
+export async function startWranglerRuntime({ label, config, readyPath, verbose = false }) {
+  const rt = await startWrangler({
+    config,
+    name: label,
+    readyPath,
+    pollMs: 20,
+    verbose,
+    // Quieter than the e2e default (info): wrangler does as little beside the load as it can.
+    logLevel: verbose ? "debug" : "warn",
   });
-  running.add(child.pid);
-  let output = "";
-  const collect = (chunk) => {
-    output += chunk.toString();
-    if (output.length > 200_000) output = output.slice(-100_000);
-    if (verbose) process.stderr.write(chunk);
-  };
-  child.stdout.on("data", collect);
-  child.stderr.on("data", collect);
-  let exited = null;
-  const exitPromise = new Promise((r) =>
-    child.on("exit", (code, signal) => {
-      exited = { code, signal };
-      r();
-    }),
-  );
-
-  let stopped = false;
-  const stop = async () => {
-    if (stopped) return;
-    stopped = true;
-    if (!exited) {
-      killGroup(child.pid, "SIGTERM");
-      const timer = setTimeout(() => killGroup(child.pid, "SIGKILL"), 5_000);
-      await exitPromise;
-      clearTimeout(timer);
-    }
-    killGroup(child.pid, "SIGKILL");
-    running.delete(child.pid);
-    rmSync(persist, { recursive: true, force: true });
-  };
-
-  const base = `http://127.0.0.1:${port}`;
-  let lastError = "";
-  try {
-    while (true) {
-      if (exited) throw new Error(`wrangler dev exited early (${JSON.stringify(exited)})`);
-      if (performance.now() - t0 > timeoutMs) throw new Error(`${label}: not ready after ${timeoutMs} ms: ${lastError}`);
-      try {
-        const res = await fetch(base + readyPath, { signal: AbortSignal.timeout(10_000) });
-        await res.arrayBuffer();
-        if (res.status === 200) break;
-        lastError = `GET ${readyPath} -> ${res.status}`;
-      } catch (e) {
-        lastError = e?.cause?.code || e?.message || String(e);
-      }
-      await sleep(20);
-    }
-  } catch (e) {
-    await stop();
-    e.message += `\n--- wrangler output ---\n${output}`;
-    throw e;
-  }
-  const startMs = performance.now() - t0;
-  return {
-    label,
-    base,
-    port,
-    pid: child.pid,
-    startMs,
-    stop,
-    logs: () => output,
-    cpu: () => cpuSnapshot(child.pid, port),
-  };
+  return { label, ...rt, cpu: () => cpuSnapshot(rt.pid, rt.port) };
 }
 
 /**

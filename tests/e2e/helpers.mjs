@@ -128,3 +128,59 @@ export async function metadata(base) {
   assert.equal(res.status, 200);
   return res.json();
 }
+
+/**
+ * An in-memory OAuthClientProvider for the MCP TypeScript SDK, as a
+ * browser-less MCP client keeps things: client information, the PKCE
+ * verifier and the tokens, in `store`. redirectToAuthorization records
+ * `authorizationUrl` (a URL) and then awaits `onRedirect(url)` when given
+ * (where a real client would open a browser, a test may complete consent).
+ */
+export class MemoryOAuthClientProvider {
+  constructor({ redirectUrl, clientName, grantTypes = ["authorization_code"], onRedirect }) {
+    this._redirectUrl = redirectUrl;
+    this._clientName = clientName;
+    this._grantTypes = grantTypes;
+    this._onRedirect = onRedirect;
+    this._state = "mcp-e2e-" + crypto.randomUUID();
+    this.store = {};
+    this.authorizationUrl = null;
+  }
+  get redirectUrl() {
+    return this._redirectUrl;
+  }
+  get clientMetadata() {
+    return {
+      client_name: this._clientName,
+      redirect_uris: [this._redirectUrl],
+      grant_types: this._grantTypes,
+      response_types: ["code"],
+      token_endpoint_auth_method: "none",
+    };
+  }
+  state() {
+    return this._state;
+  }
+  clientInformation() {
+    return this.store.client;
+  }
+  saveClientInformation(info) {
+    this.store.client = info;
+  }
+  tokens() {
+    return this.store.tokens;
+  }
+  saveTokens(tokens) {
+    this.store.tokens = tokens;
+  }
+  saveCodeVerifier(v) {
+    this.store.verifier = v;
+  }
+  codeVerifier() {
+    return this.store.verifier;
+  }
+  async redirectToAuthorization(url) {
+    this.authorizationUrl = new URL(url);
+    await this._onRedirect?.(this.authorizationUrl);
+  }
+}

@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { auth } from "@modelcontextprotocol/sdk/client/auth.js";
-import { approveViaForm, testKey } from "./helpers.mjs";
+import { MemoryOAuthClientProvider, approveViaForm, testKey } from "./helpers.mjs";
 import { startWorker } from "./worker.mjs";
 
 let worker;
@@ -16,61 +16,17 @@ after(async () => {
   await worker?.stop();
 });
 
-/** In-memory OAuthClientProvider; redirectToAuthorization completes consent. */
-class MemoryProvider {
-  constructor({ base, apiKey, redirectUrl }) {
-    this.base = base;
-    this.apiKey = apiKey;
-    this._redirectUrl = redirectUrl;
-    this._state = "mcp-state-" + crypto.randomUUID();
-    this.store = {};
-    this.callback = null; // { code, state, iss, location }
-    this.requests = [];
-  }
-  get redirectUrl() {
-    return this._redirectUrl;
-  }
-  get clientMetadata() {
-    return {
-      redirect_uris: [this._redirectUrl],
-      client_name: "e2e MCP SDK client",
-      token_endpoint_auth_method: "none",
-      grant_types: ["authorization_code"],
-      response_types: ["code"],
-    };
-  }
-  state() {
-    return this._state;
-  }
-  clientInformation() {
-    return this.store.client;
-  }
-  saveClientInformation(info) {
-    this.store.client = info;
-  }
-  tokens() {
-    return this.store.tokens;
-  }
-  saveTokens(tokens) {
-    this.store.tokens = tokens;
-  }
-  saveCodeVerifier(v) {
-    this.store.verifier = v;
-  }
-  codeVerifier() {
-    return this.store.verifier;
-  }
-  async redirectToAuthorization(url) {
-    this.authorizationUrl = new URL(url);
-    const consent = await approveViaForm(this.base, this.authorizationUrl, this.apiKey);
-    this.callback = consent;
-  }
-}
-
 test("MCP SDK auth(): REDIRECT, consent via the form, then AUTHORIZED with the key as access_token", async () => {
   const apiKey = testKey("mcp");
   const redirectUrl = "http://127.0.0.1:33418/callback";
-  const provider = new MemoryProvider({ base: worker.base, apiKey, redirectUrl });
+  // redirectToAuthorization completes consent through the real form.
+  const provider = new MemoryOAuthClientProvider({
+    redirectUrl,
+    clientName: "e2e MCP SDK client",
+    onRedirect: async (url) => {
+      provider.callback = await approveViaForm(worker.base, url, apiKey);
+    },
+  });
   const seen = [];
   const fetchFn = async (input, init) => {
     const res = await fetch(input, init);

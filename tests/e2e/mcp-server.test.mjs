@@ -10,7 +10,7 @@ import { after, before, test } from "node:test";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { UnauthorizedError } from "@modelcontextprotocol/sdk/client/auth.js";
-import { approveViaForm, testKey } from "./helpers.mjs";
+import { MemoryOAuthClientProvider, approveViaForm, testKey } from "./helpers.mjs";
 import { PRM_PATH, startMcpExample, startWorker } from "./worker.mjs";
 
 let provider;
@@ -25,53 +25,6 @@ after(async () => {
 });
 
 const INSPECTOR = "http://localhost:6274";
-
-/** What a browser-less MCP client keeps: client info, verifier, tokens. */
-class MemoryAuthProvider {
-  constructor(redirectUrl) {
-    this._redirectUrl = redirectUrl;
-    this._state = "mcp-e2e-" + crypto.randomUUID();
-    this.store = {};
-    this.authorizationUrl = null;
-  }
-  get redirectUrl() {
-    return this._redirectUrl;
-  }
-  get clientMetadata() {
-    return {
-      client_name: "e2e MCP example client",
-      redirect_uris: [this._redirectUrl],
-      grant_types: ["authorization_code", "refresh_token"],
-      response_types: ["code"],
-      token_endpoint_auth_method: "none",
-    };
-  }
-  state() {
-    return this._state;
-  }
-  clientInformation() {
-    return this.store.client;
-  }
-  saveClientInformation(info) {
-    this.store.client = info;
-  }
-  tokens() {
-    return this.store.tokens;
-  }
-  saveTokens(tokens) {
-    this.store.tokens = tokens;
-  }
-  saveCodeVerifier(v) {
-    this.store.verifier = v;
-  }
-  codeVerifier() {
-    return this.store.verifier;
-  }
-  redirectToAuthorization(url) {
-    // A real client opens a browser here; the test completes consent below.
-    this.authorizationUrl = new URL(url);
-  }
-}
 
 /** fetch that records "METHOD origin-tag path -> status" for every request. */
 function recordingFetch(log) {
@@ -133,7 +86,12 @@ test("the example's /mcp answers 401 with a challenge naming its metadata, which
 test("MCP SDK Client: 401 -> discovery -> registration -> consent form -> finishAuth -> tools/call whoami", async () => {
   const apiKey = testKey("sk-");
   const redirectUrl = "http://127.0.0.1:6276/oauth/callback";
-  const authProvider = new MemoryAuthProvider(redirectUrl);
+  // A real client opens a browser at redirectToAuthorization; the test completes consent below.
+  const authProvider = new MemoryOAuthClientProvider({
+    redirectUrl,
+    clientName: "e2e MCP example client",
+    grantTypes: ["authorization_code", "refresh_token"],
+  });
   const log = [];
   const serverUrl = new URL(`${mcp.base}/mcp`);
 

@@ -6,12 +6,13 @@
 //   ...
 //   await worker.stop();
 //
-// All three are startWrangler() with different options. Each start:
+// All three are startWrangler() with different options (so is the
+// benchmark's wrangler mode, bench/lib/runtime.mjs). Each start:
 // - builds first (`make -s build-worker`, a millisecond no-op when build/ is up
 //   to date, as after `make build`) unless E2E_SKIP_BUILD is set;
 // - runs wrangler with a copy of the project's wrangler.toml minus [build]
 //   (next to it, so relative paths and .dev.vars keep resolving): no rebuild
-//   or reload while the tests run;
+//   or reload while the tests run (or with a `config` the caller made so);
 // - listens on a free port on 127.0.0.1, with fresh local state (KV) in a
 //   temp dir unless `persist` names a directory to reuse;
 // - is ready when `readyPath` answers as `ready()` wants (200 by default);
@@ -29,6 +30,7 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync,
 import net from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join, relative, resolve } from "node:path";
+import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
@@ -124,10 +126,14 @@ function reuse(base) {
 
 /**
  * Runs `wrangler dev` for the wrangler project in `dir` and waits until it
- * is ready. Resolves to { base, port, stop(), logs() }.
+ * is ready. Resolves to { base, port, pid (of wrangler, which leads its
+ * process group), startMs (spawn to ready), stop(), logs() }.
  *
  * - `build()`: brings `dir`/build up to date (skipped with E2E_SKIP_BUILD);
  *   `buildHint` is what to run when build/worker/shim.mjs is still missing;
+ * - `config`: a wrangler config file to run as it is (the caller's, left in
+ *   place on stop), instead of a copy of `dir`/wrangler.toml without [build];
+ *   the build/worker/shim.mjs check is then left out;
  * - `name` (in error messages) and `tag` (in the temp config's file name);
  * - `vars`: { NAME: value } passed with `--var NAME:value`;
  * - `envFile`: { NAME: value } written to an env file passed with
@@ -135,12 +141,15 @@ function reuse(base) {
  *   of this process that wrangler must not see;
  * - `persist`: a directory for local state the caller owns (default: a fresh
  *   temp dir, removed on stop);
- * - `readyPath` and `ready(res, body)`: the readiness probe.
+ * - `readyPath` and `ready(res, body)`: the readiness probe, every `pollMs`;
+ * - `verbose`: echo wrangler's output (default: E2E_VERBOSE); `logLevel`:
+ *   wrangler's --log-level (default: debug when verbose, else info).
  */
 export async function startWrangler({
   dir = ROOT,
   build,
   buildHint = "run 'make build' first",
+  config: ownConfig,
   name = "worker",
   tag = "worker",
   vars = {},
@@ -149,16 +158,19 @@ export async function startWrangler({
   persist,
   readyPath = DISCOVERY,
   ready = (res) => res.status === 200,
+  pollMs = 250,
+  verbose = !!process.env.E2E_VERBOSE,
+  logLevel = verbose ? "debug" : "info",
 } = {}) {
   const wranglerJs = join(ROOT, "node_modules", "wrangler", "bin", "wrangler.js");
   if (!existsSync(wranglerJs)) throw new Error(`${wranglerJs} missing: run 'make tools' (npm ci)`);
   build?.();
   const shim = join(dir, "build", "worker", "shim.mjs");
-  if (!existsSync(shim)) throw new Error(`${relative(ROOT, shim)} missing: ${buildHint}`);
+  if (!ownConfig && !existsSync(shim)) throw new Error(`${relative(ROOT, shim)} missing: ${buildHint}`);
 
   const port = await freePort();
   const inspectorPort = await freePort();
-  const config = testConfig(dir, `${tag}${port}`);
+  const config = ownConfig ?? testConfig(dir, `${tag}${port}`);
   const state = persist || mkdtempSync(join(tmpdir(), "pop-e2e-state-"));
   if (!persist) tempFiles.add(state);
   const env = envFile && writeEnvFile(envFile);
@@ -176,10 +188,11 @@ export async function startWrangler({
     "--persist-to", state,
     ...Object.entries(vars).flatMap(([k, v]) => ["--var", `${k}:${v}`]),
     "--show-interactive-dev-session=false",
-    "--log-level", process.env.E2E_VERBOSE ? "debug" : "info",
+    "--log-level", logLevel,
   ];
   const childEnv = { ...process.env };
   for (const k of unsetEnv) delete childEnv[k];
+  const t0 = performance.now();
   const child = spawn(process.execPath, args, {
     cwd: dir,
     detached: true, // own process group: stop() kills wrangler *and* workerd
@@ -205,7 +218,7 @@ export async function startWrangler({
     const s = chunk.toString();
     output += s;
     if (output.length > 200_000) output = output.slice(-100_000);
-    if (process.env.E2E_VERBOSE) process.stderr.write(s);
+    if (verbose) process.stderr.write(s);
   };
   child.stdout.on("data", collect);
   child.stderr.on("data", collect);
@@ -230,13 +243,13 @@ export async function startWrangler({
     }
     killGroup(child.pid, "SIGKILL"); // stragglers (workerd) in the group
     running.delete(child.pid);
-    removeTemp(config);
+    if (!ownConfig) removeTemp(config);
     if (!persist) removeTemp(state);
     if (env) removeTemp(env.dir);
   };
 
   const base = `http://127.0.0.1:${port}`;
-  const where = dir === ROOT ? "" : ` (${relative(ROOT, dir)})`;
+  const where = ownConfig ? ` (${relative(ROOT, ownConfig)})` : dir === ROOT ? "" : ` (${relative(ROOT, dir)})`;
   const deadline = Date.now() + START_TIMEOUT_MS;
   let lastError = null;
   try {
@@ -251,7 +264,7 @@ export async function startWrangler({
       } catch (e) {
         lastError = e?.cause?.code || e?.message || String(e);
       }
-      await sleep(250);
+      await sleep(pollMs);
     }
   } catch (e) {
     await stop();
@@ -259,7 +272,7 @@ export async function startWrangler({
     throw e;
   }
 
-  return { base, port, stop, logs: () => output };
+  return { base, port, pid: child.pid, startMs: performance.now() - t0, stop, logs: () => output };
 }
 
 const buildProvider = () => make(["-s", "build-worker"]);
