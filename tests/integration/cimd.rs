@@ -52,13 +52,7 @@ fn publish(docs: &Documents, url: &str, redirect_uris: &[&str], name: &str, cach
 
 fn flow(s: &Server, client_id: &str, redirect: &str, extra: &str, token_extra: &str) -> Response {
     let (verifier, challenge) = pkce(redirect);
-    let mut jar = Jar::default();
-    let code = approve(
-        s,
-        &auth_query(client_id, redirect, &challenge, extra),
-        &mut jar,
-        &format!("api_key={KEY}&action=approve"),
-    );
+    let code = code_for(s, &auth_query(client_id, redirect, &challenge, extra));
     s.token(&format!("{}{token_extra}", token_body(&code, client_id, redirect, &verifier)))
 }
 
@@ -140,18 +134,16 @@ fn documents_are_cached_per_cache_control() {
     publish(&docs, uncached, &["https://a.example/cb"], "A", Some("no-store"));
     let s = server(&docs);
     let (_, challenge) = pkce("x");
+    let authorize = |id: &str| s.authorize(&auth_query(id, "https://a.example/cb", &challenge, ""));
     for _ in 0..3 {
-        assert_eq!(
-            s.get(&format!("/authorize?{}", auth_query(cached, "https://a.example/cb", &challenge, ""))).status,
-            200
-        );
+        assert_eq!(authorize(cached).status, 200);
     }
     assert_eq!(*docs.fetches.borrow(), 1);
     s.now.set(T0 + 601);
-    s.get(&format!("/authorize?{}", auth_query(cached, "https://a.example/cb", &challenge, "")));
+    authorize(cached);
     assert_eq!(*docs.fetches.borrow(), 2);
     for _ in 0..2 {
-        s.get(&format!("/authorize?{}", auth_query(uncached, "https://a.example/cb", &challenge, "")));
+        authorize(uncached);
     }
     assert_eq!(*docs.fetches.borrow(), 4);
 }
@@ -175,13 +167,13 @@ fn bad_documents_are_error_pages_never_redirects() {
         auth_query(id, "https://a.example/cb", &challenge, ""),
         auth_query("https://a.example/missing.json", "https://a.example/cb", &challenge, ""),
     ] {
-        let r = s.get(&format!("/authorize?{q}"));
+        let r = s.authorize(&q);
         assert_eq!(r.status, 400);
         assert!(r.header("location").is_none());
     }
     // A valid document whose redirect_uris do not include the one sent.
     publish(&docs, id, &["https://a.example/cb"], "A", None);
-    let r = s.get(&format!("/authorize?{}", auth_query(id, "https://evil.example/cb", &challenge, "")));
+    let r = s.authorize(&auth_query(id, "https://evil.example/cb", &challenge, ""));
     assert_eq!((r.status, r.header("location")), (400, None));
 }
 
@@ -189,9 +181,6 @@ fn bad_documents_are_error_pages_never_redirects() {
 fn document_client_id_without_a_fetcher_is_refused() {
     let s = Server::new();
     let (_, challenge) = pkce("x");
-    let r = s.get(&format!(
-        "/authorize?{}",
-        auth_query("https://a.example/client.json", "https://a.example/cb", &challenge, "")
-    ));
+    let r = s.authorize(&auth_query("https://a.example/client.json", "https://a.example/cb", &challenge, ""));
     assert_eq!((r.status, r.header("location")), (400, None));
 }

@@ -44,7 +44,13 @@ struct Authorization<'a> {
     resource: Option<&'a str>,
 }
 
-impl Authorization<'_> {
+impl<'a> Authorization<'a> {
+    /// What most clients send: their state, a scope or none, and the MCP
+    /// server as `resource`.
+    fn for_mcp(client_id: &'a str, redirect_uri: &'a str, state: &'a str, scope: Option<&'a str>) -> Self {
+        Authorization { client_id, redirect_uri, state: Some(state), scope, resource: Some(MCP) }
+    }
+
     fn query(&self, challenge: &str) -> String {
         let mut q = url::form_urlencoded::Serializer::new(String::new());
         q.append_pair("response_type", "code")
@@ -73,11 +79,10 @@ fn receiver_on_page(page: &Response) -> String {
 /// the 303 goes to exactly the redirect URI sent, with state and iss.
 /// Returns the code.
 fn consent(s: &Server, auth: &Authorization, challenge: &str, receiver: &str) -> String {
-    let mut jar = Jar::default();
-    let page = s.consent_page(&auth.query(challenge), &mut jar);
+    let (page, mut jar) = s.open_consent(&auth.query(challenge));
     assert_eq!(page.status, 200, "{}: {}", auth.redirect_uri, page.text());
     assert_eq!(receiver_on_page(&page), receiver, "the consent page names who receives the key");
-    let r = s.answer(&page, &format!("api_key={KEY}&action=approve"), &mut jar);
+    let r = s.answer(&page, APPROVE, &mut jar);
     assert_eq!(r.status, 303, "{}", r.text());
     let (target, params) = location(&r);
     assert_eq!(target, auth.redirect_uri, "the code goes to the redirect URI sent, port included");
@@ -85,6 +90,19 @@ fn consent(s: &Server, auth: &Authorization, challenge: &str, receiver: &str) ->
     assert_eq!(param(&params, "iss"), Some(ORIGIN));
     assert!(param(&params, "error").is_none());
     param(&params, "code").expect("code").to_string()
+}
+
+/// `consent` with a PKCE pair of its own: the code and its verifier.
+fn approved(s: &Server, auth: &Authorization, receiver: &str) -> (String, String) {
+    let (verifier, challenge) = pkce(auth.redirect_uri);
+    (consent(s, auth, &challenge, receiver), verifier)
+}
+
+/// GET /authorize with nothing but the required parameters.
+fn authorize_bare(s: &Server, client_id: &str, redirect_uri: &str) -> Response {
+    let (_, challenge) = pkce("x");
+    let auth = Authorization { client_id, redirect_uri, state: None, scope: None, resource: None };
+    s.authorize(&auth.query(&challenge))
 }
 
 /// POST /token with form fields in the order given and optional HTTP Basic;
@@ -162,6 +180,13 @@ fn sdk_token(
     token(s, &fields, None)
 }
 
+/// The SDK's whole flow: consent (see `consent`), then its token request
+/// with `resource`.
+fn sdk_flow(s: &Server, auth: &Authorization, receiver: &str, resource: Option<&str>) -> Response {
+    let (code, verifier) = approved(s, auth, receiver);
+    sdk_token(s, &code, &verifier, auth.client_id, auth.redirect_uri, resource)
+}
+
 #[test]
 fn mcp_inspector_both_browser_callbacks() {
     let s = Server::new();
@@ -172,17 +197,10 @@ fn mcp_inspector_both_browser_callbacks() {
     for uris in [vec![normal], vec![debug], vec![normal, debug]] {
         let client_id = register(&s, &inspector_registration(&uris));
         for redirect_uri in uris {
-            let (verifier, challenge) = pkce(redirect_uri);
             // resource from the PRM, scope from the AS's scopes_supported.
-            let auth = Authorization {
-                client_id: &client_id,
-                redirect_uri,
-                state: Some("f2c1a4d8e9b3c7a6d5e4f3a2b1c0d9e8f7a6b5c4d3e2f1a0b9c8d7e6f5a4b3c2"),
-                scope: Some("api"),
-                resource: Some(MCP),
-            };
-            let code = consent(&s, &auth, &challenge, "localhost:6274");
-            let r = sdk_token(&s, &code, &verifier, &client_id, redirect_uri, Some(MCP));
+            let state = "f2c1a4d8e9b3c7a6d5e4f3a2b1c0d9e8f7a6b5c4d3e2f1a0b9c8d7e6f5a4b3c2";
+            let auth = Authorization::for_mcp(&client_id, redirect_uri, state, Some("api"));
+            let r = sdk_flow(&s, &auth, "localhost:6274", Some(MCP));
             assert_key(&r, Some("api"), Some(MCP));
             assert_eq!(r.header("access-control-allow-origin"), Some("http://localhost:6274"));
         }
@@ -195,16 +213,11 @@ fn mcp_inspector_cli_callback_on_127_0_0_1_with_a_local_server() {
     let redirect_uri = "http://127.0.0.1:6276/oauth/callback";
     let client_id = register(&s, &inspector_registration(&[redirect_uri]));
     let resource = "http://localhost:3000/mcp";
-    let (verifier, challenge) = pkce("cli");
     let auth = Authorization {
-        client_id: &client_id,
-        redirect_uri,
-        state: Some("cli-state"),
-        scope: Some("api"),
         resource: Some(resource),
+        ..Authorization::for_mcp(&client_id, redirect_uri, "cli-state", Some("api"))
     };
-    let code = consent(&s, &auth, &challenge, "127.0.0.1:6276");
-    assert_key(&sdk_token(&s, &code, &verifier, &client_id, redirect_uri, Some(resource)), Some("api"), Some(resource));
+    assert_key(&sdk_flow(&s, &auth, "127.0.0.1:6276", Some(resource)), Some("api"), Some(resource));
 }
 
 #[test]
@@ -252,7 +265,6 @@ fn claude_ai_dcr_asking_for_client_secret_post_twice() {
         let first = register(&s, &claude_registration(redirect_uri));
         let second = register(&s, &claude_registration(redirect_uri));
         for (client_id, secret) in [(&first, None), (&second, Some("a-secret-we-never-issued"))] {
-            let (verifier, challenge) = pkce(client_id);
             // No scope in the 401: Claude asks for every advertised scope.
             let scopes = json(&s.get("/.well-known/oauth-authorization-server"))["scopes_supported"]
                 .as_array()
@@ -261,15 +273,10 @@ fn claude_ai_dcr_asking_for_client_secret_post_twice() {
                 .map(|v| v.as_str().unwrap().to_string())
                 .collect::<Vec<_>>()
                 .join(" ");
-            let auth = Authorization {
-                client_id,
-                redirect_uri,
-                state: Some("JqH3hV9sWc0yQ1n2pXbLz7dR4tK8mF6aE5gU0iYoB3c"),
-                scope: Some(&scopes),
-                resource: Some(MCP),
-            };
+            let state = "JqH3hV9sWc0yQ1n2pXbLz7dR4tK8mF6aE5gU0iYoB3c";
+            let auth = Authorization::for_mcp(client_id, redirect_uri, state, Some(&scopes));
             let host = url::Url::parse(redirect_uri).unwrap().host_str().unwrap().to_string();
-            let code = consent(&s, &auth, &challenge, &host);
+            let (code, verifier) = approved(&s, &auth, &host);
             let mut fields = vec![
                 ("grant_type", "authorization_code"),
                 ("code", code.as_str()),
@@ -310,28 +317,15 @@ fn claude_code_loopback_random_port_and_bare_origin_resource_with_slash() {
         (40001, "https://mcp.example/", None),
     ] {
         let redirect_uri = format!("http://localhost:{port}/callback");
-        let (verifier, challenge) = pkce(&redirect_uri);
         let auth = Authorization {
-            client_id: &client_id,
-            redirect_uri: &redirect_uri,
-            state: Some("cc-state"),
-            scope: None,
             resource: Some(at_authorize),
+            ..Authorization::for_mcp(&client_id, &redirect_uri, "cc-state", None)
         };
-        let code = consent(&s, &auth, &challenge, &format!("localhost:{port}"));
-        let r = sdk_token(&s, &code, &verifier, &client_id, &redirect_uri, at_token);
+        let r = sdk_flow(&s, &auth, &format!("localhost:{port}"), at_token);
         assert_key(&r, None, Some("https://mcp.example/"));
     }
     // Loopback relaxes the port only: another path is not the registration.
-    let (_, challenge) = pkce("x");
-    let other_path = Authorization {
-        client_id: &client_id,
-        redirect_uri: "http://localhost:5000/other",
-        state: None,
-        scope: None,
-        resource: None,
-    };
-    assert_eq!(s.get(&format!("/authorize?{}", other_path.query(&challenge))).status, 400);
+    assert_eq!(authorize_bare(&s, &client_id, "http://localhost:5000/other").status, 400);
 }
 
 // ---------------------------------------------------------------- ChatGPT
@@ -353,16 +347,8 @@ fn chatgpt_dcr_fallback_sends_resource_at_authorize_and_token() {
         }),
     );
     for redirect_uri in [current, legacy] {
-        let (verifier, challenge) = pkce(redirect_uri);
-        let auth = Authorization {
-            client_id: &client_id,
-            redirect_uri,
-            state: Some("oauth_s_690f2c1e8b7a4d3c"),
-            scope: Some("api"),
-            resource: Some(MCP),
-        };
-        let code = consent(&s, &auth, &challenge, "chatgpt.com");
-        assert_key(&sdk_token(&s, &code, &verifier, &client_id, redirect_uri, Some(MCP)), Some("api"), Some(MCP));
+        let auth = Authorization::for_mcp(&client_id, redirect_uri, "oauth_s_690f2c1e8b7a4d3c", Some("api"));
+        assert_key(&sdk_flow(&s, &auth, "chatgpt.com", Some(MCP)), Some("api"), Some(MCP));
     }
 }
 
@@ -371,26 +357,14 @@ fn resource_mismatch_at_token_is_invalid_target() {
     let s = Server::new();
     let redirect_uri = "https://chatgpt.com/connector/oauth/c_6f1e0b2a9d";
     let client_id = register(&s, &json!({"client_name": "ChatGPT", "redirect_uris": [redirect_uri]}));
-    let (verifier, challenge) = pkce("mismatch");
-    let auth = Authorization {
-        client_id: &client_id,
-        redirect_uri,
-        state: Some("s"),
-        scope: Some("api"),
-        resource: Some(MCP),
-    };
-    let code = consent(&s, &auth, &challenge, "chatgpt.com");
-    let r = sdk_token(&s, &code, &verifier, &client_id, redirect_uri, Some("https://other.example/mcp"));
-    assert_eq!((r.status, json(&r)["error"].as_str()), (400, Some("invalid_target")), "{}", r.text());
+    let auth = Authorization::for_mcp(&client_id, redirect_uri, "s", Some("api"));
+    let r = sdk_flow(&s, &auth, "chatgpt.com", Some("https://other.example/mcp"));
+    assert_error(&r, 400, "invalid_target", "another resource");
     assert!(json(&r).get("access_token").is_none());
 
     // A code bound to no resource cannot be redeemed for one either.
-    let (verifier, challenge) = pkce("unbound");
-    let auth =
-        Authorization { client_id: &client_id, redirect_uri, state: Some("s"), scope: Some("api"), resource: None };
-    let code = consent(&s, &auth, &challenge, "chatgpt.com");
-    let r = sdk_token(&s, &code, &verifier, &client_id, redirect_uri, Some(MCP));
-    assert_eq!((r.status, json(&r)["error"].as_str()), (400, Some("invalid_target")), "{}", r.text());
+    let unbound = Authorization { resource: None, ..auth };
+    assert_error(&sdk_flow(&s, &unbound, "chatgpt.com", Some(MCP)), 400, "invalid_target", "unbound code");
 }
 
 // ---------------------------------------------------------------- Cursor
@@ -414,16 +388,9 @@ fn cursor_three_redirect_uris_each_work_and_the_page_names_the_real_receiver() {
         }),
     );
     for (redirect_uri, receiver, form_action) in uris {
-        let (verifier, challenge) = pkce(redirect_uri);
-        let auth = Authorization {
-            client_id: &client_id,
-            redirect_uri,
-            state: Some("cursor-state"),
-            scope: None,
-            resource: Some(MCP),
-        };
-        let mut jar = Jar::default();
-        let page = s.consent_page(&auth.query(&challenge), &mut jar);
+        let auth = Authorization::for_mcp(&client_id, redirect_uri, "cursor-state", None);
+        let (_, challenge) = pkce(redirect_uri);
+        let (page, _) = s.open_consent(&auth.query(&challenge));
         assert_eq!(page.status, 200, "{redirect_uri}: {}", page.text());
         // The receiver, not the other registered URIs, is what the user approves.
         assert_eq!(receiver_on_page(&page), receiver);
@@ -437,8 +404,7 @@ fn cursor_three_redirect_uris_each_work_and_the_page_names_the_real_receiver() {
         let csp = page.header("content-security-policy").unwrap();
         assert!(csp.contains(&format!("form-action 'self' {form_action}")), "{csp}");
 
-        let code = consent(&s, &auth, &challenge, receiver);
-        assert_key(&sdk_token(&s, &code, &verifier, &client_id, redirect_uri, Some(MCP)), None, Some(MCP));
+        assert_key(&sdk_flow(&s, &auth, receiver, Some(MCP)), None, Some(MCP));
     }
 }
 
@@ -469,27 +435,11 @@ fn vscode_registers_port_less_127_0_0_1_and_uses_33418_or_a_random_port() {
         ("https://vscode.dev/redirect", "vscode.dev"),
         ("https://insiders.vscode.dev/redirect", "insiders.vscode.dev"),
     ] {
-        let (verifier, challenge) = pkce(redirect_uri);
-        let auth = Authorization {
-            client_id: &client_id,
-            redirect_uri,
-            state: Some("vscode-state"),
-            scope: Some("api"),
-            resource: Some(MCP),
-        };
-        let code = consent(&s, &auth, &challenge, receiver);
-        assert_key(&sdk_token(&s, &code, &verifier, &client_id, redirect_uri, Some(MCP)), Some("api"), Some(MCP));
+        let auth = Authorization::for_mcp(&client_id, redirect_uri, "vscode-state", Some("api"));
+        assert_key(&sdk_flow(&s, &auth, receiver, Some(MCP)), Some("api"), Some(MCP));
     }
     // 127.0.0.1 was registered, not localhost.
-    let (_, challenge) = pkce("x");
-    let localhost = Authorization {
-        client_id: &client_id,
-        redirect_uri: "http://localhost:33418/",
-        state: None,
-        scope: None,
-        resource: None,
-    };
-    let r = s.get(&format!("/authorize?{}", localhost.query(&challenge)));
+    let r = authorize_bare(&s, &client_id, "http://localhost:33418/");
     assert_eq!(r.status, 400);
     assert!(r.header("location").is_none());
 }
@@ -504,68 +454,64 @@ fn recipe_verifier(bytes: &[u8; 32]) -> String {
     URL_SAFE_NO_PAD.encode(text)
 }
 
+/// A recipe verifier from 32 bytes derived from `seed`, and its S256 challenge.
+fn recipe_pkce(seed: &[u8]) -> (String, String) {
+    let verifier = recipe_verifier(&Sha256::digest(seed).into());
+    let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
+    (verifier, challenge)
+}
+
+/// The recipe's token request: the host name as client_id, no resource.
+fn recipe_token(s: &Server, code: &str, redirect_uri: &str, verifier: &str) -> Response {
+    token(
+        s,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("client_id", "yourapp.com"),
+            ("redirect_uri", redirect_uri),
+            ("code_verifier", verifier),
+        ],
+        None,
+    )
+}
+
 #[test]
 fn original_readme_recipe_and_demo_page() {
     let s = Server::new();
     // README: register, authorize with state and scope=api, token with client_id "yourapp.com".
     assert_eq!(register(&s, &json!({ "redirect_uris": ["https://yourapp.com/callback"] })), "yourapp.com");
-    let bytes: [u8; 32] = Sha256::digest(b"recipe").into();
-    let verifier = recipe_verifier(&bytes);
+    let (verifier, challenge) = recipe_pkce(b"recipe");
     assert!(verifier.len() > 128, "the recipe's verifiers are longer than RFC 7636 allows");
-    let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
     let query = format!(
         "client_id=yourapp.com&redirect_uri={}&response_type=code&scope=api&code_challenge={challenge}&code_challenge_method=S256&state=random-state-value",
         enc("https://yourapp.com/callback")
     );
-    let mut jar = Jar::default();
-    let page = s.consent_page(&query, &mut jar);
+    let (page, mut jar) = s.open_consent(&query);
     assert_eq!(receiver_on_page(&page), "yourapp.com");
-    let r = s.answer(&page, &format!("api_key={KEY}&action=approve"), &mut jar);
+    let r = s.answer(&page, APPROVE, &mut jar);
     let (target, params) = location(&r);
     assert_eq!(target, "https://yourapp.com/callback");
     assert_eq!(param(&params, "state"), Some("random-state-value"));
     let code = param(&params, "code").unwrap();
-    let r = token(
-        &s,
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", code),
-            ("client_id", "yourapp.com"),
-            ("redirect_uri", "https://yourapp.com/callback"),
-            ("code_verifier", &verifier),
-        ],
-        None,
-    );
-    assert_key(&r, Some("api"), None);
+    assert_key(&recipe_token(&s, code, "https://yourapp.com/callback", &verifier), Some("api"), None);
 
     // demo.html: redirect_uri = location.origin + "/", no state, token with
     // client_id = location.hostname (the origin has a port here).
     let origin = "https://yourapp.com:8443";
     let client_id = register(&s, &json!({ "redirect_uris": [format!("{origin}/")] }));
     assert_eq!(client_id, "yourapp.com");
-    let bytes: [u8; 32] = Sha256::digest(b"demo").into();
-    let verifier = recipe_verifier(&bytes);
-    let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
+    let (verifier, challenge) = recipe_pkce(b"demo");
+    let redirect_uri = format!("{origin}/");
     let auth = Authorization {
         client_id: &client_id,
-        redirect_uri: &format!("{origin}/"),
+        redirect_uri: &redirect_uri,
         state: None,
         scope: Some("api"),
         resource: None,
     };
     let code = consent(&s, &auth, &challenge, "yourapp.com:8443");
-    let r = token(
-        &s,
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", &code),
-            ("client_id", "yourapp.com"),
-            ("redirect_uri", &format!("{origin}/")),
-            ("code_verifier", &verifier),
-        ],
-        None,
-    );
-    assert_key(&r, Some("api"), None);
+    assert_key(&recipe_token(&s, &code, &redirect_uri, &verifier), Some("api"), None);
 }
 
 // ---------------------------------------------------------------- client authentication variants
@@ -575,15 +521,8 @@ fn client_secret_basic_from_a_client_told_none_is_tolerated() {
     let s = Server::new();
     let redirect_uri = "https://claude.ai/api/mcp/auth_callback";
     let client_id = register(&s, &claude_registration(redirect_uri));
-    let (verifier, challenge) = pkce("basic");
-    let auth = Authorization {
-        client_id: &client_id,
-        redirect_uri,
-        state: Some("s"),
-        scope: Some("api"),
-        resource: Some(MCP),
-    };
-    let code = consent(&s, &auth, &challenge, "claude.ai");
+    let auth = Authorization::for_mcp(&client_id, redirect_uri, "s", Some("api"));
+    let (code, verifier) = approved(&s, &auth, "claude.ai");
     let r = token(
         &s,
         &[

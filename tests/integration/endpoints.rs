@@ -105,8 +105,7 @@ fn register_errors_are_400_json() {
         (r#"{"redirect_uris":["javascript:alert(1)"]}"#, "invalid_redirect_uri"),
         (r#"{"client_name":"x"}"#, "invalid_redirect_uri"),
     ] {
-        let r = s.post("/register", "application/json", body, &[]);
-        assert_eq!((r.status, json(&r)["error"].as_str().unwrap()), (400, code), "{body}");
+        assert_error(&s.post("/register", "application/json", body, &[]), 400, code, body);
     }
     assert_eq!(s.get("/register").status, 405);
     let big = format!(r#"{{"redirect_uris":["https://a.example/cb"],"x":"{}"}}"#, "a".repeat(70_000));
@@ -118,9 +117,8 @@ fn register_errors_are_400_json() {
 #[test]
 fn consent_page_names_the_receiver_and_is_locked_down() {
     let s = Server::new();
-    let (_, challenge) = pkce("x");
-    let mut jar = Jar::default();
-    let r = s.consent_page(&auth_query("yourapp.com", REDIRECT, &challenge, ""), &mut jar);
+    let (query, _) = default_query("x");
+    let (r, jar) = s.open_consent(&query);
     assert_eq!(r.status, 200);
     let html = r.text();
     assert!(html.contains("yourapp.com"));
@@ -132,7 +130,7 @@ fn consent_page_names_the_receiver_and_is_locked_down() {
     assert_eq!(r.header("referrer-policy"), Some("no-referrer"));
     assert_eq!(r.header("cache-control"), Some("no-store"));
     assert_eq!(r.header("x-content-type-options"), Some("nosniff"));
-    assert!(jar.has("__Host-parallel-oauth-csrf"));
+    assert!(jar.has(CSRF_COOKIE));
     assert!(!html.contains("<script"));
 }
 
@@ -146,7 +144,7 @@ fn authorize_errors_before_redirect_validation_are_pages() {
         auth_query("", REDIRECT, &challenge, ""),
         "client_id=yourapp.com".to_string(),
     ] {
-        let r = s.get(&format!("/authorize?{q}"));
+        let r = s.authorize(&q);
         assert_eq!(r.status, 400, "{q}");
         assert!(r.header("location").is_none());
         assert_eq!(r.header("x-frame-options"), Some("DENY"));
@@ -162,13 +160,7 @@ fn authorize_errors_after_validation_redirect_with_state_and_iss() {
         ("&response_type=code", "invalid_request"),
         ("&response_type=code&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=plain", "invalid_request"),
     ] {
-        let r = s.get(&format!("/authorize?{base}{extra}"));
-        assert_eq!(r.status, 302);
-        let (target, params) = location(&r);
-        assert_eq!(target, REDIRECT);
-        assert_eq!(param(&params, "error"), Some(code));
-        assert_eq!(param(&params, "state"), Some("s t"));
-        assert_eq!(param(&params, "iss"), Some(ORIGIN));
+        assert_error_redirect(&s.authorize(&format!("{base}{extra}")), REDIRECT, code, Some("s t"), extra);
     }
 }
 
@@ -177,10 +169,9 @@ fn authorize_errors_after_validation_redirect_with_state_and_iss() {
 #[test]
 fn full_flow_delivers_the_key_once() {
     let s = Server::new();
-    let (verifier, challenge) = pkce("flow");
-    let mut jar = Jar::default();
-    let page = s.consent_page(&auth_query("yourapp.com", REDIRECT, &challenge, ""), &mut jar);
-    let r = s.answer(&page, &format!("api_key={KEY}&action=approve"), &mut jar);
+    let (query, verifier) = default_query("flow");
+    let (page, mut jar) = s.open_consent(&query);
+    let r = s.answer(&page, APPROVE, &mut jar);
     assert_eq!(r.status, 303);
     let (target, params) = location(&r);
     assert_eq!(target, REDIRECT);
@@ -194,7 +185,7 @@ fn full_flow_delivers_the_key_once() {
     }
     assert!(s.store.keys_with_ttl().iter().all(|(k, ttl)| !k.contains(code) && *ttl >= 600));
 
-    let r = s.token(&token_body(code, "yourapp.com", REDIRECT, &verifier));
+    let r = s.redeem(code, &verifier);
     assert_eq!(r.status, 200, "{}", r.text());
     let b = json(&r);
     assert_eq!(b["access_token"], KEY);
@@ -204,8 +195,7 @@ fn full_flow_delivers_the_key_once() {
     assert_eq!(r.header("pragma"), Some("no-cache"));
     assert!(r.header("set-cookie").is_none());
 
-    let again = s.token(&token_body(code, "yourapp.com", REDIRECT, &verifier));
-    assert_eq!((again.status, json(&again)["error"].as_str().unwrap()), (400, "invalid_grant"));
+    assert_error(&s.redeem(code, &verifier), 400, "invalid_grant", "second redemption");
 }
 
 #[test]
@@ -214,7 +204,7 @@ fn one_write_per_code_and_one_read_and_delete_per_redemption() {
     let (code, verifier) = full_flow(&s);
     let after_consent = s.store.op_counts();
     assert_eq!((after_consent.gets, after_consent.puts, after_consent.deletes), (0, 1, 0));
-    assert_eq!(s.token(&token_body(&code, "yourapp.com", REDIRECT, &verifier)).status, 200);
+    assert_eq!(s.redeem(&code, &verifier).status, 200);
     let after_token = s.store.op_counts();
     assert_eq!((after_token.gets, after_token.puts, after_token.deletes), (1, 1, 1));
 }
@@ -224,13 +214,12 @@ fn code_expires_after_ten_minutes() {
     let s = Server::new();
     let (code, verifier) = full_flow(&s);
     s.now.set(T0 + 601);
-    let r = s.token(&token_body(&code, "yourapp.com", REDIRECT, &verifier));
-    assert_eq!(json(&r)["error"], "invalid_grant");
+    assert_eq!(json(&s.redeem(&code, &verifier))["error"], "invalid_grant");
 
     let s = Server::new();
     let (code, verifier) = full_flow(&s);
     s.now.set(T0 + 600);
-    assert_eq!(s.token(&token_body(&code, "yourapp.com", REDIRECT, &verifier)).status, 200);
+    assert_eq!(s.redeem(&code, &verifier).status, 200);
 }
 
 #[test]
@@ -244,10 +233,9 @@ fn token_mismatches_are_invalid_grant_and_consume_the_code() {
         let (code, right_verifier) = full_flow(&s);
         let (verifier, _) = pkce(verifier_seed);
         let r = s.token(&token_body(&code, client, redirect, &verifier));
-        assert_eq!((r.status, json(&r)["error"].as_str().unwrap()), (400, "invalid_grant"), "{client} {redirect}");
+        assert_error(&r, 400, "invalid_grant", &format!("{client} {redirect}"));
         // A failed attempt consumes the code (documented in SECURITY.md).
-        let r = s.token(&token_body(&code, "yourapp.com", REDIRECT, &right_verifier));
-        assert_eq!(json(&r)["error"], "invalid_grant");
+        assert_eq!(json(&s.redeem(&code, &right_verifier))["error"], "invalid_grant");
     }
 }
 
@@ -257,42 +245,22 @@ fn token_request_errors() {
     let (code, verifier) = full_flow(&s);
     let good = token_body(&code, "yourapp.com", REDIRECT, &verifier);
     let cases: Vec<(String, &str, u16, &str)> = vec![
-        (
-            good.replace("authorization_code", "refresh_token"),
-            "application/x-www-form-urlencoded",
-            400,
-            "unsupported_grant_type",
-        ),
-        (
-            good.replace("grant_type=authorization_code&", ""),
-            "application/x-www-form-urlencoded",
-            400,
-            "invalid_request",
-        ),
-        (good.replace("client_id=yourapp.com&", ""), "application/x-www-form-urlencoded", 401, "invalid_client"),
-        (
-            good.replace(&format!("&code_verifier={verifier}"), ""),
-            "application/x-www-form-urlencoded",
-            400,
-            "invalid_request",
-        ),
-        (good.replace(&verifier, "short"), "application/x-www-form-urlencoded", 400, "invalid_request"),
-        (good.replace(&verifier, &"a".repeat(129)), "application/x-www-form-urlencoded", 400, "invalid_request"),
-        (
-            good.replace(&verifier, &format!("{}%21", &verifier[1..])),
-            "application/x-www-form-urlencoded",
-            400,
-            "invalid_request",
-        ),
-        (format!("{good}&code=again"), "application/x-www-form-urlencoded", 400, "invalid_request"),
-        (format!("{good}&x=%zz"), "application/x-www-form-urlencoded", 400, "invalid_request"),
-        (good.replace(&code, "random-not-a-code"), "application/x-www-form-urlencoded", 400, "invalid_grant"),
-        (good.replace(&code, &code[..40]), "application/x-www-form-urlencoded", 400, "invalid_grant"),
+        (good.replace("authorization_code", "refresh_token"), FORM, 400, "unsupported_grant_type"),
+        (good.replace("grant_type=authorization_code&", ""), FORM, 400, "invalid_request"),
+        (good.replace("client_id=yourapp.com&", ""), FORM, 401, "invalid_client"),
+        (good.replace(&format!("&code_verifier={verifier}"), ""), FORM, 400, "invalid_request"),
+        (good.replace(&verifier, "short"), FORM, 400, "invalid_request"),
+        (good.replace(&verifier, &"a".repeat(129)), FORM, 400, "invalid_request"),
+        (good.replace(&verifier, &format!("{}%21", &verifier[1..])), FORM, 400, "invalid_request"),
+        (format!("{good}&code=again"), FORM, 400, "invalid_request"),
+        (format!("{good}&x=%zz"), FORM, 400, "invalid_request"),
+        (good.replace(&code, "random-not-a-code"), FORM, 400, "invalid_grant"),
+        (good.replace(&code, &code[..40]), FORM, 400, "invalid_grant"),
         (r#"{"grant_type":"authorization_code"}"#.to_string(), "application/json", 400, "invalid_request"),
     ];
     for (body, ct, status, error) in cases {
         let r = s.post("/token", ct, &body, &[]);
-        assert_eq!((r.status, json(&r)["error"].as_str().unwrap()), (status, error), "{body}");
+        assert_error(&r, status, error, &body);
         assert_eq!(r.header("cache-control"), Some("no-store"));
         assert!(r.header("set-cookie").is_none());
     }
@@ -314,16 +282,15 @@ fn client_secret_post_and_basic_are_tolerated() {
     let (code, verifier) = full_flow(&s);
     let body = token_body(&code, "yourapp.com", REDIRECT, &verifier).replace("client_id=yourapp.com&", "");
     let basic = format!("Basic {}", base64::engine::general_purpose::STANDARD.encode("yourapp.com:secret"));
-    let r = s.post("/token", "application/x-www-form-urlencoded", &body, &[("authorization", &basic)]);
+    let r = s.post("/token", FORM, &body, &[("authorization", &basic)]);
     assert_eq!(r.status, 200, "{}", r.text());
 }
 
 #[test]
 fn deny_redirects_access_denied_with_state_and_iss() {
     let s = Server::new();
-    let (_, challenge) = pkce("x");
-    let mut jar = Jar::default();
-    let page = s.consent_page(&auth_query("yourapp.com", REDIRECT, &challenge, ""), &mut jar);
+    let (query, _) = default_query("x");
+    let (page, mut jar) = s.open_consent(&query);
     let r = s.answer(&page, "action=deny", &mut jar);
     assert_eq!(r.status, 303);
     let (_, params) = location(&r);
@@ -337,34 +304,30 @@ fn deny_redirects_access_denied_with_state_and_iss() {
 #[test]
 fn consent_without_csrf_from_foreign_origin_or_replayed_is_403() {
     let s = Server::new();
-    let (_, challenge) = pkce("x");
-    let query = auth_query("yourapp.com", REDIRECT, &challenge, "");
-    let mut jar = Jar::default();
-    let page = s.consent_page(&query, &mut jar);
-    let form =
-        format!("request={}&csrf={}&api_key={KEY}&action=approve", hidden(&page, "request"), hidden(&page, "csrf"));
-    let ct = "application/x-www-form-urlencoded";
+    let (query, _) = default_query("x");
+    let (page, jar) = s.open_consent(&query);
+    let form = format!("{}&{APPROVE}", form_fields(&page));
     let cookie = jar.header();
     let attempts: Vec<Vec<(&str, &str)>> = vec![
         vec![], // no CSRF cookie
-        vec![("cookie", "__Host-parallel-oauth-csrf=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")],
+        vec![("cookie", FORGED_CSRF_COOKIE)],
         vec![("cookie", &cookie), ("origin", "https://evil.example")],
         vec![("cookie", &cookie), ("sec-fetch-site", "cross-site")],
     ];
     for headers in attempts {
-        let r = s.post("/authorize", ct, &form, &headers);
+        let r = s.consent_post(&form, &headers);
         assert_eq!(r.status, 403, "{headers:?}");
         assert!(r.header("location").is_none());
     }
     let no_token = form.replace(&format!("csrf={}", hidden(&page, "csrf")), "csrf=");
-    assert_eq!(s.post("/authorize", ct, &no_token, &[("cookie", &cookie)]).status, 403);
+    assert_eq!(s.consent_post(&no_token, &[("cookie", &cookie)]).status, 403);
     let tampered = form.replacen("request=", "request=A", 1);
-    assert_eq!(s.post("/authorize", ct, &tampered, &[("cookie", &cookie)]).status, 403);
+    assert_eq!(s.consent_post(&tampered, &[("cookie", &cookie)]).status, 403);
     assert!(s.store.is_empty(), "no code was issued");
 
-    let ok = s.post("/authorize", ct, &form, &[("cookie", &cookie)]);
+    let ok = s.consent_post(&form, &[("cookie", &cookie)]);
     assert_eq!(ok.status, 303);
-    let replay = s.post("/authorize", ct, &form, &[("cookie", &cookie)]);
+    let replay = s.consent_post(&form, &[("cookie", &cookie)]);
     assert_eq!(replay.status, 403);
     assert_eq!(s.store.len(), 1, "exactly one code");
 }
@@ -372,21 +335,18 @@ fn consent_without_csrf_from_foreign_origin_or_replayed_is_403() {
 #[test]
 fn expired_consent_form_is_refused() {
     let s = Server::new();
-    let (_, challenge) = pkce("x");
-    let mut jar = Jar::default();
-    let page = s.consent_page(&auth_query("yourapp.com", REDIRECT, &challenge, ""), &mut jar);
+    let (query, _) = default_query("x");
+    let (page, mut jar) = s.open_consent(&query);
     s.now.set(T0 + 3601);
-    let r = s.answer(&page, &format!("api_key={KEY}&action=approve"), &mut jar);
-    assert_eq!(r.status, 400);
+    assert_eq!(s.answer(&page, APPROVE, &mut jar).status, 400);
     assert!(s.store.is_empty());
 }
 
 #[test]
 fn missing_or_bad_key_shows_the_page_again() {
     let s = Server::new();
-    let (_, challenge) = pkce("x");
-    let mut jar = Jar::default();
-    let page = s.consent_page(&auth_query("yourapp.com", REDIRECT, &challenge, ""), &mut jar);
+    let (query, _) = default_query("x");
+    let (page, mut jar) = s.open_consent(&query);
     for fields in ["action=approve", "api_key=has+space&action=approve"] {
         let r = s.answer(&page, fields, &mut jar);
         assert_eq!(r.status, 400);
@@ -394,17 +354,16 @@ fn missing_or_bad_key_shows_the_page_again() {
         assert!(r.header("location").is_none());
     }
     // The same form still works afterwards.
-    assert_eq!(s.answer(&page, &format!("api_key={KEY}&action=approve"), &mut jar).status, 303);
+    assert_eq!(s.answer(&page, APPROVE, &mut jar).status, 303);
 }
 
 #[test]
 fn remembered_key_is_offered_never_shown_and_can_be_forgotten() {
     let s = Server::new();
-    let (verifier, challenge) = pkce("x");
-    let query = auth_query("yourapp.com", REDIRECT, &challenge, "");
+    let (query, verifier) = default_query("x");
     let mut jar = Jar::default();
-    approve(&s, &query, &mut jar, &format!("api_key={KEY}&remember=1&action=approve"));
-    assert!(jar.has("__Host-parallel-oauth-key"));
+    approve(&s, &query, &mut jar, APPROVE_AND_REMEMBER);
+    assert!(jar.has(REMEMBER_COOKIE));
 
     // Second visit: the page offers the saved key and never contains it.
     let page = s.consent_page(&query, &mut jar);
@@ -414,16 +373,14 @@ fn remembered_key_is_offered_never_shown_and_can_be_forgotten() {
     assert!(!html.contains(KEY) && !html.contains(&KEY[..12]));
     let r = s.answer(&page, "key_choice=saved&action=approve", &mut jar);
     assert_eq!(r.status, 303);
-    let (_, params) = location(&r);
-    let code = param(&params, "code").unwrap();
-    assert_eq!(json(&s.token(&token_body(code, "yourapp.com", REDIRECT, &verifier)))["access_token"], KEY);
+    assert_eq!(json(&s.redeem(&code_of(&r), &verifier))["access_token"], KEY);
 
     // Forget: the cookie is cleared and the page is shown again without it.
     let page = s.consent_page(&query, &mut jar);
     let r = s.answer(&page, "action=forget", &mut jar);
     assert_eq!(r.status, 303);
     assert!(r.header("location").unwrap().starts_with("/authorize?"));
-    assert!(!jar.has("__Host-parallel-oauth-key"));
+    assert!(!jar.has(REMEMBER_COOKIE));
     assert!(!s.consent_page(&query, &mut jar).text().contains("key_choice_saved"));
 }
 
@@ -431,10 +388,9 @@ fn remembered_key_is_offered_never_shown_and_can_be_forgotten() {
 fn remembered_cookie_survives_secret_rotation_and_bad_cookies_are_ignored() {
     let old = "old-secret-that-is-long-enough-0123456789";
     let s = Server::with(Config::default(), old, None);
-    let (_, challenge) = pkce("x");
-    let query = auth_query("yourapp.com", REDIRECT, &challenge, "");
+    let (query, _) = default_query("x");
     let mut jar = Jar::default();
-    approve(&s, &query, &mut jar, &format!("api_key={KEY}&remember=1&action=approve"));
+    approve(&s, &query, &mut jar, APPROVE_AND_REMEMBER);
 
     let rotated = Server::with(Config::default(), SECRET, Some(old));
     assert!(rotated.consent_page(&query, &mut jar).text().contains("key_choice_saved"));
@@ -443,8 +399,7 @@ fn remembered_cookie_survives_secret_rotation_and_bad_cookies_are_ignored() {
     assert_eq!(page.status, 200);
     assert!(!page.text().contains("key_choice_saved"), "a cookie that does not open counts as absent");
 
-    let mut bad = Jar::default();
-    bad.0.push(("__Host-parallel-oauth-key".into(), "garbage%%".into()));
+    let mut bad = Jar(vec![(REMEMBER_COOKIE.into(), "garbage%%".into())]);
     assert_eq!(s.consent_page(&query, &mut bad).status, 200);
 }
 
@@ -458,26 +413,23 @@ fn weak_secret_fails_closed() {
 #[test]
 fn store_failure_issues_nothing_and_recovers() {
     let s = Server::new();
-    let (verifier, challenge) = pkce("x");
-    let mut jar = Jar::default();
-    let page = s.consent_page(&auth_query("yourapp.com", REDIRECT, &challenge, ""), &mut jar);
+    let (query, verifier) = default_query("x");
+    let (page, mut jar) = s.open_consent(&query);
     s.store.set_failing(true);
-    let r = s.answer(&page, &format!("api_key={KEY}&action=approve"), &mut jar);
+    let r = s.answer(&page, APPROVE, &mut jar);
     assert_eq!(r.status, 503);
     assert!(r.header("location").is_none());
     assert!(!r.text().contains(KEY));
     s.store.set_failing(false);
     // The same form can be sent again once the store is back.
-    let r = s.answer(&page, &format!("api_key={KEY}&action=approve"), &mut jar);
+    let r = s.answer(&page, APPROVE, &mut jar);
     assert_eq!(r.status, 303);
-    let (_, params) = location(&r);
-    let code = param(&params, "code").unwrap().to_string();
+    let code = code_of(&r);
 
     s.store.set_failing(true);
-    let r = s.token(&token_body(&code, "yourapp.com", REDIRECT, &verifier));
-    assert_eq!((r.status, json(&r)["error"].as_str().unwrap()), (503, "temporarily_unavailable"));
+    assert_error(&s.redeem(&code, &verifier), 503, "temporarily_unavailable", "store down at token");
     s.store.set_failing(false);
-    assert_eq!(s.token(&token_body(&code, "yourapp.com", REDIRECT, &verifier)).status, 200);
+    assert_eq!(s.redeem(&code, &verifier).status, 200);
 }
 
 #[test]
@@ -490,39 +442,27 @@ fn original_readme_recipe_works_unchanged() {
     let text = (0..32).map(|i| ((i * 97 + 13) % 256).to_string()).collect::<Vec<_>>().join(",");
     let verifier = URL_SAFE_NO_PAD.encode(text);
     let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
-    let code = approve(
-        &s,
-        &auth_query("yourapp.com", REDIRECT, &challenge, ""),
-        &mut Jar::default(),
-        &format!("api_key={KEY}&action=approve"),
-    );
-    let r = s.token(&token_body(&code, "yourapp.com", REDIRECT, &verifier));
-    assert_eq!(json(&r)["access_token"], KEY);
+    let code = code_for(&s, &auth_query("yourapp.com", REDIRECT, &challenge, ""));
+    assert_eq!(json(&s.redeem(&code, &verifier))["access_token"], KEY);
 }
 
 #[test]
 fn state_of_two_kilobytes_round_trips_exactly() {
     let s = Server::new();
-    let (_, challenge) = pkce("x");
+    let (query, _) = default_query("x");
     let state: String = "<\"'&\u{2028}é".chars().cycle().take(2048).collect();
-    let q =
-        auth_query("yourapp.com", REDIRECT, &challenge, "").replace("state=st-1", &format!("state={}", enc(&state)));
-    let mut jar = Jar::default();
-    let page = s.consent_page(&q, &mut jar);
+    let (page, mut jar) = s.open_consent(&query.replace("state=st-1", &format!("state={}", enc(&state))));
     assert!(!page.text().contains("<\"'"));
-    let r = s.answer(&page, &format!("api_key={KEY}&action=approve"), &mut jar);
-    let (_, params) = location(&r);
+    let (_, params) = location(&s.answer(&page, APPROVE, &mut jar));
     assert_eq!(param(&params, "state"), Some(state.as_str()));
 }
 
 #[test]
 fn key_never_appears_in_any_page() {
     let s = Server::new();
-    let (_, challenge) = pkce("x");
-    let query = auth_query("yourapp.com", REDIRECT, &challenge, "");
-    let mut jar = Jar::default();
-    let page = s.consent_page(&query, &mut jar);
-    let approved = s.answer(&page, &format!("api_key={KEY}&remember=1&action=approve"), &mut jar);
+    let (query, _) = default_query("x");
+    let (page, mut jar) = s.open_consent(&query);
+    let approved = s.answer(&page, APPROVE_AND_REMEMBER, &mut jar);
     let again = s.consent_page(&query, &mut jar);
     let missing = s.answer(&again, "key_choice=new&action=approve", &mut jar);
     for r in [&page, &approved, &again, &missing] {

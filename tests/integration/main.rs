@@ -17,7 +17,22 @@ use sha2::{Digest, Sha256};
 
 pub const ORIGIN: &str = "https://oauth.example";
 pub const SECRET: &str = "test-secret-that-is-long-enough-0123456789";
-pub const KEY: &str = "sk-test-0123456789abcdef";
+/// KEY as a literal, so the consent answers below can embed it.
+macro_rules! test_key {
+    () => {
+        "sk-test-0123456789abcdef"
+    };
+}
+pub const KEY: &str = test_key!();
+/// The consent form's answer with KEY typed in.
+pub const APPROVE: &str = concat!("api_key=", test_key!(), "&action=approve");
+/// The same, asking to remember the key in this browser.
+pub const APPROVE_AND_REMEMBER: &str = concat!("api_key=", test_key!(), "&remember=1&action=approve");
+pub const FORM: &str = "application/x-www-form-urlencoded";
+pub const REMEMBER_COOKIE: &str = "__Host-parallel-oauth-key";
+pub const CSRF_COOKIE: &str = "__Host-parallel-oauth-csrf";
+/// A well-formed CSRF cookie that no page ever set.
+pub const FORGED_CSRF_COOKIE: &str = "__Host-parallel-oauth-csrf=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
 pub const T0: u64 = 1_800_000_000;
 
 pub struct Server {
@@ -66,27 +81,44 @@ impl Server {
     }
 
     pub fn token(&self, body: &str) -> Response {
-        self.post("/token", "application/x-www-form-urlencoded", body, &[])
+        self.post("/token", FORM, body, &[])
+    }
+
+    /// POST /token for the default client (`yourapp.com`, REDIRECT).
+    pub fn redeem(&self, code: &str, verifier: &str) -> Response {
+        self.token(&token_body(code, "yourapp.com", REDIRECT, verifier))
+    }
+
+    /// GET /authorize without cookies.
+    pub fn authorize(&self, query: &str) -> Response {
+        self.send(authorize_request(query))
     }
 
     /// GET /authorize with a browser's cookies; returns the page and the
     /// cookies the browser has afterwards.
     pub fn consent_page(&self, query: &str, jar: &mut Jar) -> Response {
-        let r =
-            self.send(Request::new("GET", url(&format!("/authorize?{query}"))).with_header("cookie", &jar.header()));
+        let r = self.send(authorize_request(query).with_header("cookie", &jar.header()));
         jar.update(&r);
         r
     }
 
+    /// A new browser opens the consent page: the page and its cookies.
+    pub fn open_consent(&self, query: &str) -> (Response, Jar) {
+        let mut jar = Jar::default();
+        let page = self.consent_page(query, &mut jar);
+        (page, jar)
+    }
+
+    /// POST /authorize with a form body and exactly the headers given.
+    pub fn consent_post(&self, body: &str, headers: &[(&str, &str)]) -> Response {
+        self.post("/authorize", FORM, body, headers)
+    }
+
     /// POSTs the consent form with extra fields, as the browser would.
     pub fn answer(&self, page: &Response, fields: &str, jar: &mut Jar) -> Response {
-        let body = format!("request={}&csrf={}&{fields}", hidden(page, "request"), hidden(page, "csrf"));
-        let r = self.post(
-            "/authorize",
-            "application/x-www-form-urlencoded",
-            &body,
-            &[("cookie", &jar.header()), ("origin", "null"), ("sec-fetch-site", "same-origin")],
-        );
+        let body = format!("{}&{fields}", form_fields(page));
+        let r = self
+            .consent_post(&body, &[("cookie", &jar.header()), ("origin", "null"), ("sec-fetch-site", "same-origin")]);
         jar.update(&r);
         r
     }
@@ -94,6 +126,10 @@ impl Server {
 
 pub fn url(path: &str) -> url::Url {
     format!("{ORIGIN}{path}").parse().unwrap()
+}
+
+pub fn authorize_request(query: &str) -> Request {
+    Request::new("GET", url(&format!("/authorize?{query}")))
 }
 
 pub fn json(r: &Response) -> Value {
@@ -131,6 +167,11 @@ pub fn hidden(page: &Response, name: &str) -> String {
     url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
 }
 
+/// The consent form fields of a page, form-encoded.
+pub fn form_fields(page: &Response) -> String {
+    format!("request={}&csrf={}", hidden(page, "request"), hidden(page, "csrf"))
+}
+
 pub fn pkce(seed: &str) -> (String, String) {
     let verifier = URL_SAFE_NO_PAD.encode(Sha256::digest(seed.as_bytes()));
     let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
@@ -164,14 +205,47 @@ pub fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> 
     params.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
 }
 
+/// The code in a redirect's Location.
+pub fn code_of(r: &Response) -> String {
+    let (_, params) = location(r);
+    param(&params, "code").expect("code").to_string()
+}
+
+/// An error redirect (302) to `redirect` with `error`, the client's `state`
+/// and `iss`, and no code.
+pub fn assert_error_redirect(r: &Response, redirect: &str, error: &str, state: Option<&str>, what: &str) {
+    assert_eq!(r.status, 302, "{what}: {}", r.text());
+    let (target, params) = location(r);
+    assert_eq!(target, redirect, "{what}");
+    assert_eq!(param(&params, "error"), Some(error), "{what}");
+    assert_eq!(param(&params, "state"), state, "{what}");
+    assert_eq!(param(&params, "iss"), Some(ORIGIN), "{what}");
+    assert!(param(&params, "code").is_none(), "{what}");
+}
+
+/// A JSON response with this status and OAuth `error` code.
+pub fn assert_error(r: &Response, status: u16, error: &str, what: &str) {
+    assert_eq!((r.status, json(r)["error"].as_str()), (status, Some(error)), "{what}: {}", r.text());
+}
+
 /// Runs consent with a typed key; returns the code.
 pub fn approve(s: &Server, query: &str, jar: &mut Jar, fields: &str) -> String {
     let page = s.consent_page(query, jar);
     assert_eq!(page.status, 200, "{}", page.text());
     let r = s.answer(&page, fields, jar);
     assert_eq!(r.status, 303, "{}", r.text());
-    let (_, params) = location(&r);
-    param(&params, "code").expect("code").to_string()
+    code_of(&r)
+}
+
+/// A new browser approves `query` with the key typed in; returns the code.
+pub fn code_for(s: &Server, query: &str) -> String {
+    approve(s, query, &mut Jar::default(), APPROVE)
+}
+
+/// The default client's authorization request and its PKCE verifier.
+pub fn default_query(seed: &str) -> (String, String) {
+    let (verifier, challenge) = pkce(seed);
+    (auth_query("yourapp.com", REDIRECT, &challenge, ""), verifier)
 }
 
 pub fn token_body(code: &str, client_id: &str, redirect: &str, verifier: &str) -> String {
@@ -182,13 +256,8 @@ pub fn token_body(code: &str, client_id: &str, redirect: &str, verifier: &str) -
     )
 }
 
+/// The default client through consent: its code and verifier.
 pub fn full_flow(s: &Server) -> (String, String) {
-    let (verifier, challenge) = pkce("flow");
-    let code = approve(
-        s,
-        &auth_query("yourapp.com", REDIRECT, &challenge, ""),
-        &mut Jar::default(),
-        &format!("api_key={KEY}&action=approve"),
-    );
-    (code, verifier)
+    let (query, verifier) = default_query("flow");
+    (code_for(s, &query), verifier)
 }

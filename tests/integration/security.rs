@@ -23,7 +23,6 @@ use parallel_oauth_provider::{block_on, Config, MemoryStore, Provider, Request, 
 use proptest::prelude::*;
 use sha2::{Digest, Sha256};
 
-const FORM: &str = "application/x-www-form-urlencoded";
 const OLD_SECRET: &str = "old-secret-that-is-long-enough-0123456789";
 const OLDER_SECRET: &str = "older-secret-that-is-long-enough-987654321";
 
@@ -56,64 +55,71 @@ fn assert_json_error(r: &Response, status: u16, error: &str, what: &str) {
     assert!(r.header("location").is_none(), "{what}");
 }
 
-/// An error redirect to `redirect` with `error`, the client's `state` and `iss`.
-fn assert_error_redirect(r: &Response, redirect: &str, error: &str, state: Option<&str>, what: &str) {
-    assert_eq!(r.status, 302, "{what}: {}", r.text());
-    let (target, params) = location(r);
-    assert_eq!(target, redirect, "{what}");
-    assert_eq!(param(&params, "error"), Some(error), "{what}");
-    assert_eq!(param(&params, "state"), state, "{what}");
-    assert_eq!(param(&params, "iss"), Some(ORIGIN), "{what}");
-    assert!(param(&params, "code").is_none(), "{what}");
-}
-
 fn register_json(s: &Server, body: &serde_json::Value) -> Response {
     s.post("/register", "application/json", &body.to_string(), &[])
+}
+
+/// The client_id of a registration response.
+fn client_id_of(r: &Response) -> String {
+    json(r)["client_id"].as_str().unwrap().to_string()
 }
 
 /// Registers a named client (so it gets a signed, exact client_id).
 fn signed_client(s: &Server, uris: &[&str], name: &str) -> String {
     let r = register_json(s, &serde_json::json!({ "redirect_uris": uris, "client_name": name }));
     assert_eq!(r.status, 201, "{}", r.text());
-    json(&r)["client_id"].as_str().unwrap().to_string()
+    client_id_of(&r)
 }
 
-fn authorize(s: &Server, query: &str) -> Response {
-    s.get(&format!("/authorize?{query}"))
+/// `value` with its byte `i` changed (to `B` if it was `A`, else to `A`).
+fn flip(value: &str, i: usize) -> String {
+    let mut bytes = value.as_bytes().to_vec();
+    bytes[i] = if bytes[i] == b'A' { b'B' } else { b'A' };
+    String::from_utf8(bytes).unwrap()
 }
 
-fn consent_post(s: &Server, body: &str, headers: &[(&str, &str)]) -> Response {
-    s.post("/authorize", FORM, body, headers)
-}
-
-/// The consent form fields of a page, form-encoded.
-fn form_fields(page: &Response) -> String {
-    format!("request={}&csrf={}", hidden(page, "request"), hidden(page, "csrf"))
+/// A consent post refused with a 403 page (and so no code).
+fn assert_refused(s: &Server, body: &str, headers: &[(&str, &str)], what: &str) {
+    assert_page(&s.consent_post(body, headers), 403, what);
 }
 
 /// A remember cookie for KEY, sealed by `s`.
 fn remember_jar(s: &Server, query: &str) -> Jar {
     let mut jar = Jar::default();
-    approve(s, query, &mut jar, &format!("api_key={KEY}&remember=1&action=approve"));
-    assert!(jar.has("__Host-parallel-oauth-key"));
+    approve(s, query, &mut jar, APPROVE_AND_REMEMBER);
+    assert!(jar.has(REMEMBER_COOKIE));
     jar
 }
 
 fn remember_cookie(jar: &Jar) -> String {
-    jar.0.iter().find(|(n, _)| n == "__Host-parallel-oauth-key").map(|(_, v)| v.clone()).unwrap()
+    jar.0.iter().find(|(n, _)| n == REMEMBER_COOKIE).map(|(_, v)| v.clone()).unwrap()
 }
 
 fn with_remember(value: &str) -> Jar {
-    Jar(vec![("__Host-parallel-oauth-key".into(), value.into())])
-}
-
-fn default_query() -> (String, String) {
-    let (verifier, challenge) = pkce("sec");
-    (auth_query("yourapp.com", REDIRECT, &challenge, ""), verifier)
+    Jar(vec![(REMEMBER_COOKIE.into(), value.into())])
 }
 
 fn send_with<S: Store>(provider: &Provider, store: &S, request: Request, now: u64, seed: u8) -> Response {
     block_on(provider.handle(&request, store, now, [seed; 32])).expect("a provider route")
+}
+
+/// A form POST, as a browser or client sends it.
+fn form_request(path: &str, body: impl Into<Vec<u8>>) -> Request {
+    Request::new("POST", url(path)).with_header("content-type", FORM).with_body(body)
+}
+
+/// The consent form of `page` posted with `fields` and this Cookie header.
+fn consent_form(page: &Response, fields: &str, cookie: &str) -> Request {
+    form_request("/authorize", format!("{}&{fields}", form_fields(page))).with_header("cookie", cookie)
+}
+
+/// A POST with this content type, or none.
+fn typed_post(path: &str, content_type: Option<&str>, body: impl Into<Vec<u8>>) -> Request {
+    let request = Request::new("POST", url(path)).with_body(body);
+    match content_type {
+        Some(ct) => request.with_header("content-type", ct),
+        None => request,
+    }
 }
 
 /// A store that fails only the operations it is told to.
@@ -350,7 +356,7 @@ fn authorize_refuses_every_dangerous_redirect_uri_with_a_page() {
             if uri.is_empty() && client == signed {
                 continue; // no redirect_uri: the registration's only URI is the default
             }
-            let r = authorize(&s, &auth_query(client, &uri, &challenge, ""));
+            let r = s.authorize(&auth_query(client, &uri, &challenge, ""));
             let what = format!("authorize client={client} redirect_uri={uri:?}");
             assert_page(&r, 400, &what);
             assert!(r.header("set-cookie").is_none(), "{what}: no consent state for a bad request");
@@ -378,7 +384,7 @@ fn authorize_refuses_a_redirect_uri_on_another_host_or_path() {
         "cursor://yourapp.com/callback",
         "evil-app://yourapp.com/callback",
     ] {
-        assert_page(&authorize(&s, &auth_query("yourapp.com", uri, &challenge, "")), 400, uri);
+        assert_page(&s.authorize(&auth_query("yourapp.com", uri, &challenge, "")), 400, uri);
     }
     // A registered client: its exact URIs, loopback on any port, nothing else.
     let signed = signed_client(&s, &["https://a.example/cb", "http://127.0.0.1:9000/cb"], "A");
@@ -392,15 +398,12 @@ fn authorize_refuses_a_redirect_uri_on_another_host_or_path() {
         "http://127.0.0.1:9000/cb2",
         "http://[::1]:9000/cb",
     ] {
-        assert_page(&authorize(&s, &auth_query(&signed, uri, &challenge, "")), 400, uri);
+        assert_page(&s.authorize(&auth_query(&signed, uri, &challenge, "")), 400, uri);
     }
-    assert_eq!(authorize(&s, &auth_query(&signed, "http://127.0.0.1:41234/cb", &challenge, "")).status, 200);
+    assert_eq!(s.authorize(&auth_query(&signed, "http://127.0.0.1:41234/cb", &challenge, "")).status, 200);
     // A forged or altered signed id is not a client.
-    let mut forged = signed.clone().into_bytes();
-    let last = forged.len() - 1;
-    forged[last] = if forged[last] == b'A' { b'B' } else { b'A' };
-    let forged = String::from_utf8(forged).unwrap();
-    assert_page(&authorize(&s, &auth_query(&forged, "https://a.example/cb", &challenge, "")), 400, "forged client_id");
+    let forged = flip(&signed, signed.len() - 1);
+    assert_page(&s.authorize(&auth_query(&forged, "https://a.example/cb", &challenge, "")), 400, "forged client_id");
 }
 
 /// Regression (found by this suite, fixed in 609e550): `https://@host/` and
@@ -414,7 +417,7 @@ fn empty_userinfo_in_redirect_uri_is_refused() {
     for uri in ["https://@yourapp.com/callback", "https://:@yourapp.com/callback", "http://@127.0.0.1:9/cb"] {
         let r = register_json(&s, &serde_json::json!({ "redirect_uris": [uri] }));
         assert_json_error(&r, 400, "invalid_redirect_uri", &format!("register {uri}"));
-        assert_page(&authorize(&s, &auth_query("yourapp.com", uri, &challenge, "")), 400, uri);
+        assert_page(&s.authorize(&auth_query("yourapp.com", uri, &challenge, "")), 400, uri);
     }
 }
 
@@ -435,8 +438,8 @@ fn registered_client_id_for_a_private_use_uri_resolves() {
     ] {
         let r = register_json(&s, &serde_json::json!({ "redirect_uris": [uri] }));
         assert_eq!(r.status, 201, "{uri}");
-        let client = json(&r)["client_id"].as_str().unwrap().to_string();
-        let page = authorize(&s, &auth_query(&client, uri, &challenge, ""));
+        let client = client_id_of(&r);
+        let page = s.authorize(&auth_query(&client, uri, &challenge, ""));
         assert_eq!(page.status, 200, "{uri} registered as {client:?}: {}", page.text());
     }
 }
@@ -447,7 +450,7 @@ fn encoded_cr_lf_stays_encoded_in_location() {
     let (_, challenge) = pkce("x");
     let uri = "https://yourapp.com/cb%0d%0aSet-Cookie:%20x=1";
     let q = auth_query("yourapp.com", uri, &challenge, "").replace("response_type=code&", "response_type=token&");
-    let r = authorize(&s, &q);
+    let r = s.authorize(&q);
     assert_eq!(r.status, 302);
     assert_clean_location(&r, uri);
     assert!(r.header("location").unwrap().starts_with("https://yourapp.com/cb%0d%0aSet-Cookie:%20x=1?"));
@@ -459,7 +462,7 @@ fn internationalized_look_alike_host_is_shown_as_punycode() {
     let (_, challenge) = pkce("x");
     let r = register_json(&s, &serde_json::json!({ "redirect_uris": ["https://аррӏе.com/cb"] }));
     assert_eq!(r.status, 201);
-    let client_id = json(&r)["client_id"].as_str().unwrap().to_string();
+    let client_id = client_id_of(&r);
     assert_eq!(client_id, "xn--80ak6aa92e.com", "the client_id is the punycode host");
     let mut jar = Jar::default();
     let page = s.consent_page(&auth_query(&client_id, "https://аррӏе.com/cb", &challenge, ""), &mut jar);
@@ -504,7 +507,7 @@ fn html_payloads_in_state_scope_client_name_resource_and_redirect_uri_appear_onl
     let reg = register_json(&s, &serde_json::json!({ "redirect_uris": [redirect], "client_name": name }));
     assert_eq!(reg.status, 201, "{}", reg.text());
     assert_eq!(json(&reg)["client_name"], name.as_str(), "echoed exactly, as JSON");
-    let client = json(&reg)["client_id"].as_str().unwrap().to_string();
+    let client = client_id_of(&reg);
 
     let scope = "</script><svg/onload=alert(1)>'-alert(1)-'";
     let resource = "https://mcp.example/</script><svg/onload=alert(1)>\"'";
@@ -516,8 +519,7 @@ fn html_payloads_in_state_scope_client_name_resource_and_redirect_uri_appear_onl
         enc(scope),
         enc(resource)
     );
-    let mut jar = Jar::default();
-    let page = s.consent_page(&query, &mut jar);
+    let (page, mut jar) = s.open_consent(&query);
     assert_eq!(page.status, 200, "{}", page.text());
     let html = page.text();
     assert_no_markup_from_payloads(&html, "consent page");
@@ -527,7 +529,7 @@ fn html_payloads_in_state_scope_client_name_resource_and_redirect_uri_appear_onl
     assert!(!html.contains("onload=alert(1)>"));
 
     // The state comes back byte for byte, in a query the URL parser encoded.
-    let r = s.answer(&page, &format!("api_key={KEY}&action=approve"), &mut jar);
+    let r = s.answer(&page, APPROVE, &mut jar);
     assert_eq!(r.status, 303);
     assert_clean_location(&r, "approve");
     let (target, params) = location(&r);
@@ -545,7 +547,7 @@ fn html_payloads_in_state_scope_client_name_resource_and_redirect_uri_appear_onl
         format!("client_id=yourapp.com&redirect_uri={}", enc(&format!("https://yourapp.com/{PAYLOAD}"))),
         format!("client_id=yourapp.com&redirect_uri={}&state={}", enc(&format!("javascript:{PAYLOAD}")), enc(PAYLOAD)),
     ] {
-        let r = authorize(&s, &q);
+        let r = s.authorize(&q);
         assert_page(&r, 400, &q);
         assert_no_markup_from_payloads(&r.text(), &q);
     }
@@ -558,15 +560,13 @@ fn html_payloads_in_state_scope_client_name_resource_and_redirect_uri_appear_onl
 #[test]
 fn state_of_two_kilobytes_round_trips_exactly_on_approve_deny_and_error() {
     let s = Server::new();
-    let (verifier, challenge) = pkce("x");
+    let (query, verifier) = default_query("x");
     let alphabet = "aZ09-._~!$&'()*+,;=:@/?%#[] \"<>\\^`{|}\r\n\t\u{0}é€😀\u{2028}";
     let state: String = alphabet.chars().cycle().take(2048).collect();
     assert!(state.len() >= 2048);
-    let query =
-        auth_query("yourapp.com", REDIRECT, &challenge, "").replace("state=st-1", &format!("state={}", enc(&state)));
+    let query = query.replace("state=st-1", &format!("state={}", enc(&state)));
     for action in ["approve", "deny"] {
-        let mut jar = Jar::default();
-        let page = s.consent_page(&query, &mut jar);
+        let (page, mut jar) = s.open_consent(&query);
         assert_eq!(page.status, 200, "{}", page.text());
         let r = s.answer(&page, &format!("api_key={KEY}&action={action}"), &mut jar);
         assert_eq!(r.status, 303);
@@ -574,11 +574,10 @@ fn state_of_two_kilobytes_round_trips_exactly_on_approve_deny_and_error() {
         let (_, params) = location(&r);
         assert_eq!(param(&params, "state"), Some(state.as_str()), "{action}");
         if action == "approve" {
-            let code = param(&params, "code").unwrap();
-            assert_eq!(s.token(&token_body(code, "yourapp.com", REDIRECT, &verifier)).status, 200);
+            assert_eq!(s.redeem(param(&params, "code").unwrap(), &verifier).status, 200);
         }
     }
-    let r = authorize(&s, &query.replace("code_challenge_method=S256", "code_challenge_method=plain"));
+    let r = s.authorize(&query.replace("code_challenge_method=S256", "code_challenge_method=plain"));
     assert_error_redirect(&r, REDIRECT, "invalid_request", Some(&state), "error redirect");
     assert_clean_location(&r, "error redirect");
 }
@@ -589,20 +588,20 @@ fn oversized_requests_get_a_clean_4xx() {
     let (_, challenge) = pkce("x");
     // A query longer than /authorize reads: a page, no redirect.
     let q = auth_query("yourapp.com", REDIRECT, &challenge, &format!("&pad={}", "a".repeat(17 * 1024)));
-    assert_page(&authorize(&s, &q), 414, "17 KB query");
+    assert_page(&s.authorize(&q), 414, "17 KB query");
     // A state longer than we carry: an error redirect without it.
     let q = auth_query("yourapp.com", REDIRECT, &challenge, "")
         .replace("state=st-1", &format!("state={}", "s".repeat(4097)));
-    assert_error_redirect(&authorize(&s, &q), REDIRECT, "invalid_request", None, "4097-byte state");
+    assert_error_redirect(&s.authorize(&q), REDIRECT, "invalid_request", None, "4097-byte state");
     // Bodies over 64 KB.
     let big = "a=".to_string() + &"b".repeat(64 * 1024);
-    assert_page(&consent_post(&s, &big, &[]), 413, "consent body");
+    assert_page(&s.consent_post(&big, &[]), 413, "consent body");
     assert_json_error(&s.token(&big), 413, "invalid_request", "token body");
     assert_json_error(&s.post("/register", "application/json", &big, &[]), 413, "invalid_request", "register body");
     // Between what the form parser reads (16 KB) and 64 KB: a 400.
     let mid = "a=".to_string() + &"b".repeat(20 * 1024);
     assert_json_error(&s.token(&mid), 400, "invalid_request", "20 KB token body");
-    assert_eq!(consent_post(&s, &mid, &[]).status, 400);
+    assert_eq!(s.consent_post(&mid, &[]).status, 400);
     assert!(s.store.is_empty());
 }
 
@@ -611,117 +610,67 @@ fn oversized_requests_get_a_clean_4xx() {
 #[test]
 fn consent_post_without_a_valid_csrf_token_or_from_another_site_is_403_with_no_code() {
     let s = Server::new();
-    let (query, _) = default_query();
-    let mut jar = Jar::default();
-    let page = s.consent_page(&query, &mut jar);
+    let (query, _) = default_query("sec");
+    let (page, jar) = s.open_consent(&query);
     let csrf_cookie = jar.header();
     let fields = form_fields(&page);
-    let good = format!("{fields}&api_key={KEY}&action=approve");
+    let good = format!("{fields}&{APPROVE}");
     let csrf = hidden(&page, "csrf");
     let request = hidden(&page, "request");
 
     // Another browser's page: its own sealed form and token.
-    let mut other_jar = Jar::default();
-    let other_page = s.consent_page(&query, &mut other_jar);
+    let (other_page, other_jar) = s.open_consent(&query);
     let other_cookie = other_jar.header();
 
     let other_csrf = hidden(&other_page, "csrf");
     let other_request = hidden(&other_page, "request");
     let zeros = "A".repeat(43);
     let doubled = format!("{csrf_cookie}; {csrf_cookie}");
-    type Case<'a> = (String, String, Vec<(&'a str, &'a str)>);
+    // An approval posting this sealed request and this CSRF token.
+    let form = |request: &str, csrf: &str| format!("request={request}&csrf={csrf}&{APPROVE}");
+    let ours = ("cookie", csrf_cookie.as_str());
+    type Case<'a> = (&'a str, String, Vec<(&'a str, &'a str)>);
     let cases: Vec<Case> = vec![
-        ("no csrf cookie".into(), good.clone(), vec![]),
+        ("no csrf cookie", good.clone(), vec![]),
+        ("no csrf field", format!("request={request}&{APPROVE}"), vec![ours]),
+        ("empty csrf field", form(&request, ""), vec![ours]),
+        ("wrong csrf field", form(&request, &zeros), vec![ours]),
+        ("wrong csrf cookie", good.clone(), vec![("cookie", FORGED_CSRF_COOKIE)]),
         (
-            "no csrf field".into(),
-            format!("request={request}&api_key={KEY}&action=approve"),
-            vec![("cookie", &csrf_cookie)],
+            "csrf cookie and field agree but are not the form's",
+            form(&request, &zeros),
+            vec![("cookie", FORGED_CSRF_COOKIE)],
         ),
-        (
-            "empty csrf field".into(),
-            format!("request={request}&csrf=&api_key={KEY}&action=approve"),
-            vec![("cookie", &csrf_cookie)],
-        ),
-        (
-            "wrong csrf field".into(),
-            format!("request={request}&csrf={zeros}&api_key={KEY}&action=approve"),
-            vec![("cookie", &csrf_cookie)],
-        ),
-        (
-            "wrong csrf cookie".into(),
-            good.clone(),
-            vec![("cookie", "__Host-parallel-oauth-csrf=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")],
-        ),
-        (
-            "csrf cookie and field agree but are not the form's".into(),
-            format!("request={request}&csrf={zeros}&api_key={KEY}&action=approve"),
-            vec![("cookie", "__Host-parallel-oauth-csrf=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")],
-        ),
-        (
-            "another browser's form with our cookie".into(),
-            format!("request={other_request}&csrf={csrf}&api_key={KEY}&action=approve"),
-            vec![("cookie", &csrf_cookie)],
-        ),
-        (
-            "another browser's form and token with our cookie".into(),
-            format!("request={other_request}&csrf={other_csrf}&api_key={KEY}&action=approve"),
-            vec![("cookie", &csrf_cookie)],
-        ),
-        ("our form with the other browser's cookie".into(), good.clone(), vec![("cookie", &other_cookie)]),
-        ("duplicated csrf cookie".into(), good.clone(), vec![("cookie", &doubled)]),
-        (
-            "no sealed request".into(),
-            format!("csrf={csrf}&api_key={KEY}&action=approve"),
-            vec![("cookie", &csrf_cookie)],
-        ),
-        (
-            "garbage sealed request".into(),
-            format!("request=AAAA&csrf={csrf}&api_key={KEY}&action=approve"),
-            vec![("cookie", &csrf_cookie)],
-        ),
-        (
-            "truncated sealed request".into(),
-            format!("request={}&csrf={csrf}&api_key={KEY}&action=approve", &request[..request.len() - 4]),
-            vec![("cookie", &csrf_cookie)],
-        ),
-        ("foreign Origin".into(), good.clone(), vec![("cookie", &csrf_cookie), ("origin", "https://evil.example")]),
-        (
-            "look-alike Origin".into(),
-            good.clone(),
-            vec![("cookie", &csrf_cookie), ("origin", "https://oauth.example.evil.example")],
-        ),
-        (
-            "Origin with another port".into(),
-            good.clone(),
-            vec![("cookie", &csrf_cookie), ("origin", "https://oauth.example:8443")],
-        ),
-        ("Origin over http".into(), good.clone(), vec![("cookie", &csrf_cookie), ("origin", "http://oauth.example")]),
-        ("cross-site fetch".into(), good.clone(), vec![("cookie", &csrf_cookie), ("sec-fetch-site", "cross-site")]),
-        ("same-site fetch".into(), good.clone(), vec![("cookie", &csrf_cookie), ("sec-fetch-site", "same-site")]),
+        ("another browser's form with our cookie", form(&other_request, &csrf), vec![ours]),
+        ("another browser's form and token with our cookie", form(&other_request, &other_csrf), vec![ours]),
+        ("our form with the other browser's cookie", good.clone(), vec![("cookie", &other_cookie)]),
+        ("duplicated csrf cookie", good.clone(), vec![("cookie", &doubled)]),
+        ("no sealed request", format!("csrf={csrf}&{APPROVE}"), vec![ours]),
+        ("garbage sealed request", form("AAAA", &csrf), vec![ours]),
+        ("truncated sealed request", form(&request[..request.len() - 4], &csrf), vec![ours]),
+        ("foreign Origin", good.clone(), vec![ours, ("origin", "https://evil.example")]),
+        ("look-alike Origin", good.clone(), vec![ours, ("origin", "https://oauth.example.evil.example")]),
+        ("Origin with another port", good.clone(), vec![ours, ("origin", "https://oauth.example:8443")]),
+        ("Origin over http", good.clone(), vec![ours, ("origin", "http://oauth.example")]),
+        ("cross-site fetch", good.clone(), vec![ours, ("sec-fetch-site", "cross-site")]),
+        ("same-site fetch", good.clone(), vec![ours, ("sec-fetch-site", "same-site")]),
     ];
     for (what, body, headers) in cases {
-        let r = consent_post(&s, &body, &headers);
-        assert_page(&r, 403, &what);
+        let r = s.consent_post(&body, &headers);
+        assert_page(&r, 403, what);
         assert!(!r.text().contains(KEY), "{what}");
     }
     // Every action is protected, not just approve.
     for action in ["deny", "forget"] {
-        let r = consent_post(
-            &s,
-            &format!("{fields}&action={action}"),
-            &[("origin", "https://evil.example"), ("cookie", &csrf_cookie)],
-        );
-        assert_page(&r, 403, action);
+        assert_refused(&s, &format!("{fields}&action={action}"), &[("origin", "https://evil.example"), ours], action);
     }
     assert!(s.store.is_empty(), "no code was issued");
     // The genuine post still works, once.
-    let ok =
-        consent_post(&s, &good, &[("cookie", &csrf_cookie), ("origin", ORIGIN), ("sec-fetch-site", "same-origin")]);
+    let ok = s.consent_post(&good, &[ours, ("origin", ORIGIN), ("sec-fetch-site", "same-origin")]);
     assert_eq!(ok.status, 303, "{}", ok.text());
-    for headers in [vec![("cookie", csrf_cookie.as_str())], vec![("cookie", csrf_cookie.as_str()), ("origin", ORIGIN)]]
-    {
-        assert_page(&consent_post(&s, &good, &headers), 403, "replayed approve");
-        assert_page(&consent_post(&s, &format!("{fields}&action=deny"), &headers), 403, "deny after approve");
+    for headers in [vec![ours], vec![ours, ("origin", ORIGIN)]] {
+        assert_refused(&s, &good, &headers, "replayed approve");
+        assert_refused(&s, &format!("{fields}&action=deny"), &headers, "deny after approve");
     }
     assert_eq!(s.store.len(), 1, "exactly one code");
 }
@@ -729,11 +678,10 @@ fn consent_post_without_a_valid_csrf_token_or_from_another_site_is_403_with_no_c
 #[test]
 fn denied_form_cannot_be_approved_afterwards() {
     let s = Server::new();
-    let (query, _) = default_query();
-    let mut jar = Jar::default();
-    let page = s.consent_page(&query, &mut jar);
+    let (query, _) = default_query("sec");
+    let (page, mut jar) = s.open_consent(&query);
     assert_eq!(s.answer(&page, "action=deny", &mut jar).status, 303);
-    assert_page(&s.answer(&page, &format!("api_key={KEY}&action=approve"), &mut jar), 403, "approve after deny");
+    assert_page(&s.answer(&page, APPROVE, &mut jar), 403, "approve after deny");
     assert!(s.store.is_empty());
 }
 
@@ -741,10 +689,9 @@ fn denied_form_cannot_be_approved_afterwards() {
 fn consent_form_sealed_under_another_secret_is_refused() {
     let s = Server::new();
     let other = Server::with(Config::default(), OLD_SECRET, None);
-    let (query, _) = default_query();
-    let mut jar = Jar::default();
-    let page = other.consent_page(&query, &mut jar);
-    let r = s.answer(&page, &format!("api_key={KEY}&action=approve"), &mut jar);
+    let (query, _) = default_query("sec");
+    let (page, mut jar) = other.open_consent(&query);
+    let r = s.answer(&page, APPROVE, &mut jar);
     assert_page(&r, 403, "form sealed by another secret");
     // Every single flipped character of the sealed form is refused.
     let request = hidden(&s.consent_page(&query, &mut jar), "request");
@@ -752,17 +699,11 @@ fn consent_form_sealed_under_another_secret_is_refused() {
     let page = s.consent_page(&query, &mut jar);
     let csrf = hidden(&page, "csrf");
     for i in (0..request.len()).step_by(7) {
-        let mut bytes = request.clone().into_bytes();
-        bytes[i] = if bytes[i] == b'A' { b'B' } else { b'A' };
-        let tampered = String::from_utf8(bytes).unwrap();
+        let tampered = flip(&request, i);
         if tampered == request {
             continue;
         }
-        let r = consent_post(
-            &s,
-            &format!("request={tampered}&csrf={csrf}&api_key={KEY}&action=approve"),
-            &[("cookie", &csrf_cookie)],
-        );
+        let r = s.consent_post(&format!("request={tampered}&csrf={csrf}&{APPROVE}"), &[("cookie", &csrf_cookie)]);
         assert!(r.status == 403 || r.status == 400, "byte {i}: {}", r.status);
         assert!(r.header("location").is_none());
     }
@@ -772,7 +713,7 @@ fn consent_form_sealed_under_another_secret_is_refused() {
 #[test]
 fn cross_site_get_with_a_remember_cookie_never_completes_without_the_click() {
     let s = Server::new();
-    let (query, _) = default_query();
+    let (query, _) = default_query("sec");
     let mut jar = remember_jar(&s, &query);
     let codes_before = s.store.len();
     // A cross-site top-level navigation carries the SameSite=Lax cookie.
@@ -780,7 +721,7 @@ fn cross_site_get_with_a_remember_cookie_never_completes_without_the_click() {
     let attacker_query = auth_query("evil.example", "https://evil.example/cb", &challenge, "");
     for q in [query.as_str(), attacker_query.as_str()] {
         let r = s.send(
-            Request::new("GET", url(&format!("/authorize?{q}")))
+            authorize_request(q)
                 .with_header("cookie", &jar.header())
                 .with_header("sec-fetch-site", "cross-site")
                 .with_header("sec-fetch-mode", "navigate")
@@ -794,43 +735,38 @@ fn cross_site_get_with_a_remember_cookie_never_completes_without_the_click() {
         jar.update(&r);
     }
     // The attacker's page cannot post the form for the user: it has no token.
-    let page = s.consent_page(&attacker_query, &mut Jar::default());
-    let r = consent_post(
-        &s,
-        &format!("{}&key_choice=saved&action=approve", form_fields(&page)),
-        &[("cookie", &jar.header()), ("origin", "https://evil.example"), ("sec-fetch-site", "cross-site")],
-    );
-    assert_page(&r, 403, "cross-site approve with the remember cookie");
+    let (page, _) = s.open_consent(&attacker_query);
+    let with_saved_key = format!("{}&key_choice=saved&action=approve", form_fields(&page));
+    let cookies = jar.header();
+    let cross_site =
+        [("cookie", cookies.as_str()), ("origin", "https://evil.example"), ("sec-fetch-site", "cross-site")];
+    assert_refused(&s, &with_saved_key, &cross_site, "cross-site approve with the remember cookie");
     // Nor without an Origin (old browsers): the CSRF cookie does not match.
-    let r = consent_post(
+    let remember_only = format!("{REMEMBER_COOKIE}={}", remember_cookie(&jar));
+    assert_refused(
         &s,
-        &format!("{}&key_choice=saved&action=approve", form_fields(&page)),
-        &[("cookie", &remember_only(&jar))],
+        &with_saved_key,
+        &[("cookie", &remember_only)],
+        "approve with the remember cookie and no CSRF cookie",
     );
-    assert_page(&r, 403, "approve with the remember cookie and no CSRF cookie");
     assert_eq!(s.store.len(), codes_before, "no code was issued");
-}
-
-fn remember_only(jar: &Jar) -> String {
-    format!("__Host-parallel-oauth-key={}", remember_cookie(jar))
 }
 
 #[test]
 fn every_html_page_cannot_be_framed_and_is_not_cached() {
     let s = Server::new();
-    let (query, _) = default_query();
-    let mut jar = Jar::default();
-    let page = s.consent_page(&query, &mut jar);
+    let (query, _) = default_query("sec");
+    let (page, mut jar) = s.open_consent(&query);
     let mut pages = vec![
         ("consent", page.clone()),
         ("missing key", s.answer(&page, "action=approve", &mut jar)),
-        ("bad request", authorize(&s, "client_id=yourapp.com")),
+        ("bad request", s.authorize("client_id=yourapp.com")),
         ("405", s.send(Request::new("PUT", url("/authorize")))),
-        ("403", consent_post(&s, "request=x&csrf=y&action=approve", &[])),
-        ("413", consent_post(&s, &"a".repeat(70_000), &[])),
+        ("403", s.consent_post("request=x&csrf=y&action=approve", &[])),
+        ("413", s.consent_post(&"a".repeat(70_000), &[])),
     ];
     s.store.set_failing(true);
-    pages.push(("503", s.answer(&page, &format!("api_key={KEY}&action=approve"), &mut jar)));
+    pages.push(("503", s.answer(&page, APPROVE, &mut jar)));
     for (what, r) in pages {
         assert!(r.header("content-type").unwrap().starts_with("text/html"), "{what}");
         assert_unframeable(&r, what);
@@ -846,15 +782,13 @@ fn every_html_page_cannot_be_framed_and_is_not_cached() {
 #[test]
 fn the_key_appears_only_in_the_token_response() {
     let s = Server::new();
-    let (verifier, challenge) = pkce("k");
-    let query = auth_query("yourapp.com", REDIRECT, &challenge, "");
-    let mut jar = Jar::default();
+    let (query, verifier) = default_query("k");
     let mut seen: Vec<(&str, Response)> = Vec::new();
     seen.push(("metadata", s.get("/.well-known/oauth-authorization-server")));
     seen.push(("register", register_json(&s, &serde_json::json!({ "redirect_uris": [REDIRECT] }))));
-    let page = s.consent_page(&query, &mut jar);
+    let (page, mut jar) = s.open_consent(&query);
     seen.push(("consent", page.clone()));
-    let approved = s.answer(&page, &format!("api_key={KEY}&remember=1&action=approve"), &mut jar);
+    let approved = s.answer(&page, APPROVE_AND_REMEMBER, &mut jar);
     seen.push(("approved", approved.clone()));
     let again = s.consent_page(&query, &mut jar);
     seen.push(("consent with saved key", again.clone()));
@@ -864,19 +798,16 @@ fn the_key_appears_only_in_the_token_response() {
     let saved = s.answer(&third, "key_choice=saved&action=approve", &mut jar);
     seen.push(("approved with saved key", saved.clone()));
     seen.push(("replay", s.answer(&third, "key_choice=saved&action=approve", &mut jar)));
-    let (_, params) = location(&approved);
-    let code = param(&params, "code").unwrap().to_string();
-    seen.push(("token wrong verifier", s.token(&token_body(&code, "yourapp.com", REDIRECT, &pkce("no").0))));
-    let (_, params) = location(&saved);
-    let code = param(&params, "code").unwrap().to_string();
-    let token = s.token(&token_body(&code, "yourapp.com", REDIRECT, &verifier));
+    seen.push(("token wrong verifier", s.redeem(&code_of(&approved), &pkce("no").0)));
+    let code = code_of(&saved);
+    let token = s.redeem(&code, &verifier);
     assert_eq!(json(&token)["access_token"], KEY);
-    seen.push(("token replay", s.token(&token_body(&code, "yourapp.com", REDIRECT, &verifier))));
+    seen.push(("token replay", s.redeem(&code, &verifier)));
     let fourth = s.consent_page(&query, &mut jar);
     seen.push(("forget", s.answer(&fourth, "action=forget", &mut jar)));
     s.store.set_failing(true);
     let fifth = s.consent_page(&query, &mut jar);
-    seen.push(("store down", s.answer(&fifth, &format!("api_key={KEY}&action=approve"), &mut jar)));
+    seen.push(("store down", s.answer(&fifth, APPROVE, &mut jar)));
 
     let fragment = &KEY[3..KEY.len() - 4]; // never even part of it
     for (what, r) in &seen {
@@ -923,13 +854,13 @@ fn authorize_pkce_errors_redirect_with_invalid_request_state_and_iss() {
         (format!("{base}&code_challenge={}%C3%A9&code_challenge_method=S256", &challenge[..41]), "é"),
     ];
     for (q, what) in cases {
-        let r = authorize(&s, &q);
+        let r = s.authorize(&q);
         assert_error_redirect(&r, REDIRECT, "invalid_request", Some("st-9"), what);
         assert!(r.header("set-cookie").is_none(), "{what}");
     }
     // A repeated parameter is refused before anything is trusted: a page.
     let q = format!("{base}&code_challenge={challenge}&code_challenge_method=S256&code_challenge_method=plain");
-    assert_page(&authorize(&s, &q), 400, "repeated method");
+    assert_page(&s.authorize(&q), 400, "repeated method");
 }
 
 fn legacy_verifier(numbers: &[String]) -> String {
@@ -1005,13 +936,8 @@ fn token_verifier_errors() {
     for v in [legacy, "a".repeat(43), "Z~.-_9".repeat(21) + "ab"] {
         let s = Server::new();
         let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(v.as_bytes()));
-        let code = approve(
-            &s,
-            &auth_query("yourapp.com", REDIRECT, &challenge, ""),
-            &mut Jar::default(),
-            &format!("api_key={KEY}&action=approve"),
-        );
-        let r = s.token(&token_body(&code, "yourapp.com", REDIRECT, &v));
+        let code = code_for(&s, &auth_query("yourapp.com", REDIRECT, &challenge, ""));
+        let r = s.redeem(&code, &v);
         assert_eq!(r.status, 200, "{} chars: {}", v.len(), r.text());
     }
 }
@@ -1037,7 +963,7 @@ fn code_expires_after_ten_minutes_checked_in_the_value() {
         // The store still holds the record (its TTL is longer): the value decides.
         assert!(s.store.keys_with_ttl().iter().all(|(_, ttl)| *ttl > 600));
         s.now.set(T0 + after);
-        let r = s.token(&token_body(&code, "yourapp.com", REDIRECT, &verifier));
+        let r = s.redeem(&code, &verifier);
         if ok {
             assert_eq!(r.status, 200, "{after}s");
         } else {
@@ -1065,12 +991,8 @@ fn code_is_bound_to_its_client_and_redirect_uri_and_a_failed_attempt_consumes_it
     for (change, status, error, what) in attempts {
         let s = Server::with(Config::default(), SECRET, None);
         let (verifier, challenge) = pkce("bind");
-        let code = approve(
-            &s,
-            &auth_query("yourapp.com", REDIRECT, &challenge, "&resource=https%3A%2F%2Fmcp.example%2Fmcp"),
-            &mut Jar::default(),
-            &format!("api_key={KEY}&action=approve"),
-        );
+        let code =
+            code_for(&s, &auth_query("yourapp.com", REDIRECT, &challenge, "&resource=https%3A%2F%2Fmcp.example%2Fmcp"));
         let right = token_body(&code, "yourapp.com", REDIRECT, &verifier);
         let (name, _) = change.split_once('=').unwrap();
         let mut pairs: Vec<String> =
@@ -1099,10 +1021,8 @@ fn code_is_bound_to_its_client_and_redirect_uri_and_a_failed_attempt_consumes_it
 fn random_truncated_and_altered_codes_are_invalid_grant() {
     let s = Server::new();
     let (code, verifier) = full_flow(&s);
-    let mut last_changed = code.clone().into_bytes();
-    let n = last_changed.len() - 1;
-    last_changed[n] = if last_changed[n] == b'A' { b'B' } else { b'A' };
-    let last_changed = String::from_utf8(last_changed).unwrap();
+    let n = code.len() - 1;
+    let last_changed = flip(&code, n);
     // A non-canonical encoding of the same 32 bytes (trailing bits set).
     let bytes = URL_SAFE_NO_PAD.decode(&code).unwrap();
     let canonical_last = code.as_bytes()[n];
@@ -1128,57 +1048,36 @@ fn random_truncated_and_altered_codes_are_invalid_grant() {
         if c == code {
             continue;
         }
-        assert_json_error(&s.token(&token_body(&c, "yourapp.com", REDIRECT, &verifier)), 400, "invalid_grant", what);
+        assert_json_error(&s.redeem(&c, &verifier), 400, "invalid_grant", what);
     }
-    assert_json_error(
-        &s.token(&token_body("", "yourapp.com", REDIRECT, &verifier)),
-        400,
-        "invalid_request",
-        "empty code",
-    );
+    assert_json_error(&s.redeem("", &verifier), 400, "invalid_request", "empty code");
     // None of them touched the real code.
-    assert_eq!(s.token(&token_body(&code, "yourapp.com", REDIRECT, &verifier)).status, 200);
+    assert_eq!(s.redeem(&code, &verifier).status, 200);
 }
 
 #[test]
 fn concurrent_redemptions_of_one_code_in_one_instance_yield_exactly_one_token() {
     let provider = Provider::new(Config::default(), SECRET, None).unwrap();
     let store = SlowStore::default();
-    let (verifier, challenge) = pkce("race");
-    let query = auth_query("yourapp.com", REDIRECT, &challenge, "");
-    let page = send_with(&provider, &store, Request::new("GET", url(&format!("/authorize?{query}"))), T0, 1);
+    let (query, verifier) = default_query("race");
+    let page = send_with(&provider, &store, authorize_request(&query), T0, 1);
     let mut jar = Jar::default();
     jar.update(&page);
-    let body = format!("{}&api_key={KEY}&action=approve", form_fields(&page));
-    let consent = |seed: u8| {
-        let request = Request::new("POST", url("/authorize"))
-            .with_header("content-type", FORM)
-            .with_header("cookie", &jar.header())
-            .with_body(body.clone());
-        let provider = &provider;
-        let store = &store;
+    // A request in flight, interleaved with the others at each store round trip.
+    let handle = |request: Request, seed: u8| {
+        let (provider, store) = (&provider, &store);
         async move { provider.handle(&request, store, T0, [seed; 32]).await.unwrap() }
     };
+    let consent = |seed: u8| handle(consent_form(&page, APPROVE, &jar.header()), seed);
     // The same consent form posted 20 times at once: one code.
     let answers = join_all((0..20).map(|i| consent(10 + i)).collect());
     let approved: Vec<&Response> = answers.iter().filter(|r| r.status == 303).collect();
     assert_eq!(approved.len(), 1, "{:?}", answers.iter().map(|r| r.status).collect::<Vec<_>>());
     assert!(answers.iter().all(|r| r.status == 303 || r.status == 403));
     assert_eq!(store.0.len(), 1);
-    let (_, params) = location(approved[0]);
-    let code = param(&params, "code").unwrap().to_string();
+    let code = code_of(approved[0]);
 
-    let redeem = |seed: u8| {
-        let request = Request::new("POST", url("/token")).with_header("content-type", FORM).with_body(token_body(
-            &code,
-            "yourapp.com",
-            REDIRECT,
-            &verifier,
-        ));
-        let provider = &provider;
-        let store = &store;
-        async move { provider.handle(&request, store, T0, [seed; 32]).await.unwrap() }
-    };
+    let redeem = |seed: u8| handle(form_request("/token", token_body(&code, "yourapp.com", REDIRECT, &verifier)), seed);
     let results = join_all((0..20).map(|i| redeem(100 + i)).collect());
     let ok: Vec<&Response> = results.iter().filter(|r| r.status == 200).collect();
     assert_eq!(ok.len(), 1, "{:?}", results.iter().map(|r| r.status).collect::<Vec<_>>());
@@ -1275,17 +1174,10 @@ fn malformed_token_requests_are_json_errors_that_do_not_consume_the_code() {
         (swap(&format!("code={code}&"), ""), Some(FORM), 400, "invalid_request", "no code"),
     ];
     for (body, ct, status, error, what) in cases {
-        let mut request = Request::new("POST", url("/token")).with_body(body.clone());
-        if let Some(ct) = ct {
-            request = request.with_header("content-type", ct);
-        }
-        let r = s.send(request);
-        assert_json_error(&r, status, error, what);
+        assert_json_error(&s.send(typed_post("/token", ct, body)), status, error, what);
     }
     // Non-UTF-8 bodies.
-    let r = s.send(
-        Request::new("POST", url("/token")).with_header("content-type", FORM).with_body(vec![0xff, 0xfe, b'=', 0x80]),
-    );
+    let r = s.send(form_request("/token", vec![0xff, 0xfe, b'=', 0x80]));
     assert_json_error(&r, 400, "invalid_request", "non-UTF-8");
     // The code survived every malformed request, and a charset parameter is fine.
     let r = s.post("/token", "application/x-www-form-urlencoded; charset=UTF-8", &good, &[]);
@@ -1389,18 +1281,9 @@ fn malformed_registrations_are_400_json() {
         ),
     ];
     for (body, ct, error, what) in cases {
-        let mut request = Request::new("POST", url("/register")).with_body(body);
-        if let Some(ct) = ct {
-            request = request.with_header("content-type", ct);
-        }
-        let r = s.send(request);
-        assert_json_error(&r, 400, error, what);
+        assert_json_error(&s.send(typed_post("/register", ct, body)), 400, error, what);
     }
-    let r = s.send(
-        Request::new("POST", url("/register"))
-            .with_header("content-type", "application/json")
-            .with_body(vec![0xff, b'{', 0x80]),
-    );
+    let r = s.send(typed_post("/register", Some("application/json"), vec![0xff, b'{', 0x80]));
     assert_json_error(&r, 400, "invalid_client_metadata", "non-UTF-8");
     let big = format!(r#"{{"redirect_uris":["https://a.example/cb"],"x":"{}"}}"#, "a".repeat(64 * 1024));
     assert_json_error(&s.post("/register", "application/json", &big, &[]), 413, "invalid_request", "over 64 KB");
@@ -1416,7 +1299,7 @@ fn malformed_registrations_are_400_json() {
 #[test]
 fn tampered_truncated_wrong_key_and_old_key_remember_cookies_are_ignored() {
     let s = Server::new();
-    let (query, _) = default_query();
+    let (query, _) = default_query("sec");
     let good = remember_cookie(&remember_jar(&s, &query));
     let codes = s.store.len();
     let older = Server::with(Config::default(), OLDER_SECRET, None);
@@ -1425,8 +1308,7 @@ fn tampered_truncated_wrong_key_and_old_key_remember_cookies_are_ignored() {
     let wrong_key_cookie = remember_cookie(&remember_jar(&other, &query));
     // A value we sealed for another purpose (the consent form) in the cookie.
     let sealed_form = {
-        let mut jar = Jar::default();
-        let page = s.consent_page(&query, &mut jar);
+        let (page, _) = s.open_consent(&query);
         url::form_urlencoded::parse(format!("v={}", hidden(&page, "request")).as_bytes()).next().unwrap().1.into_owned()
     };
     let mut cases: Vec<(String, String)> = vec![
@@ -1445,9 +1327,7 @@ fn tampered_truncated_wrong_key_and_old_key_remember_cookies_are_ignored() {
         cases.push((format!("truncated to {n}"), good[..n].to_string()));
     }
     for i in (0..good.len()).step_by(3) {
-        let mut b = good.clone().into_bytes();
-        b[i] = if b[i] == b'A' { b'B' } else { b'A' };
-        cases.push((format!("byte {i} changed"), String::from_utf8(b).unwrap()));
+        cases.push((format!("byte {i} changed"), flip(&good, i)));
     }
     for (what, value) in cases {
         if value == good {
@@ -1464,7 +1344,7 @@ fn tampered_truncated_wrong_key_and_old_key_remember_cookies_are_ignored() {
     }
     // A duplicated remember cookie counts as absent too.
     let mut jar = with_remember(&good);
-    jar.0.push(("__Host-parallel-oauth-key".into(), good.clone()));
+    jar.0.push((REMEMBER_COOKIE.into(), good.clone()));
     assert!(!s.consent_page(&query, &mut jar).text().contains("key_choice_saved"));
     // A cookie older than 30 days is ignored.
     let s2 = Server::new();
@@ -1478,7 +1358,7 @@ fn tampered_truncated_wrong_key_and_old_key_remember_cookies_are_ignored() {
 #[test]
 fn tampered_csrf_cookie_is_replaced_never_an_error() {
     let s = Server::new();
-    let (query, _) = default_query();
+    let (query, _) = default_query("sec");
     for bad in [
         "",
         "x",
@@ -1488,7 +1368,7 @@ fn tampered_csrf_cookie_is_replaced_never_an_error() {
         &"A".repeat(5000),
         "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
     ] {
-        let mut jar = Jar(vec![("__Host-parallel-oauth-csrf".into(), bad.to_string())]);
+        let mut jar = Jar(vec![(CSRF_COOKIE.into(), bad.to_string())]);
         let page = s.consent_page(&query, &mut jar);
         assert_eq!(page.status, 200, "{bad:?}");
         let set = page.header("set-cookie").expect("a fresh CSRF cookie");
@@ -1496,7 +1376,7 @@ fn tampered_csrf_cookie_is_replaced_never_an_error() {
             set.starts_with("__Host-parallel-oauth-csrf=") && set.contains("Secure") && set.contains("HttpOnly"),
             "{set}"
         );
-        assert_eq!(s.answer(&page, &format!("api_key={KEY}&action=approve"), &mut jar).status, 303, "{bad:?}");
+        assert_eq!(s.answer(&page, APPROVE, &mut jar).status, 303, "{bad:?}");
     }
 }
 
@@ -1507,107 +1387,54 @@ fn rotation_with_the_previous_secret_keeps_cookies_forms_and_client_ids() {
     let rotated = Provider::new(Config::default(), SECRET, Some(OLD_SECRET)).unwrap();
     let dropped = Provider::new(Config::default(), SECRET, None).unwrap();
     let seeds = Cell::new(50u8);
-    let get = |p: &Provider, path: &str, jar: &Jar| {
+    let authorize = |p: &Provider, query: &str, jar: &Jar| {
         seeds.set(seeds.get() + 1);
-        send_with(p, &store, Request::new("GET", url(path)).with_header("cookie", &jar.header()), T0, seeds.get())
+        send_with(p, &store, authorize_request(query).with_header("cookie", &jar.header()), T0, seeds.get())
     };
-    let post = |p: &Provider, path: &str, ct: &str, body: &str, jar: &Jar, seed: u8| {
-        send_with(
-            p,
-            &store,
-            Request::new("POST", url(path))
-                .with_header("content-type", ct)
-                .with_header("cookie", &jar.header())
-                .with_body(body.to_string()),
-            T0,
-            seed,
-        )
+    let consent = |p: &Provider, page: &Response, fields: &str, jar: &Jar, seed: u8| {
+        send_with(p, &store, consent_form(page, fields, &jar.header()), T0, seed)
+    };
+    let register = |p: &Provider, seed: u8| {
+        let body = r#"{"redirect_uris":["https://a.example/cb"],"client_name":"A"}"#;
+        client_id_of(&send_with(p, &store, typed_post("/register", Some("application/json"), body), T0, seed))
     };
     // Under the old secret: a signed client, a remember cookie, an open form.
-    let reg = post(
-        &old,
-        "/register",
-        "application/json",
-        r#"{"redirect_uris":["https://a.example/cb"],"client_name":"A"}"#,
-        &Jar::default(),
-        2,
-    );
-    let client = json(&reg)["client_id"].as_str().unwrap().to_string();
+    let client = register(&old, 2);
     let (verifier, challenge) = pkce("rot");
     let query = auth_query(&client, "https://a.example/cb", &challenge, "");
     let mut jar = Jar::default();
-    let page = get(&old, &format!("/authorize?{query}"), &jar);
+    let page = authorize(&old, &query, &jar);
     jar.update(&page);
-    let r = post(
-        &old,
-        "/authorize",
-        FORM,
-        &format!("{}&api_key={KEY}&remember=1&action=approve", form_fields(&page)),
-        &jar,
-        3,
-    );
+    let r = consent(&old, &page, APPROVE_AND_REMEMBER, &jar, 3);
     assert_eq!(r.status, 303);
     jar.update(&r);
-    let open_form = get(&old, &format!("/authorize?{query}"), &jar);
+    let open_form = authorize(&old, &query, &jar);
     jar.update(&open_form);
 
     // Rotated: SECRET is new, SECRET_PREVIOUS the old one. Everything still works.
-    let page = get(&rotated, &format!("/authorize?{query}"), &jar);
+    let page = authorize(&rotated, &query, &jar);
     assert_eq!(page.status, 200, "signed client_id from the old secret: {}", page.text());
     assert!(page.text().contains("key_choice_saved"), "remember cookie from the old secret");
-    let r = post(
-        &rotated,
-        "/authorize",
-        FORM,
-        &format!("{}&key_choice=saved&action=approve", form_fields(&open_form)),
-        &jar,
-        4,
-    );
+    let r = consent(&rotated, &open_form, "key_choice=saved&action=approve", &jar, 4);
     assert_eq!(r.status, 303, "a form sealed before the rotation: {}", r.text());
-    let (_, params) = location(&r);
-    let code = param(&params, "code").unwrap().to_string();
-    let t = post(
-        &rotated,
-        "/token",
-        FORM,
-        &token_body(&code, &client, "https://a.example/cb", &verifier),
-        &Jar::default(),
-        5,
-    );
+    let token = token_body(&code_of(&r), &client, "https://a.example/cb", &verifier);
+    let t = send_with(&rotated, &store, form_request("/token", token), T0, 5);
     assert_eq!(json(&t)["access_token"], KEY);
     // New registrations are signed with the new secret only.
-    let new_client = json(&post(
-        &rotated,
-        "/register",
-        "application/json",
-        r#"{"redirect_uris":["https://a.example/cb"],"client_name":"A"}"#,
-        &Jar::default(),
-        6,
-    ))["client_id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let new_client = register(&rotated, 6);
     assert_ne!(new_client, client);
-    assert_eq!(
-        get(
-            &dropped,
-            &format!("/authorize?{}", auth_query(&new_client, "https://a.example/cb", &challenge, "")),
-            &Jar::default()
-        )
-        .status,
-        200
-    );
+    let new_query = auth_query(&new_client, "https://a.example/cb", &challenge, "");
+    assert_eq!(authorize(&dropped, &new_query, &Jar::default()).status, 200);
 
     // Once SECRET_PREVIOUS is removed, the old values are simply not ours.
-    let page = get(&dropped, &format!("/authorize?{query}"), &jar);
+    let page = authorize(&dropped, &query, &jar);
     assert_page(&page, 400, "old signed client_id after the previous secret is dropped");
     let host_query = auth_query("a.example", "https://a.example/cb", &challenge, "");
-    let page = get(&dropped, &format!("/authorize?{host_query}"), &jar);
+    let page = authorize(&dropped, &host_query, &jar);
     assert_eq!(page.status, 200);
     assert!(!page.text().contains("key_choice_saved"), "old remember cookie ignored");
-    let page2 = get(&old, &format!("/authorize?{host_query}"), &jar);
-    let r =
-        post(&dropped, "/authorize", FORM, &format!("{}&api_key={KEY}&action=approve", form_fields(&page2)), &jar, 7);
+    let page2 = authorize(&old, &host_query, &jar);
+    let r = consent(&dropped, &page2, APPROVE, &jar, 7);
     assert_page(&r, 403, "form sealed under a secret no longer configured");
 }
 
@@ -1637,21 +1464,19 @@ fn missing_or_short_secret_fails_closed_with_a_clear_error() {
 #[test]
 fn store_failure_at_consent_shows_try_again_and_issues_nothing() {
     let s = Server::new();
-    let (query, verifier) = default_query();
-    let mut jar = Jar::default();
-    let page = s.consent_page(&query, &mut jar);
+    let (query, verifier) = default_query("sec");
+    let (page, mut jar) = s.open_consent(&query);
     s.store.set_failing(true);
-    let r = s.answer(&page, &format!("api_key={KEY}&remember=1&action=approve"), &mut jar);
+    let r = s.answer(&page, APPROVE_AND_REMEMBER, &mut jar);
     assert_page(&r, 503, "store down at consent");
     assert!(r.text().to_lowercase().contains("try again"), "{}", r.text());
     assert!(r.text().contains("temporarily_unavailable"));
     assert!(r.header("set-cookie").is_none(), "no remember cookie when nothing was shared");
     assert!(!r.text().contains(KEY));
-    assert!(!jar.has("__Host-parallel-oauth-key"));
+    assert!(!jar.has(REMEMBER_COOKIE));
     // Deny does not need the store.
-    let mut jar2 = Jar::default();
     s.store.set_failing(false);
-    let page2 = s.consent_page(&query, &mut jar2);
+    let (page2, mut jar2) = s.open_consent(&query);
     s.store.set_failing(true);
     assert_eq!(s.answer(&page2, "action=deny", &mut jar2).status, 303);
     // Discovery and registration do not need it either.
@@ -1660,54 +1485,27 @@ fn store_failure_at_consent_shows_try_again_and_issues_nothing() {
     s.store.set_failing(false);
     assert!(s.store.is_empty(), "nothing half-written");
     // The same form works once the store is back.
-    let r = s.answer(&page, &format!("api_key={KEY}&action=approve"), &mut jar);
-    let (_, params) = location(&r);
-    let code = param(&params, "code").unwrap();
-    assert_eq!(s.token(&token_body(code, "yourapp.com", REDIRECT, &verifier)).status, 200);
+    let r = s.answer(&page, APPROVE, &mut jar);
+    assert_eq!(s.redeem(&code_of(&r), &verifier).status, 200);
 }
 
 #[test]
 fn store_failure_at_token_is_temporarily_unavailable_and_keeps_the_code() {
     let provider = Provider::new(Config::default(), SECRET, None).unwrap();
     let store = FlakyStore::default();
-    let (query, verifier) = default_query();
-    let page = send_with(&provider, &store, Request::new("GET", url(&format!("/authorize?{query}"))), T0, 1);
+    let (query, verifier) = default_query("sec");
+    let page = send_with(&provider, &store, authorize_request(&query), T0, 1);
     let mut jar = Jar::default();
     jar.update(&page);
-    let consent = |seed| {
-        send_with(
-            &provider,
-            &store,
-            Request::new("POST", url("/authorize"))
-                .with_header("content-type", FORM)
-                .with_header("cookie", &jar.header())
-                .with_body(format!("{}&api_key={KEY}&action=approve", form_fields(&page))),
-            T0,
-            seed,
-        )
-    };
+    let consent = |seed| send_with(&provider, &store, consent_form(&page, APPROVE, &jar.header()), T0, seed);
     store.fail_put.set(true);
     assert_page(&consent(2), 503, "put fails");
     assert!(store.inner.is_empty());
     store.fail_put.set(false);
     let r = consent(3);
     assert_eq!(r.status, 303);
-    let (_, params) = location(&r);
-    let code = param(&params, "code").unwrap().to_string();
-    let redeem = |seed| {
-        send_with(
-            &provider,
-            &store,
-            Request::new("POST", url("/token")).with_header("content-type", FORM).with_body(token_body(
-                &code,
-                "yourapp.com",
-                REDIRECT,
-                &verifier,
-            )),
-            T0,
-            seed,
-        )
-    };
+    let token = token_body(&code_of(&r), "yourapp.com", REDIRECT, &verifier);
+    let redeem = |seed| send_with(&provider, &store, form_request("/token", token.clone()), T0, seed);
     store.fail_get.set(true);
     assert_json_error(&redeem(4), 503, "temporarily_unavailable", "get fails");
     store.fail_get.set(false);
@@ -1743,39 +1541,20 @@ impl parallel_oauth_provider::cimd::Fetch for DocumentFetch {
 fn client_metadata_documents_obey_the_same_redirect_rules() {
     let id = "https://app.example/oauth/client.json";
     let (_, challenge) = pkce("x");
-    for (doc, uri) in [
-        (
-            serde_json::json!({"client_id": id, "client_name": "A", "redirect_uris": ["javascript:alert(1)"]}),
-            "javascript:alert(1)",
-        ),
-        (
-            serde_json::json!({"client_id": id, "client_name": "A", "redirect_uris": ["https://app.example@evil.example/cb"]}),
-            "https://app.example@evil.example/cb",
-        ),
-        (
-            serde_json::json!({"client_id": id, "client_name": "A", "redirect_uris": ["http://evil.example/cb"]}),
-            "http://evil.example/cb",
-        ),
-        (
-            serde_json::json!({"client_id": "https://evil.example/doc", "client_name": "A", "redirect_uris": ["https://evil.example/cb"]}),
-            "https://evil.example/cb",
-        ),
-        (
-            serde_json::json!({"client_id": id, "client_name": "A", "redirect_uris": ["https://app.example/cb"]}),
-            "https://evil.example/cb",
-        ),
+    // The document's client_id and redirect URI, and the redirect_uri sent.
+    for (client_id, registered, uri) in [
+        (id, "javascript:alert(1)", "javascript:alert(1)"),
+        (id, "https://app.example@evil.example/cb", "https://app.example@evil.example/cb"),
+        (id, "http://evil.example/cb", "http://evil.example/cb"),
+        ("https://evil.example/doc", "https://evil.example/cb", "https://evil.example/cb"),
+        (id, "https://app.example/cb", "https://evil.example/cb"),
     ] {
+        let doc = serde_json::json!({"client_id": client_id, "client_name": "A", "redirect_uris": [registered]});
         let provider = Provider::new(Config::default(), SECRET, None)
             .unwrap()
             .with_fetcher(Box::new(DocumentFetch(doc.to_string())));
         let store = MemoryStore::new();
-        let r = send_with(
-            &provider,
-            &store,
-            Request::new("GET", url(&format!("/authorize?{}", auth_query(id, uri, &challenge, "")))),
-            T0,
-            1,
-        );
+        let r = send_with(&provider, &store, authorize_request(&auth_query(id, uri, &challenge, "")), T0, 1);
         assert_page(&r, 400, &format!("{doc}"));
     }
 }
@@ -1941,14 +1720,18 @@ fn check_invariants(r: &Response, store_failing: bool, what: &str) -> Result<(),
     Ok(())
 }
 
-proptest! {
-    // Failures print their minimal input; nothing is written next to the tests.
-    // PROPTEST_CASES=100000 for a long run.
-    #![proptest_config(ProptestConfig {
+/// PROPTEST_CASES cases (512 unless set; 100000 for a long run). Failures
+/// print their minimal input; nothing is written next to the tests.
+fn proptest_config() -> ProptestConfig {
+    ProptestConfig {
         cases: std::env::var("PROPTEST_CASES").ok().and_then(|n| n.parse().ok()).unwrap_or(512),
         failure_persistence: None,
         ..ProptestConfig::default()
-    })]
+    }
+}
+
+proptest! {
+    #![proptest_config(proptest_config())]
 
     /// Arbitrary method, path, query, headers and body: no panic, no 5xx
     /// (except 503 while the store fails), no raw control character in a
@@ -1994,13 +1777,13 @@ proptest! {
         let accepted = reg.status == 201;
         prop_assert_eq!(accepted, RedirectUri::parse(&uri).is_ok());
         let (_, challenge) = pkce("p");
-        let client = if accepted { json(&reg)["client_id"].as_str().unwrap().to_string() } else { "yourapp.com".into() };
+        let client = if accepted { client_id_of(&reg) } else { "yourapp.com".into() };
         for response_type in ["code", "token"] {
             let q = format!(
                 "response_type={response_type}&client_id={}&redirect_uri={}&code_challenge={challenge}&code_challenge_method=S256&state={}",
                 enc(&client), enc(&uri), enc(&state)
             );
-            let r = authorize(&s, &q);
+            let r = s.authorize(&q);
             check_invariants(&r, false, "authorize")?;
             if r.status == 302 {
                 let valid = RedirectUri::parse(&uri).unwrap();
@@ -2029,9 +1812,8 @@ proptest! {
         failing in prop::bool::weighted(0.1),
     ) {
         let s = Server::new();
-        let (query, _) = default_query();
-        let mut jar = Jar::default();
-        let page = s.consent_page(&query, &mut jar);
+        let (query, _) = default_query("sec");
+        let (page, jar) = s.open_consent(&query);
         let mut form = url::form_urlencoded::Serializer::new(String::new());
         let decode = |v: String| url::form_urlencoded::parse(format!("v={v}").as_bytes()).next().unwrap().1.into_owned();
         let sealed = decode(hidden(&page, "request"));
@@ -2052,7 +1834,7 @@ proptest! {
             if n == "request" || n == "csrf" { genuine = false; }
             form.append_pair(n, v);
         }
-        let mut request = Request::new("POST", url("/authorize")).with_header("content-type", FORM).with_body(form.finish());
+        let mut request = form_request("/authorize", form.finish());
         match cookie.as_deref() {
             Some("good") => { request = request.with_header("cookie", &jar.header()); }
             Some(c) => { request = request.with_header("cookie", c); genuine = false; }
@@ -2102,7 +1884,7 @@ proptest! {
         for (n, v) in &fields {
             form.append_pair(n, v);
         }
-        let mut request = Request::new("POST", url("/token")).with_header("content-type", FORM).with_body(form.finish());
+        let mut request = form_request("/token", form.finish());
         if let Some(a) = auth {
             request = request.with_header("authorization", a);
         }
@@ -2132,11 +1914,7 @@ proptest! {
     #[test]
     fn registration_of_arbitrary_json_is_safe(body in arb_json(), ct in prop::option::of(prop::sample::select(vec!["application/json", "text/plain", "application/vnd.x+json"]))) {
         let s = Server::new();
-        let mut request = Request::new("POST", url("/register")).with_body(body.to_string());
-        if let Some(ct) = ct {
-            request = request.with_header("content-type", ct);
-        }
-        let r = s.send(request);
+        let r = s.send(typed_post("/register", ct, body.to_string()));
         check_invariants(&r, false, "register")?;
         prop_assert!(r.status == 201 || r.status == 400, "{}", r.status);
         if r.status == 201 {
@@ -2145,7 +1923,7 @@ proptest! {
             let client = reg["client_id"].as_str().unwrap();
             let uri = reg["redirect_uris"][0].as_str().unwrap();
             let (_, challenge) = pkce("p");
-            let page = authorize(&s, &auth_query(client, uri, &challenge, ""));
+            let page = s.authorize(&auth_query(client, uri, &challenge, ""));
             prop_assert_eq!(page.status, 200, "{}", page.text());
         } else {
             let e = json(&r)["error"].as_str().unwrap().to_string();
@@ -2161,16 +1939,11 @@ proptest! {
         "(__Host-parallel-oauth-(key|csrf)=[A-Za-z0-9_=%-]{0,120}; ?){1,4}",
     ]) {
         let s = Server::new();
-        let (query, _) = default_query();
-        let page = s.send(Request::new("GET", url(&format!("/authorize?{query}"))).with_header("cookie", &cookie));
+        let (query, _) = default_query("sec");
+        let page = s.send(authorize_request(&query).with_header("cookie", &cookie));
         check_invariants(&page, false, "consent page")?;
         prop_assert_eq!(page.status, 200);
-        let r = s.send(
-            Request::new("POST", url("/authorize"))
-                .with_header("content-type", FORM)
-                .with_header("cookie", &cookie)
-                .with_body(format!("{}&key_choice=saved&action=approve", form_fields(&page))),
-        );
+        let r = s.send(consent_form(&page, "key_choice=saved&action=approve", &cookie));
         check_invariants(&r, false, "consent post")?;
         prop_assert!(r.header("location").is_none_or(|l| !l.contains("code=")));
     }
@@ -2183,11 +1956,7 @@ fn test_keys() -> parallel_oauth_provider::seal::Keys {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig {
-        cases: std::env::var("PROPTEST_CASES").ok().and_then(|n| n.parse().ok()).unwrap_or(512),
-        failure_persistence: None,
-        ..ProptestConfig::default()
-    })]
+    #![proptest_config(proptest_config())]
 
     /// Cookie decoding: any Cookie header, for either of our cookies.
     #[test]
@@ -2200,7 +1969,7 @@ proptest! {
         if let Some(set) = set {
             prop_assert!(!set.bytes().any(|b| b < 0x20));
         }
-        let _ = request.cookie("__Host-parallel-oauth-csrf");
+        let _ = request.cookie(CSRF_COOKIE);
     }
 
     /// Client ids (host names and signed ids) from anyone.
@@ -2224,8 +1993,7 @@ proptest! {
     /// The token request parser with any body, content type and Authorization.
     #[test]
     fn token_request_parsing_never_panics(body in arb_body(), ct in prop::option::of("[ -~]{0,40}"), auth in prop::option::of("(Basic|basic|Bearer) [ -~]{0,60}")) {
-        let mut request = Request::new("POST", url("/token")).with_body(body);
-        if let Some(ct) = ct { request = request.with_header("content-type", &ct); }
+        let mut request = typed_post("/token", ct.as_deref(), body);
         if let Some(auth) = auth { request = request.with_header("authorization", &auth); }
         if let Err(e) = parallel_oauth_provider::token::parse(&request) {
             prop_assert!(e.to_response().status < 500);
