@@ -46,7 +46,6 @@
 //!   [`ProtectedResource::invalid_token`] when it is not, so that clients
 //!   start a fresh authorization.
 
-use subtle::ConstantTimeEq;
 use url::Url;
 
 use crate::http::{Request, Response};
@@ -276,19 +275,7 @@ impl BearerToken {
     }
 }
 
-impl std::fmt::Debug for BearerToken {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("BearerToken([redacted])")
-    }
-}
-
-impl PartialEq for BearerToken {
-    fn eq(&self, other: &Self) -> bool {
-        self.0.as_bytes().ct_eq(other.0.as_bytes()).into()
-    }
-}
-
-impl Eq for BearerToken {}
+crate::secret::secret_string!(BearerToken);
 
 /// The bearer token of a request (RFC 6750 §2.1): exactly one
 /// `Authorization` header holding `Bearer` (any case), one or more spaces,

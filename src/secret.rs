@@ -1,7 +1,5 @@
 //! Secret values in newtypes whose `Debug` never prints them.
 
-use subtle::ConstantTimeEq;
-
 /// The user's API key: what the consent page receives and /token hands out.
 #[derive(Clone, serde::Serialize, serde::Deserialize)]
 #[serde(transparent)]
@@ -35,17 +33,28 @@ impl ApiKey {
     }
 }
 
-impl std::fmt::Debug for ApiKey {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("ApiKey([redacted])")
-    }
-}
+/// Gives a string newtype holding a secret a `Debug` that prints
+/// `Name([redacted])` and a constant-time `PartialEq`.
+macro_rules! secret_string {
+    ($t:ident) => {
+        impl std::fmt::Debug for $t {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                write!(f, "{}([redacted])", stringify!($t))
+            }
+        }
 
-impl PartialEq for ApiKey {
-    fn eq(&self, other: &Self) -> bool {
-        self.0.as_bytes().ct_eq(other.0.as_bytes()).into()
-    }
+        impl PartialEq for $t {
+            fn eq(&self, other: &Self) -> bool {
+                subtle::ConstantTimeEq::ct_eq(self.0.as_bytes(), other.0.as_bytes()).into()
+            }
+        }
+
+        impl Eq for $t {}
+    };
 }
+pub(crate) use secret_string;
+
+secret_string!(ApiKey);
 
 /// The provider's `SECRET`, from which every key is derived.
 #[derive(Clone)]
