@@ -214,7 +214,9 @@ impl ProtectedResource {
     /// The `401` for a request without a bearer token: the challenge names
     /// the metadata and no error (RFC 6750 §3.1).
     pub fn unauthorized(&self) -> Response {
-        self.challenge(None, "this resource needs a bearer token; see WWW-Authenticate")
+        // "401 Unauthorized" in the text: MCP Inspector (v0.15) only sees the
+        // body through its proxy and starts OAuth when it reads either word.
+        self.challenge(None, "401 Unauthorized: this resource needs a bearer token; see WWW-Authenticate")
     }
 
     /// The `401` for a request whose bearer token was present but refused
@@ -222,7 +224,7 @@ impl ProtectedResource {
     /// accepted upstream. `description` is for developers; never put the
     /// token in it.
     pub fn invalid_token(&self, description: &str) -> Response {
-        self.challenge(Some(description), description)
+        self.challenge(Some(description), &format!("401 Unauthorized: {description}"))
     }
 
     /// The request's bearer token, or the `401` to answer: [`unauthorized`]
@@ -335,6 +337,17 @@ mod tests {
             r = r.with_header("Authorization", a);
         }
         r
+    }
+
+    /// MCP Inspector 0.15 sees only the 401's body (through its proxy) and
+    /// starts OAuth only if that text says "401" or "Unauthorized".
+    #[test]
+    fn unauthorized_body_names_401_for_mcp_inspector() {
+        for r in [mcp().unauthorized(), mcp().invalid_token("bad token")] {
+            assert_eq!(r.status, 401);
+            let body: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+            assert!(body["error_description"].as_str().unwrap().starts_with("401 Unauthorized"));
+        }
     }
 
     #[test]
