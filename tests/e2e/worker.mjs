@@ -145,7 +145,22 @@ function reuse(base) {
  * - `verbose`: echo wrangler's output (default: E2E_VERBOSE); `logLevel`:
  *   wrangler's --log-level (default: debug when verbose, else info).
  */
-export async function startWrangler({
+/** startWrangler, retried (with fresh ports) when wrangler exits before it
+ *  is ready: "The Workers runtime failed to start" happens now and then on
+ *  a busy 2-core machine when another test file's wrangler takes a port
+ *  between freePort() and workerd's bind. Any other failure is thrown. */
+export async function startWrangler(options = {}) {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startWranglerOnce(options);
+    } catch (e) {
+      if (attempt >= 3 || !/exited early/.test(e?.message ?? "")) throw e;
+      process.stderr.write(`[e2e] wrangler exited before it was ready (attempt ${attempt}); retrying\n`);
+    }
+  }
+}
+
+async function startWranglerOnce({
   dir = ROOT,
   build,
   buildHint = "run 'make build' first",
