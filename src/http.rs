@@ -51,6 +51,17 @@ impl Request {
     }
 }
 
+/// The path of an absolute URL as the runtime serializes it
+/// (`scheme://authority/path?query`), without parsing it: for routing
+/// decisions made before the provider's work starts.
+pub fn url_path(url: &str) -> &str {
+    let after_scheme = url.find("://").map_or(url, |i| &url[i + 3..]);
+    match after_scheme.find(['/', '?', '#']) {
+        Some(i) if after_scheme[i..].starts_with('/') => after_scheme[i..].split(['?', '#']).next().unwrap_or("/"),
+        _ => "/",
+    }
+}
+
 /// An HTTP response built by the core.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Response {
@@ -141,6 +152,22 @@ mod tests {
 
     fn req() -> Request {
         Request::new("get", url::Url::parse("http://127.0.0.1:8787/x").unwrap())
+    }
+
+    #[test]
+    fn url_path_agrees_with_the_parsed_url() {
+        for url in [
+            "http://127.0.0.1:8787/__noop",
+            "https://oauth.parallel.ai/",
+            "https://oauth.parallel.ai",
+            "https://a.example/authorize?redirect_uri=https://b.example/cb",
+            "https://a.example/token#frag",
+            "https://a.example/.well-known/oauth-authorization-server/mcp?x=1",
+            "https://user:pw@a.example:444/x/y/",
+            "https://a.example?next=/authorize",
+        ] {
+            assert_eq!(url_path(url), url::Url::parse(url).unwrap().path(), "{url}");
+        }
     }
 
     #[test]

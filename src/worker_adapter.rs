@@ -9,7 +9,10 @@ use std::rc::Rc;
 
 use futures_core::Stream;
 use sha2::Digest;
-use worker::{Date, Env, Headers};
+use worker::wasm_bindgen::JsValue;
+use worker::wasm_bindgen_futures::JsFuture;
+use worker::worker_sys::web_sys;
+use worker::{js_sys, Date, Env, Headers};
 
 use crate::cimd::{self, Fetch, Fetched};
 use crate::provider::MAX_BODY;
@@ -115,48 +118,78 @@ pub async fn handle<S: Store>(
     req: &mut worker::Request,
     store: &S,
 ) -> worker::Result<Option<worker::Response>> {
-    let url = req.url()?;
+    Ok(handle_raw(provider, req.inner(), store).await?.map(worker::Response::from))
+}
+
+/// [`handle`] on the runtime's own request and response objects. The
+/// crate's Worker calls this: a `worker::Request` reads the request's `cf`
+/// object when it is made, which costs more than the provider's own work on
+/// a metadata request, and nothing here needs it.
+pub async fn handle_raw<S: Store>(
+    provider: &Provider,
+    req: &web_sys::Request,
+    store: &S,
+) -> worker::Result<Option<web_sys::Response>> {
+    let url = parse_url(&req.url())?;
     if !provider.owns(&url) {
         return Ok(None);
     }
-    let request = from_worker(req, MAX_BODY).await?;
+    let request = read_request(req, url, MAX_BODY).await?;
     let now = Date::now().as_millis() / 1000;
     let mut seed = [0u8; 32];
     getrandom::getrandom(&mut seed).map_err(|e| worker::Error::RustError(e.to_string()))?;
     match provider.handle(&request, store, now, seed).await {
-        Some(response) => Ok(Some(to_worker(response)?)),
+        Some(response) => Ok(Some(to_raw(response)?)),
         None => Ok(None),
     }
+}
+
+fn parse_url(url: &str) -> worker::Result<url::Url> {
+    url::Url::parse(url).map_err(|e| worker::Error::RustError(format!("request URL: {e}")))
 }
 
 /// Reads a Workers request into the core's [`crate::Request`]. A body
 /// declared larger than `max_body` is not read: an over-long placeholder
 /// takes its place, so the handler answers 413.
 pub async fn from_worker(req: &mut worker::Request, max_body: usize) -> worker::Result<crate::Request> {
-    let method = req.method().to_string();
-    let url = req.url()?;
-    let headers: Vec<(String, String)> = req.headers().entries().collect();
-    let declared = req.headers().get("content-length")?.and_then(|l| l.parse::<usize>().ok());
+    read_request(req.inner(), parse_url(&req.inner().url())?, max_body).await
+}
+
+async fn read_request(req: &web_sys::Request, url: url::Url, max_body: usize) -> worker::Result<crate::Request> {
+    let method = req.method();
+    let headers: Vec<(String, String)> = worker::Headers(req.headers()).entries().collect();
+    let declared = headers
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case("content-length"))
+        .and_then(|(_, l)| l.parse::<usize>().ok());
     let body = match method.as_str() {
         "GET" | "HEAD" | "OPTIONS" => Vec::new(),
         _ if declared.is_some_and(|l| l > max_body) => vec![0; max_body + 1],
-        _ => req.bytes().await.unwrap_or_default(),
+        _ => read_body(req).await.unwrap_or_default(),
     };
     Ok(crate::Request { method, url, headers, body })
 }
 
+async fn read_body(req: &web_sys::Request) -> Result<Vec<u8>, JsValue> {
+    let buffer = JsFuture::from(req.array_buffer()?).await?;
+    Ok(js_sys::Uint8Array::new(&buffer).to_vec())
+}
+
 /// Converts the core's [`crate::Response`] into a Workers response.
 pub fn to_worker(response: crate::Response) -> worker::Result<worker::Response> {
-    let headers = Headers::new();
+    Ok(to_raw(response)?.into())
+}
+
+pub(crate) fn to_raw(mut response: crate::Response) -> worker::Result<web_sys::Response> {
+    let headers = web_sys::Headers::new()?;
     for (name, value) in &response.headers {
         headers.append(name, value)?;
     }
-    let body = if response.body.is_empty() { None } else { Some(response.body) };
-    let r = match body {
-        Some(b) => worker::Response::from_bytes(b)?,
-        None => worker::Response::empty()?,
-    };
-    Ok(r.with_status(response.status).with_headers(headers))
+    let init = web_sys::ResponseInit::new();
+    init.set_status(response.status);
+    init.set_headers(headers.as_ref());
+    let body = if response.body.is_empty() { None } else { Some(response.body.as_mut_slice()) };
+    Ok(web_sys::Response::new_with_opt_u8_array_and_init(body, &init)?)
 }
 
 pub(crate) fn var(env: &Env, name: &str) -> Option<String> {

@@ -6,9 +6,10 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use worker::{console_error, event, Context, Env, Headers};
+use worker::worker_sys::web_sys;
+use worker::{console_error, event, Context, Env};
 
-use crate::worker_adapter::{config_from_env, handle, var, KvStore, WorkerFetch};
+use crate::worker_adapter::{config_from_env, handle_raw, to_raw, var, KvStore, WorkerFetch};
 use crate::Provider;
 
 fn secret(env: &Env, name: &str) -> Option<String> {
@@ -35,19 +36,22 @@ fn provider(env: &Env) -> Result<Rc<Provider>, crate::ConfigError> {
     Ok(p)
 }
 
-fn json(status: u16, body: &str) -> worker::Result<worker::Response> {
-    let headers = Headers::new();
-    headers.set("content-type", "application/json")?;
-    headers.set("cache-control", "no-store")?;
-    Ok(worker::Response::from_bytes(body.as_bytes().to_vec())?.with_status(status).with_headers(headers))
+fn json(status: u16, body: &str) -> worker::Result<web_sys::Response> {
+    let response = crate::Response::empty(status)
+        .with_header("content-type", "application/json")
+        .with_header("cache-control", "no-store")
+        .with_body(body);
+    to_raw(response)
 }
 
+/// Takes and returns the runtime's own objects: see [`handle_raw`].
 #[event(fetch)]
-async fn fetch(mut req: worker::Request, env: Env, _ctx: Context) -> worker::Result<worker::Response> {
-    let path = req.path();
+async fn fetch(req: web_sys::Request, env: Env, _ctx: Context) -> worker::Result<web_sys::Response> {
+    let url = req.url();
+    let path = crate::http::url_path(&url);
     // The benchmark's floor: what the runtime costs with no provider work.
     if path == "/__noop" {
-        return worker::Response::ok("ok");
+        return to_raw(crate::Response::empty(200).with_body("ok"));
     }
     let provider = match provider(&env) {
         Ok(p) => p,
@@ -59,13 +63,11 @@ async fn fetch(mut req: worker::Request, env: Env, _ctx: Context) -> worker::Res
             );
         }
     };
-    if let Some(response) = handle(&provider, &mut req, &KvStore(env.kv("KV")?)).await? {
+    if let Some(response) = handle_raw(&provider, &req, &KvStore(env.kv("KV")?)).await? {
         return Ok(response);
     }
     if path == "/" {
-        let headers = Headers::new();
-        headers.set("location", "/demo/")?;
-        return Ok(worker::Response::empty()?.with_status(302).with_headers(headers));
+        return to_raw(crate::Response::empty(302).with_header("location", "/demo/"));
     }
     json(404, r#"{"error":"not_found","error_description":"no such endpoint"}"#)
 }
