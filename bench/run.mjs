@@ -35,7 +35,12 @@
 // flow's store traffic costs the local runtime, where KV is simulated in
 // the same workerd process; in production it is a remote call).
 //
-// Environment: BENCH_SECONDS (10 per run), BENCH_CONCURRENCY ("1,8"),
+// The measurements of one mode run interleaved: both implementations are up
+// at once, and each concurrency runs BENCH_ROUNDS rounds of ours, its floor,
+// the original, its floor and the JS+KV floor, summed per measurement.
+//
+// Environment: BENCH_SECONDS (10 per run, split over the rounds),
+// BENCH_ROUNDS (5), BENCH_CONCURRENCY ("1,8"),
 // BENCH_MODES ("wrangler,workerd"), BENCH_COLD_RUNS (5),
 // BENCH_WRANGLER_STARTS (3), BENCH_SKIP_ORIGINAL=1, BENCH_VERBOSE=1.
 
@@ -46,7 +51,7 @@ import { join } from "node:path";
 import { benchConfigForOurs } from "./lib/config.mjs";
 import { coldStarts, originalWorkerOptions, oursWorkerOptions } from "./lib/coldstart.mjs";
 import { KV_FLOOR_STEPS, NOOP_STEPS, ORIGINAL_STEPS, OURS_STEPS, kvFloorFlow, noopFlow, originalFlow, oursFlow } from "./lib/flows.mjs";
-import { runLoad, summary } from "./lib/load.mjs";
+import { measure, runLoad, summarize, summary } from "./lib/load.mjs";
 import { OUT_DIR, ROOT } from "./lib/paths.mjs";
 import { CLK_TCK, startMiniflare, startWranglerRuntime } from "./lib/runtime.mjs";
 
@@ -55,6 +60,7 @@ const CONCURRENCY = (process.env.BENCH_CONCURRENCY || "1,8").split(",").map(Numb
 const MODES = (process.env.BENCH_MODES || "wrangler,workerd").split(",").map((m) => m.trim()).filter(Boolean);
 const COLD_RUNS = Number(process.env.BENCH_COLD_RUNS || 5);
 const WRANGLER_STARTS = Math.max(1, Number(process.env.BENCH_WRANGLER_STARTS || 3));
+const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS || 5));
 const SKIP_ORIGINAL = process.env.BENCH_SKIP_ORIGINAL === "1";
 const VERBOSE = process.env.BENCH_VERBOSE === "1";
 const DISCOVERY = "/.well-known/oauth-authorization-server";
@@ -125,33 +131,56 @@ function printRun(r, steps) {
   if (r.failed) log(`      errors: ${JSON.stringify(r.errors)}`);
 }
 
-async function benchImplementation({ mode, label, start, flow, steps, kvFloorFlows }) {
-  log(`\n== ${label} (${mode})`);
-  const rt = await start();
-  log(`  started in ${fmt(rt.startMs, 0)} ms (start -> first answered request) on ${rt.base}`);
-  const runs = [];
+async function benchMode(mode, starters) {
+  log(`\n== ${mode}: ${ROUNDS} rounds per concurrency, each running every measurement for ${fmt(SECONDS / ROUNDS, 1)} s (or as many flows)`);
+  const rts = {};
+  const out = {};
   try {
-    // Warm-up (not recorded): the client's and the isolate's hot paths.
-    await runLoad({ runtime: rt, flow, steps, concurrency: 2, flows: 20, label: "warm-up" });
-    await runLoad({ runtime: rt, flow: noopFlow, steps: NOOP_STEPS, concurrency: 2, flows: 20, label: "warm-up" });
+    for (const [label, start] of Object.entries(starters)) {
+      rts[label] = await start();
+      out[label] = { startMs: rts[label].startMs, runs: [] };
+      log(`  ${label} started in ${fmt(rts[label].startMs, 0)} ms (start -> first answered request) on ${rts[label].base}`);
+    }
+    // Warm-up (not recorded): the client's and the isolates' hot paths.
+    await runLoad({ runtime: rts.ours, flow: oursFlow, steps: OURS_STEPS, concurrency: 2, flows: 20 });
+    if (rts.original) await runLoad({ runtime: rts.original, flow: originalFlow, steps: ORIGINAL_STEPS, concurrency: 2, flows: 20 });
+    for (const rt of Object.values(rts)) await runLoad({ runtime: rt, flow: noopFlow, steps: NOOP_STEPS, concurrency: 2, flows: 20 });
     for (const c of CONCURRENCY) {
-      const r = await runLoad({ runtime: rt, flow, steps, concurrency: c, seconds: SECONDS, label });
-      printRun(r, steps);
-      const floor = await runLoad({ runtime: rt, flow: noopFlow, steps: NOOP_STEPS, concurrency: c, flows: r.flows, label: `${label} floor` });
-      printRun(floor, []);
-      const run = { concurrency: c, flows: r, floor };
-      if (kvFloorFlows) {
-        // Same number of flows as ours ran at this concurrency (more samples than the original's own count).
-        const flows = Math.max(r.flows, kvFloorFlows.find((k) => k.concurrency === c)?.flows ?? 0);
-        run.kvFloor = await runLoad({ runtime: rt, flow: kvFloorFlow, steps: KV_FLOOR_STEPS, concurrency: c, flows, label: "JS+KV floor" });
-        printRun(run.kvFloor, []);
+      const slices = { ours: [], floor: [], original: [], originalFloor: [], kvFloor: [] };
+      const seconds = SECONDS / ROUNDS;
+      // Interleaved, so that the machine's drift falls on every measurement alike.
+      for (let round = 0; round < ROUNDS; round++) {
+        const ours = await measure({ runtime: rts.ours, flow: oursFlow, steps: OURS_STEPS, concurrency: c, seconds });
+        const flows = ours.ok + ours.failed;
+        slices.ours.push(ours);
+        slices.floor.push(await measure({ runtime: rts.ours, flow: noopFlow, steps: NOOP_STEPS, concurrency: c, flows }));
+        if (!rts.original) continue;
+        const original = await measure({ runtime: rts.original, flow: originalFlow, steps: ORIGINAL_STEPS, concurrency: c, seconds });
+        slices.original.push(original);
+        slices.originalFloor.push(await measure({ runtime: rts.original, flow: noopFlow, steps: NOOP_STEPS, concurrency: c, flows: original.ok + original.failed }));
+        slices.kvFloor.push(await measure({ runtime: rts.original, flow: kvFloorFlow, steps: KV_FLOOR_STEPS, concurrency: c, flows }));
       }
-      runs.push(run);
+      const run = { concurrency: c, flows: summarize(slices.ours, "ours"), floor: summarize(slices.floor, "ours floor") };
+      printRun(run.flows, OURS_STEPS);
+      printRun(run.floor, []);
+      out.ours.runs.push(run);
+      if (rts.original) {
+        const orig = {
+          concurrency: c,
+          flows: summarize(slices.original, "original"),
+          floor: summarize(slices.originalFloor, "original floor"),
+          kvFloor: summarize(slices.kvFloor, "JS+KV floor"),
+        };
+        printRun(orig.flows, ORIGINAL_STEPS);
+        printRun(orig.floor, []);
+        printRun(orig.kvFloor, []);
+        out.original.runs.push(orig);
+      }
     }
   } finally {
-    await rt.stop();
+    for (const rt of Object.values(rts)) await rt.stop();
   }
-  return { startMs: rt.startMs, runs };
+  return out;
 }
 
 async function wranglerStarts(label, config) {
@@ -243,17 +272,9 @@ async function main() {
       mode === "wrangler"
         ? () => startWranglerRuntime({ label, config: label === "ours" ? oursConfig : ORIGINAL_CONFIG, readyPath: DISCOVERY, verbose: VERBOSE })
         : () => startMiniflare({ label, options: label === "ours" ? oursWorkerOptions() : originalOptions });
-    const ours = await benchImplementation({ mode, label: "ours", start: starter("ours"), flow: oursFlow, steps: OURS_STEPS });
-    const original = SKIP_ORIGINAL
-      ? null
-      : await benchImplementation({
-          mode,
-          label: "original",
-          start: starter("original"),
-          flow: originalFlow,
-          steps: ORIGINAL_STEPS,
-          kvFloorFlows: ours.runs.map((r) => ({ concurrency: r.concurrency, flows: r.flows.flows })),
-        });
+    const starters = { ours: starter("ours") };
+    if (!SKIP_ORIGINAL) starters.original = starter("original");
+    const { ours, original = null } = await benchMode(mode, starters);
     const comparisons = compare(ours, original);
     modes[mode] = { ours, original, comparisons, targets: targetsFor(comparisons, !!original) };
   }
@@ -298,7 +319,7 @@ async function main() {
   const result = {
     startedAt: startedAt.toISOString(),
     machine: info,
-    settings: { secondsPerRun: SECONDS, concurrency: CONCURRENCY, modes: MODES, coldRuns: COLD_RUNS, wranglerStarts: WRANGLER_STARTS },
+    settings: { secondsPerRun: SECONDS, rounds: ROUNDS, concurrency: CONCURRENCY, modes: MODES, coldRuns: COLD_RUNS, wranglerStarts: WRANGLER_STARTS },
     thresholds: TARGETS,
     modes,
     coldStart: { workerd: cold, wranglerDev },

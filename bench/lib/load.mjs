@@ -22,10 +22,10 @@ export function summary(values) {
 
 /**
  * Runs `flow(base)` with `concurrency` clients until `seconds` have passed
- * or `flows` flows have started. Returns throughput, latency per step and
- * per flow, failures, and the runtime's CPU per flow.
+ * or `flows` flows have started: one slice of a measurement, raw (see
+ * summarize()).
  */
-export async function runLoad({ runtime, flow, steps, concurrency, seconds, flows: target, label }) {
+export async function measure({ runtime, flow, steps, concurrency, seconds, flows: target }) {
   const perStep = new Map(steps.map((s) => [s, []]));
   const flowMs = [];
   const errors = new Map();
@@ -58,10 +58,32 @@ export async function runLoad({ runtime, flow, steps, concurrency, seconds, flow
   const wallMs = performance.now() - t0;
   const cpu = cpuDelta(cpuBefore, runtime.cpu());
   const client_ = process.cpuUsage(clientBefore);
+  return { concurrency, steps, wallMs, ok, failed, flowMs, perStep, errors, cpu, clientMs: (client_.user + client_.system) / 1000 };
+}
+
+/**
+ * Throughput, latency per step and per flow, failures, and the runtime's
+ * CPU per flow over one or more slices from measure() (the benchmark
+ * interleaves slices of the implementations it compares, so that drift in
+ * the machine's speed falls on all of them alike).
+ */
+export function summarize(slices, label) {
+  const { concurrency, steps } = slices[0];
+  const sum = (f) => slices.reduce((a, s) => a + f(s), 0);
+  const wallMs = sum((s) => s.wallMs);
+  const ok = sum((s) => s.ok);
+  const failed = sum((s) => s.failed);
   const flows = ok + failed;
-  const result = {
+  const workerdMs = sum((s) => s.cpu.workerdMs);
+  const byRole = {};
+  for (const s of slices) for (const [k, v] of Object.entries(s.cpu.byRole)) byRole[k] = (byRole[k] ?? 0) + v;
+  const errors = {};
+  for (const s of slices) for (const [k, v] of s.errors) errors[k] = (errors[k] ?? 0) + v;
+  const perFlow = (x) => (flows ? x / flows : null);
+  return {
     label,
     concurrency,
+    slices: slices.length,
     seconds: wallMs / 1000,
     flows,
     ok,
@@ -69,20 +91,24 @@ export async function runLoad({ runtime, flow, steps, concurrency, seconds, flow
     requests: flows * steps.length,
     flowsPerSec: ok / (wallMs / 1000),
     latencyMs: {
-      flow: summary(flowMs),
-      steps: Object.fromEntries([...perStep].map(([name, v]) => [name, summary(v)])),
+      flow: summary(slices.flatMap((s) => s.flowMs)),
+      steps: Object.fromEntries(steps.map((name) => [name, summary(slices.flatMap((s) => s.perStep.get(name)))])),
     },
     cpu: {
-      workerdMs: cpu.workerdMs,
-      workerdMsPerFlow: flows ? cpu.workerdMs / flows : null,
-      byRoleMsPerFlow: Object.fromEntries(Object.entries(cpu.byRole).map(([k, v]) => [k, flows ? v / flows : null])),
-      wranglerNodeMsPerFlow: flows ? cpu.wranglerNodeMs / flows : null,
-      clientMsPerFlow: flows ? (client_.user + client_.system) / 1000 / flows : null,
-      workerdCoresBusy: cpu.workerdMs / wallMs,
+      workerdMs,
+      workerdMsPerFlow: perFlow(workerdMs),
+      byRoleMsPerFlow: Object.fromEntries(Object.entries(byRole).map(([k, v]) => [k, perFlow(v)])),
+      wranglerNodeMsPerFlow: perFlow(sum((s) => s.cpu.wranglerNodeMs)),
+      clientMsPerFlow: perFlow(sum((s) => s.clientMs)),
+      workerdCoresBusy: workerdMs / wallMs,
     },
-    errors: Object.fromEntries(errors),
+    errors,
     // Other work on the machine skews throughput (CPU per flow much less).
     loadAverage1m: os.loadavg()[0],
   };
-  return result;
+}
+
+/** One measurement, summarized. */
+export async function runLoad(options) {
+  return summarize([await measure(options)], options.label);
 }

@@ -146,6 +146,8 @@ export async function startWranglerRuntime({ label, config, readyPath, verbose =
  */
 export async function startMiniflare({ label, options }) {
   const { Miniflare } = await import("miniflare");
+  const workerd = () => processTree(process.pid).filter((p) => p.comm === "workerd" && p.state !== "Z").map((p) => p.pid);
+  const running = new Set(workerd());
   const t0 = performance.now();
   const mf = new Miniflare({ ...options, host: "127.0.0.1", port: 0, kvPersist: false });
   const url = await mf.ready;
@@ -156,10 +158,11 @@ export async function startMiniflare({ label, options }) {
     await mf.dispose();
     throw new Error(`${label}: metadata -> ${res.status}`);
   }
-  const workerd = () => processTree(process.pid).filter((p) => p.comm === "workerd");
-  if (workerd().length !== 1) {
+  // Its own workerd only: another implementation may be running beside it.
+  const own = workerd().filter((pid) => !running.has(pid));
+  if (own.length !== 1) {
     await mf.dispose();
-    throw new Error(`${label}: expected one workerd child, found ${workerd().length}`);
+    throw new Error(`${label}: expected one new workerd child, found ${own.length}`);
   }
   return {
     label,
@@ -167,6 +170,6 @@ export async function startMiniflare({ label, options }) {
     startMs: performance.now() - t0,
     stop: () => mf.dispose(),
     logs: () => "",
-    cpu: () => cpuSnapshot(process.pid, null),
+    cpu: () => cpuSnapshot(own[0], null),
   };
 }
