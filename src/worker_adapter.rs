@@ -121,10 +121,9 @@ pub async fn handle<S: Store>(
     Ok(handle_raw(provider, req.inner(), store).await?.map(worker::Response::from))
 }
 
-/// [`handle`] on the runtime's own request and response objects. The
-/// crate's Worker calls this: a `worker::Request` reads the request's `cf`
-/// object when it is made, which costs more than the provider's own work on
-/// a metadata request, and nothing here needs it.
+/// [`handle`] on the runtime's own request and response objects, which the
+/// crate's Worker uses: a `worker::Request` reads the request's `cf` object
+/// when it is made, and nothing here needs it.
 pub async fn handle_raw<S: Store>(
     provider: &Provider,
     req: &web_sys::Request,
