@@ -40,7 +40,8 @@
 // the original, its floor and the JS+KV floor, summed per measurement.
 //
 // Environment: BENCH_SECONDS (10 per run, split over the rounds),
-// BENCH_ROUNDS (5), BENCH_CONCURRENCY ("1,8"),
+// BENCH_ROUNDS (5), BENCH_WARMUP_SECONDS (5 per implementation, not
+// recorded), BENCH_CONCURRENCY ("1,8"),
 // BENCH_MODES ("wrangler,workerd"), BENCH_COLD_RUNS (5),
 // BENCH_WRANGLER_STARTS (3), BENCH_SKIP_ORIGINAL=1, BENCH_VERBOSE=1.
 
@@ -51,7 +52,7 @@ import { join } from "node:path";
 import { benchConfigForOurs } from "./lib/config.mjs";
 import { coldStarts, originalWorkerOptions, oursWorkerOptions } from "./lib/coldstart.mjs";
 import { KV_FLOOR_STEPS, NOOP_STEPS, ORIGINAL_STEPS, OURS_STEPS, kvFloorFlow, noopFlow, originalFlow, oursFlow } from "./lib/flows.mjs";
-import { measure, runLoad, summarize, summary } from "./lib/load.mjs";
+import { measure, summarize, summary } from "./lib/load.mjs";
 import { OUT_DIR, ROOT } from "./lib/paths.mjs";
 import { CLK_TCK, startMiniflare, startWranglerRuntime } from "./lib/runtime.mjs";
 
@@ -61,6 +62,7 @@ const MODES = (process.env.BENCH_MODES || "wrangler,workerd").split(",").map((m)
 const COLD_RUNS = Number(process.env.BENCH_COLD_RUNS || 5);
 const WRANGLER_STARTS = Math.max(1, Number(process.env.BENCH_WRANGLER_STARTS || 3));
 const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS || 5));
+const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 5);
 const SKIP_ORIGINAL = process.env.BENCH_SKIP_ORIGINAL === "1";
 const VERBOSE = process.env.BENCH_VERBOSE === "1";
 const DISCOVERY = "/.well-known/oauth-authorization-server";
@@ -75,6 +77,8 @@ const TARGETS = {
 const log = (...a) => console.log(...a);
 const fmt = (x, d = 2) => (x == null || Number.isNaN(x) ? "-" : Number(x).toFixed(d));
 const median = (xs) => summary(xs).p50;
+/** "[lo–hi]" of a round-by-round range, or "". */
+const span = (r, d) => (r ? `[rounds ${fmt(r[0], d)}–${fmt(r[1], d)}]` : "");
 
 function preflight() {
   const missing = [];
@@ -141,10 +145,13 @@ async function benchMode(mode, starters) {
       out[label] = { startMs: rts[label].startMs, runs: [] };
       log(`  ${label} started in ${fmt(rts[label].startMs, 0)} ms (start -> first answered request) on ${rts[label].base}`);
     }
-    // Warm-up (not recorded): the client's and the isolates' hot paths.
-    await runLoad({ runtime: rts.ours, flow: oursFlow, steps: OURS_STEPS, concurrency: 2, flows: 20 });
-    if (rts.original) await runLoad({ runtime: rts.original, flow: originalFlow, steps: ORIGINAL_STEPS, concurrency: 2, flows: 20 });
-    for (const rt of Object.values(rts)) await runLoad({ runtime: rt, flow: noopFlow, steps: NOOP_STEPS, concurrency: 2, flows: 20 });
+    // Warm-up (not recorded), the same time for each: V8 compiles hot code
+    // again, optimized, after it has run a while (a fresh isolate of ours
+    // spends up to twice the CPU per flow for its first ~600 flows).
+    const warm = { concurrency: 8, seconds: WARMUP_SECONDS };
+    await measure({ runtime: rts.ours, flow: oursFlow, steps: OURS_STEPS, ...warm });
+    if (rts.original) await measure({ runtime: rts.original, flow: originalFlow, steps: ORIGINAL_STEPS, ...warm });
+    for (const rt of Object.values(rts)) await measure({ runtime: rt, flow: noopFlow, steps: NOOP_STEPS, ...warm, seconds: 1 });
     for (const c of CONCURRENCY) {
       const slices = { ours: [], floor: [], original: [], originalFloor: [], kvFloor: [] };
       const seconds = SECONDS / ROUNDS;
@@ -161,6 +168,11 @@ async function benchMode(mode, starters) {
         slices.kvFloor.push(await measure({ runtime: rts.original, flow: kvFloorFlow, steps: KV_FLOOR_STEPS, concurrency: c, flows }));
       }
       const run = { concurrency: c, flows: summarize(slices.ours, "ours"), floor: summarize(slices.floor, "ours floor") };
+      // CPU ms per flow of each measurement in each round: how much the ratios move between rounds.
+      run.rounds = slices.ours.map((_, i) => {
+        const perFlow = (slice) => (slice ? slice.cpu.workerdMs / (slice.ok + slice.failed) : null);
+        return { ours: perFlow(slices.ours[i]), floor: perFlow(slices.floor[i]), original: perFlow(slices.original[i]), kvFloor: perFlow(slices.kvFloor[i]) };
+      });
       printRun(run.flows, OURS_STEPS);
       printRun(run.floor, []);
       out.ours.runs.push(run);
@@ -235,6 +247,16 @@ function compare(ours, original) {
     cmp.cpuAboveFloorOursOverOriginal = orig ? cmp.cpuAboveFloorOursMs / cmp.cpuAboveFloorOriginalMs : null;
     cmp.cpuOursOverKvFloor = cmp.kvFloorCpuMsPerFlow ? cmp.oursCpuMsPerFlow / cmp.kvFloorCpuMsPerFlow : null;
     cmp.throughputOursOverOriginal = orig ? cmp.oursFlowsPerSec / cmp.originalFlowsPerSec : null;
+    // The same ratios round by round: [lowest, highest].
+    const range = (f) => {
+      const xs = run.rounds.map(f).filter((x) => x != null && Number.isFinite(x));
+      return xs.length ? [Math.min(...xs), Math.max(...xs)] : null;
+    };
+    cmp.roundRanges = {
+      cpuOursOverFloor: range((r) => r.ours / r.floor),
+      cpuOursOverKvFloor: range((r) => r.kvFloor && r.ours / r.kvFloor),
+      cpuOursOverOriginal: range((r) => r.original && r.ours / r.original),
+    };
     return cmp;
   });
 }
@@ -293,7 +315,8 @@ async function main() {
         `  ${mode.padEnd(8)} c=${c.concurrency}: ours ${fmt(c.oursFlowsPerSec, 1)} flows/s, ${fmt(c.oursCpuMsPerFlow)} ms | floor ${fmt(c.floorCpuMsPerFlow)} ms` +
           ` | original ${fmt(c.originalFlowsPerSec, 1)} flows/s, ${fmt(c.originalCpuMsPerFlow)} ms (its floor ${fmt(c.originalFloorCpuMsPerFlow)})` +
           ` | JS+KV floor ${fmt(c.kvFloorCpuMsPerFlow)} ms` +
-          ` => CPU ours/floor ${fmt(c.cpuOursOverFloor)}× (ours/JS+KV floor ${fmt(c.cpuOursOverKvFloor)}×), ours/original ${fmt(c.cpuOursOverOriginal, 3)}×` +
+          ` => CPU ours/floor ${fmt(c.cpuOursOverFloor)}× ${span(c.roundRanges.cpuOursOverFloor, 2)} (ours/JS+KV floor ${fmt(c.cpuOursOverKvFloor)}× ${span(c.roundRanges.cpuOursOverKvFloor, 2)}),` +
+          ` ours/original ${fmt(c.cpuOursOverOriginal, 3)}× ${span(c.roundRanges.cpuOursOverOriginal, 3)}` +
           ` (above floor ${fmt(c.cpuAboveFloorOursOverOriginal, 3)}×), throughput ours/original ${fmt(c.throughputOursOverOriginal, 1)}×`,
       );
     }
@@ -319,7 +342,7 @@ async function main() {
   const result = {
     startedAt: startedAt.toISOString(),
     machine: info,
-    settings: { secondsPerRun: SECONDS, rounds: ROUNDS, concurrency: CONCURRENCY, modes: MODES, coldRuns: COLD_RUNS, wranglerStarts: WRANGLER_STARTS },
+    settings: { secondsPerRun: SECONDS, rounds: ROUNDS, warmupSeconds: WARMUP_SECONDS, concurrency: CONCURRENCY, modes: MODES, coldRuns: COLD_RUNS, wranglerStarts: WRANGLER_STARTS },
     thresholds: TARGETS,
     modes,
     coldStart: { workerd: cold, wranglerDev },

@@ -107,8 +107,3 @@ export function summarize(slices, label) {
     loadAverage1m: os.loadavg()[0],
   };
 }
-
-/** One measurement, summarized. */
-export async function runLoad(options) {
-  return summarize([await measure(options)], options.label);
-}
