@@ -1,5 +1,5 @@
-// The flows the benchmark drives, as a client would (Node's fetch, manual
-// redirects, cookies by hand). Each flow is five requests; each step is
+// The flows the benchmark drives, as a client would (client.mjs: redirects
+// not followed, cookies by hand). Each flow is five requests; each step is
 // timed; any unexpected answer throws (a failed flow).
 //
 // - ours: metadata -> register -> consent page -> consent POST (303 with the
@@ -13,6 +13,8 @@
 
 import { createHash, randomBytes } from "node:crypto";
 import { performance } from "node:perf_hooks";
+
+import { request } from "./client.mjs";
 
 export const OURS_REDIRECT = "http://127.0.0.1:9/cb";
 // The original accepts http only for "localhost" (no request is ever sent there).
@@ -60,7 +62,7 @@ async function timed(times, name, fn) {
 /** The "metadata" step: the provider's metadata document. */
 function metadataStep(times, base) {
   return timed(times, "metadata", async () => {
-    const res = await fetch(`${base}/.well-known/oauth-authorization-server`);
+    const res = await request(`${base}/.well-known/oauth-authorization-server`);
     expectStatus("metadata", res, 200);
     return res.json();
   });
@@ -69,13 +71,13 @@ function metadataStep(times, base) {
 /** The "register" step: dynamic client registration of `client`; the client_id. */
 function registerStep(times, meta, client) {
   return timed(times, "register", async () => {
-    const res = await fetch(meta.registration_endpoint, {
+    const res = await request(meta.registration_endpoint, {
       method: "POST",
       headers: { "content-type": "application/json" },
       body: JSON.stringify(client),
     });
     expectStatus("register", res, 201);
-    return (await res.json()).client_id;
+    return res.json().client_id;
   });
 }
 
@@ -97,7 +99,7 @@ function authorizeUrl(meta, { clientId, redirectUri, challenge, state, ...extra 
 /** The "token" step: exchanges `code`; the access token must be `key`. */
 function tokenStep(times, meta, { code, clientId, redirectUri, verifier, key }) {
   return timed(times, "token", async () => {
-    const res = await fetch(meta.token_endpoint, {
+    const res = await request(meta.token_endpoint, {
       method: "POST",
       headers: { "content-type": "application/x-www-form-urlencoded" },
       body: new URLSearchParams({
@@ -109,7 +111,7 @@ function tokenStep(times, meta, { code, clientId, redirectUri, verifier, key }) 
       }),
     });
     expectStatus("token", res, 200);
-    const body = await res.json();
+    const body = res.json();
     if (body.access_token !== key) throw new FlowError("token: not the key that was typed");
   });
 }
@@ -129,9 +131,9 @@ export async function oursFlow(base) {
   const key = newKey();
   const page = await timed(times, "consent page", async () => {
     const url = authorizeUrl(meta, { clientId, redirectUri: OURS_REDIRECT, challenge, state });
-    const res = await fetch(url, { redirect: "manual" });
+    const res = await request(url);
     expectStatus("consent page", res, 200);
-    const html = await res.text();
+    const html = res.text();
     const csrfCookie = res.headers
       .getSetCookie()
       .map((c) => c.split(";")[0])
@@ -140,9 +142,8 @@ export async function oursFlow(base) {
     return { request: hiddenInput(html, "request"), csrf: hiddenInput(html, "csrf"), csrfCookie };
   });
   const code = await timed(times, "consent POST", async () => {
-    const res = await fetch(meta.authorization_endpoint, {
+    const res = await request(meta.authorization_endpoint, {
       method: "POST",
-      redirect: "manual",
       headers: {
         "content-type": "application/x-www-form-urlencoded",
         cookie: page.csrfCookie,
@@ -150,7 +151,6 @@ export async function oursFlow(base) {
       },
       body: new URLSearchParams({ request: page.request, csrf: page.csrf, api_key: key, action: "approve" }),
     });
-    await res.arrayBuffer();
     expectStatus("consent POST", res, 303);
     const location = new URL(res.headers.get("location"));
     const p = location.searchParams;
@@ -174,21 +174,21 @@ export async function originalFlow(base) {
   const key = newKey();
   await timed(times, "authorize page", async () => {
     const url = authorizeUrl(meta, { clientId, redirectUri: ORIGINAL_REDIRECT, challenge, state, scope: "api" });
-    const res = await fetch(url, { redirect: "manual" });
+    const res = await request(url);
     expectStatus("authorize page", res, 200);
-    const html = await res.text();
+    const html = res.text();
     if (!html.includes(`codeChallenge: '${challenge}'`)) throw new FlowError("authorize page: no code challenge in the page");
   });
   // What the page's script does on "Continue".
   const authCode = "auth_" + randomBytes(28).toString("hex");
   await timed(times, "store-key", async () => {
-    const res = await fetch(new URL("/store-key", base), {
+    const res = await request(new URL("/store-key", base), {
       method: "POST",
       headers: { "content-type": "application/json" },
       body: JSON.stringify({ authCode, apiKey: key, codeChallenge: challenge }),
     });
     expectStatus("store-key", res, 200);
-    const text = await res.text();
+    const text = res.text();
     if (text !== "OK") throw new FlowError(`store-key: ${text}`);
   });
   await tokenStep(times, meta, { code: authCode, clientId, redirectUri: ORIGINAL_REDIRECT, verifier, key });
@@ -200,8 +200,8 @@ export async function noopFlow(base) {
   const times = [];
   for (const name of NOOP_STEPS) {
     await timed(times, name, async () => {
-      const res = await fetch(`${base}/__noop`);
-      const text = await res.text();
+      const res = await request(`${base}/__noop`);
+      const text = res.text();
       if (res.status !== 200 || text !== "ok") throw new FlowError(`noop: HTTP ${res.status}`);
     });
   }
@@ -221,8 +221,8 @@ export async function kvFloorFlow(base) {
   for (const name of KV_FLOOR_STEPS) {
     await timed(times, name, async () => {
       const path = name.startsWith("noop") ? "/__noop" : `/__kv?op=${name.slice(3)}&k=${key}`;
-      const res = await fetch(base + path);
-      const text = await res.text();
+      const res = await request(base + path);
+      const text = res.text();
       if (res.status !== 200 || text !== "ok") throw new FlowError(`${name}: HTTP ${res.status}`);
     });
   }
