@@ -56,7 +56,18 @@ function decode(body, encoding) {
  * `request(url, { method, headers, body })`: `{ status, headers, text(), json() }`
  * with the body already read and decoded. `body` is a string or URLSearchParams.
  */
-export function request(url, { method = "GET", headers = {}, body } = {}) {
+export async function request(url, init = {}) {
+  try {
+    return await send(url, init);
+  } catch (e) {
+    // A keep-alive connection the server closed as this request went out
+    // (Node's documented case): send it again, once, on a new connection.
+    if (e.reusedSocket && e.code === "ECONNRESET") return send(url, init);
+    throw e;
+  }
+}
+
+function send(url, { method = "GET", headers = {}, body } = {}) {
   const u = new URL(url);
   const all = { ...FETCH_HEADERS, ...headers };
   const payload = body == null ? null : String(body);
@@ -81,7 +92,7 @@ export function request(url, { method = "GET", headers = {}, body } = {}) {
         });
       },
     );
-    req.on("error", reject);
+    req.on("error", (e) => reject(Object.assign(e, { reusedSocket: req.reusedSocket })));
     if (payload != null) req.write(payload);
     req.end();
   });
