@@ -2,7 +2,7 @@
 //
 // The generator shares the machine's two cores with the workerd it measures.
 // Node's fetch (undici, WHATWG streams) spends 3.5-4.5 ms of CPU per flow of
-// five requests; this client 1.2-1.5 ms. With fetch, workerd could not get a
+// five requests; this client 1.4-1.7 ms. With fetch, workerd could not get a
 // whole core at concurrency 8 (85-88% busy against 94-95%), so throughput
 // measured the client as much as the Worker.
 //
@@ -45,8 +45,6 @@ function decode(body, encoding) {
       return zlib.gunzipSync(body);
     case "deflate":
       return zlib.inflateSync(body);
-    case "br":
-      return zlib.brotliDecompressSync(body);
     default:
       return body;
   }
