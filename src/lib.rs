@@ -5,8 +5,8 @@
 //! apps discover it, register, send the user to its consent page, and get
 //! the key back through the authorization-code flow with PKCE.
 //!
-//! The crate is a Cloudflare Worker (`#[event(fetch)]` in the Workers
-//! adapter) and a library. The core is plain Rust: it never names a
+//! The crate is a Cloudflare Worker (its own `fetch` export, on the
+//! Workers adapter) and a library. The core is plain Rust: it never names a
 //! `worker` type, takes the time and a random seed as inputs, and is tested
 //! natively.
 //!
@@ -40,7 +40,7 @@
 //! ```
 //!
 //! In a Rust Worker (depend on this crate with `default-features = false`,
-//! which leaves out its own `#[event(fetch)]`):
+//! which leaves out its own `fetch` export):
 //!
 //! ```ignore
 //! #[event(fetch)]

@@ -1,15 +1,20 @@
-//! The crate's own Worker (`#[event(fetch)]`), built on the adapter. Behind
-//! the default `worker-entry` feature: a Worker that mounts the provider as
-//! a library turns it off (`default-features = false`) and keeps its own
-//! `fetch`.
+//! The crate's own Worker: its `fetch` export, built on the adapter.
+//! Behind the default `worker-entry` feature: a Worker that mounts the
+//! provider as a library turns it off (`default-features = false`) and
+//! keeps its own `fetch`.
+//!
+//! Not `#[event(fetch)]`: that macro runs every request as a future and
+//! answers with a Promise. Here a request that has nothing to wait for is
+//! answered with the Response itself (see [`respond`]).
 
 use std::cell::RefCell;
 use std::rc::Rc;
 
+use worker::wasm_bindgen::{self, prelude::wasm_bindgen, JsValue};
 use worker::worker_sys::web_sys;
-use worker::{console_error, event, Context, Env};
+use worker::{console_error, Env};
 
-use crate::worker_adapter::{config_from_env, handle_raw, to_raw, var, KvStore, WorkerFetch};
+use crate::worker_adapter::{config_from_env, not_found, respond, sync_first, to_raw, var, KvStore, WorkerFetch};
 use crate::Provider;
 
 fn secret(env: &Env, name: &str) -> Option<String> {
@@ -36,38 +41,45 @@ fn provider(env: &Env) -> Result<Rc<Provider>, crate::ConfigError> {
     Ok(p)
 }
 
-fn json(status: u16, body: &str) -> worker::Result<web_sys::Response> {
-    let response = crate::Response::empty(status)
-        .with_header("content-type", "application/json")
-        .with_header("cache-control", "no-store")
-        .with_body(body);
-    to_raw(response)
+/// A response that needs no provider: answered now.
+fn now(response: crate::Response) -> JsValue {
+    sync_first(std::future::ready(to_raw(response)))
 }
 
-/// Takes and returns the runtime's own objects: see [`handle_raw`].
-#[event(fetch)]
-async fn fetch(req: web_sys::Request, env: Env, _ctx: Context) -> worker::Result<web_sys::Response> {
+/// The Worker's `fetch` handler: a `Response`, or a `Promise` of one when
+/// the provider has to wait (for the body, KV or a client's metadata).
+#[wasm_bindgen]
+pub fn fetch(req: web_sys::Request, env: Env, _ctx: JsValue) -> JsValue {
     let url = req.url();
     let path = crate::http::url_path(&url);
     // The benchmark's floor: what the runtime costs with no provider work.
     if path == "/__noop" {
-        return to_raw(crate::Response::empty(200).with_body("ok"));
+        return now(crate::Response::empty(200).with_body("ok"));
     }
     let provider = match provider(&env) {
         Ok(p) => p,
         Err(e) => {
             console_error!("parallel-oauth-provider is not configured: {}", e);
-            return json(
-                503,
-                r#"{"error":"server_error","error_description":"the provider is not configured (SECRET is missing or too short); see the server log"}"#,
-            );
+            let body = serde_json::json!({
+                "error": "server_error",
+                "error_description": "the provider is not configured (SECRET is missing or too short); see the server log",
+            });
+            return now(crate::Response::json(503, &body).no_store());
         }
     };
-    if let Some(response) = handle_raw(&provider, &req, &KvStore(env.kv("KV")?)).await? {
-        return Ok(response);
+    let parsed = match url::Url::parse(&url) {
+        Ok(u) => u,
+        Err(e) => return sync_first(std::future::ready(Err(worker::Error::RustError(format!("request URL: {e}"))))),
+    };
+    let kv = match env.kv("KV") {
+        Ok(kv) => kv,
+        Err(e) => return sync_first(std::future::ready(Err(e))),
+    };
+    if let Some(answer) = respond(provider, &req, parsed, KvStore(kv)) {
+        return answer;
     }
     if path == "/" {
-        return to_raw(crate::Response::empty(302).with_header("location", "/demo/"));
+        return now(crate::Response::empty(302).with_header("location", "/demo/"));
     }
-    json(404, r#"{"error":"not_found","error_description":"no such endpoint"}"#)
+    now(not_found().no_store())
 }
