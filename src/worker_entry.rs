@@ -71,12 +71,14 @@ pub fn fetch(req: web_sys::Request, env: Env, _ctx: JsValue) -> JsValue {
         Ok(u) => u,
         Err(e) => return sync_first(std::future::ready(Err(worker::Error::RustError(format!("request URL: {e}"))))),
     };
-    let kv = match env.kv("KV") {
-        Ok(kv) => kv,
-        Err(e) => return sync_first(std::future::ready(Err(e))),
-    };
-    if let Some(answer) = respond(provider, &req, parsed, KvStore(kv)) {
-        return answer;
+    if provider.owns(&parsed) {
+        let kv = match env.kv("KV") {
+            Ok(kv) => kv,
+            Err(e) => return sync_first(std::future::ready(Err(e))),
+        };
+        if let Some(answer) = respond(provider, &req, parsed, KvStore(kv)) {
+            return answer;
+        }
     }
     if path == "/" {
         return now(crate::Response::empty(302).with_header("location", "/demo/"));

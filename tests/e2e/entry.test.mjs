@@ -1,0 +1,68 @@
+// The Worker's own `fetch` export (src/worker_entry.rs) in plain workerd
+// (Miniflare, as `make bench` runs it), for what wrangler's config cannot
+// set up: a Worker deployed without its KV binding. A provider route then
+// fails at the runtime, and the answer is still an RFC-shaped JSON error,
+// with the reason in the log and not in the body; routes that need no
+// provider keep working.
+
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { Miniflare } from "miniflare";
+import { DISCOVERY, ROOT } from "./worker.mjs";
+
+describe("the Worker deployed without its KV binding", () => {
+  let mf;
+  let base;
+  let log = "";
+  before(async () => {
+    mf = new Miniflare({
+      modules: true,
+      scriptPath: join(ROOT, "build", "index.js"),
+      modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"] }],
+      compatibilityDate: "2026-04-20",
+      bindings: { SECRET: "entry-test-secret-0123456789abcdefghijklmnop", DEV: "1" },
+      host: "127.0.0.1",
+      port: 0,
+      handleRuntimeStdio(stdout, stderr) {
+        for (const s of [stdout, stderr]) s.on("data", (chunk) => (log += chunk));
+      },
+    });
+    base = (await mf.ready).toString().replace(/\/$/, "");
+  });
+  after(() => mf?.dispose());
+
+  test("provider routes answer 500 server_error as JSON, the log says why, the body does not", async () => {
+    const requests = [
+      ["GET", DISCOVERY],
+      ["POST", "/register", JSON.stringify({ redirect_uris: ["https://a.example/cb"] }), "application/json"],
+      ["POST", "/token", "grant_type=authorization_code&code=x", "application/x-www-form-urlencoded"],
+    ];
+    for (const [method, path, body, type] of requests) {
+      const res = await fetch(base + path, { method, body, headers: type ? { "content-type": type } : {} });
+      const text = await res.text();
+      assert.equal(res.status, 500, `${method} ${path}: ${text}`);
+      assert.match(res.headers.get("content-type") || "", /^application\/json/);
+      const json = JSON.parse(text);
+      assert.equal(json.error, "server_error");
+      assert.doesNotMatch(text, /KV|binding|RustError|panicked|at \w+/, "no internals in the body");
+    }
+    // workerd flushes console output asynchronously.
+    for (let i = 0; i < 40 && !/KV/.test(log); i++) await new Promise((r) => setTimeout(r, 100));
+    assert.match(log, /KV/, "the log names the missing binding");
+    if (process.env.E2E_VERBOSE) console.log(log);
+  });
+
+  test("routes the provider does not own still answer (they needed the KV binding before)", async () => {
+    const noop = await fetch(`${base}/__noop`);
+    assert.equal(noop.status, 200);
+    assert.equal(await noop.text(), "ok");
+    const root = await fetch(`${base}/`, { redirect: "manual" });
+    assert.equal(root.status, 302);
+    assert.equal(root.headers.get("location"), "/demo/");
+    await root.text();
+    const other = await fetch(`${base}/nothing-here`);
+    assert.equal(other.status, 404);
+    assert.equal((await other.json()).error, "not_found");
+  });
+});
