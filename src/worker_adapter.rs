@@ -218,7 +218,7 @@ pub(crate) fn not_found() -> crate::Response {
 /// executor, no Promise), else a Promise that wasm-bindgen's executor
 /// settles. A later poll with the executor's waker is what any future
 /// allows: a pending JS promise keeps the newest waker.
-pub(crate) fn sync_first<F>(future: F) -> JsValue
+fn sync_first<F>(future: F) -> JsValue
 where
     F: Future<Output = worker::Result<web_sys::Response>> + 'static,
 {
@@ -230,17 +230,18 @@ where
 }
 
 /// The response, or a 500 for an error of the runtime (logged, never shown).
-fn settled(result: worker::Result<web_sys::Response>) -> JsValue {
+pub(crate) fn settled(result: worker::Result<web_sys::Response>) -> JsValue {
     result
         .or_else(|e| {
             console_error!("{}", e);
-            let body = serde_json::json!({"error": "server_error", "error_description": "internal error; see the server log"});
+            let body =
+                serde_json::json!({"error": "server_error", "error_description": "internal error; see the server log"});
             to_raw(crate::Response::json(500, &body))
         })
         .map_or(JsValue::UNDEFINED, Into::into)
 }
 
-fn parse_url(url: &str) -> worker::Result<url::Url> {
+pub(crate) fn parse_url(url: &str) -> worker::Result<url::Url> {
     url::Url::parse(url).map_err(|e| worker::Error::RustError(format!("request URL: {e}")))
 }
 

@@ -14,7 +14,9 @@ use worker::wasm_bindgen::{self, prelude::wasm_bindgen, JsValue};
 use worker::worker_sys::web_sys;
 use worker::{console_error, Env};
 
-use crate::worker_adapter::{config_from_env, not_found, respond, sync_first, to_raw, var, KvStore, WorkerFetch};
+use crate::worker_adapter::{
+    config_from_env, not_found, parse_url, respond, settled, to_raw, var, KvStore, WorkerFetch,
+};
 use crate::Provider;
 
 fn secret(env: &Env, name: &str) -> Option<String> {
@@ -43,7 +45,7 @@ fn provider(env: &Env) -> Result<Rc<Provider>, crate::ConfigError> {
 
 /// A response that needs no provider: answered now.
 fn now(response: crate::Response) -> JsValue {
-    sync_first(std::future::ready(to_raw(response)))
+    settled(to_raw(response))
 }
 
 /// The Worker's `fetch` handler: a `Response`, or a `Promise` of one when
@@ -67,14 +69,14 @@ pub fn fetch(req: web_sys::Request, env: Env, _ctx: JsValue) -> JsValue {
             return now(crate::Response::json(503, &body).no_store());
         }
     };
-    let parsed = match url::Url::parse(&url) {
+    let parsed = match parse_url(&url) {
         Ok(u) => u,
-        Err(e) => return sync_first(std::future::ready(Err(worker::Error::RustError(format!("request URL: {e}"))))),
+        Err(e) => return settled(Err(e)),
     };
     if provider.owns(&parsed) {
         let kv = match env.kv("KV") {
             Ok(kv) => kv,
-            Err(e) => return sync_first(std::future::ready(Err(e))),
+            Err(e) => return settled(Err(e)),
         };
         if let Some(answer) = respond(provider, &req, parsed, KvStore(kv)) {
             return answer;
