@@ -165,7 +165,8 @@ extern "C" {
 /// runtime where none is needed: the `Response` itself when the provider
 /// had nothing to wait for (the metadata documents, the consent page,
 /// registration), else a `Promise` of it. A POST's body is read with the
-/// body promise's own `then`. `None` when the provider does not own `url`.
+/// body promise's own `then`. `None` when the provider does not own `url`;
+/// `store` is called only when it does (a missing binding is then a 500).
 ///
 /// Why: a request run as a future on wasm-bindgen's executor (a Promise, a
 /// task, a microtask), as `#[event(fetch)]` runs every request, cost
@@ -175,11 +176,15 @@ pub fn respond<S: Store + 'static>(
     provider: Rc<Provider>,
     req: &web_sys::Request,
     url: url::Url,
-    store: S,
+    store: impl FnOnce() -> worker::Result<S>,
 ) -> Option<JsValue> {
     if !provider.owns(&url) {
         return None;
     }
+    let store = match store() {
+        Ok(s) => s,
+        Err(e) => return Some(settled(Err(e))),
+    };
     let (mut request, read_body) = request_head(req, url, MAX_BODY);
     if !read_body {
         return Some(answer(provider, request, store));

@@ -73,14 +73,8 @@ pub fn fetch(req: web_sys::Request, env: Env, _ctx: JsValue) -> JsValue {
         Ok(u) => u,
         Err(e) => return settled(Err(e)),
     };
-    if provider.owns(&parsed) {
-        let kv = match env.kv("KV") {
-            Ok(kv) => kv,
-            Err(e) => return settled(Err(e)),
-        };
-        if let Some(answer) = respond(provider, &req, parsed, KvStore(kv)) {
-            return answer;
-        }
+    if let Some(answer) = respond(provider, &req, parsed, || Ok(KvStore(env.kv("KV")?))) {
+        return answer;
     }
     if path == "/" {
         return now(crate::Response::empty(302).with_header("location", "/demo/"));
