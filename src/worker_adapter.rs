@@ -216,7 +216,7 @@ fn answer<S: Store + 'static>(provider: Rc<Provider>, request: crate::Request, s
 
 /// The answer for a path nobody serves.
 pub(crate) fn not_found() -> crate::Response {
-    crate::Response::json(404, &serde_json::json!({"error": "not_found", "error_description": "no such endpoint"}))
+    crate::error::json_error(404, "not_found", "no such endpoint")
 }
 
 /// Polls `future` once: its output when it is ready without waiting (no
@@ -239,9 +239,7 @@ pub(crate) fn settled(result: worker::Result<web_sys::Response>) -> JsValue {
     result
         .or_else(|e| {
             console_error!("{}", e);
-            let body =
-                serde_json::json!({"error": "server_error", "error_description": "internal error; see the server log"});
-            to_raw(crate::Response::json(500, &body))
+            to_raw(crate::error::json_error(500, "server_error", "internal error; see the server log"))
         })
         .map_or(JsValue::UNDEFINED, Into::into)
 }

@@ -62,11 +62,8 @@ pub fn fetch(req: web_sys::Request, env: Env, _ctx: JsValue) -> JsValue {
         Ok(p) => p,
         Err(e) => {
             console_error!("parallel-oauth-provider is not configured: {}", e);
-            let body = serde_json::json!({
-                "error": "server_error",
-                "error_description": "the provider is not configured (SECRET is missing or too short); see the server log",
-            });
-            return now(crate::Response::json(503, &body).no_store());
+            let why = "the provider is not configured (SECRET is missing or too short); see the server log";
+            return now(crate::error::json_error(503, "server_error", why));
         }
     };
     let parsed = match parse_url(&url) {
@@ -79,5 +76,5 @@ pub fn fetch(req: web_sys::Request, env: Env, _ctx: JsValue) -> JsValue {
     if path == "/" {
         return now(crate::Response::empty(302).with_header("location", "/demo/"));
     }
-    now(not_found().no_store())
+    now(not_found())
 }

@@ -43,6 +43,7 @@ describe("the Worker deployed without its KV binding", () => {
       const text = await res.text();
       assert.equal(res.status, 500, `${method} ${path}: ${text}`);
       assert.match(res.headers.get("content-type") || "", /^application\/json/);
+      assert.equal(res.headers.get("cache-control"), "no-store");
       const json = JSON.parse(text);
       assert.equal(json.error, "server_error");
       assert.doesNotMatch(text, /KV|binding|RustError|panicked|at \w+/, "no internals in the body");
