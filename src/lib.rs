@@ -111,7 +111,7 @@ pub use provider::Provider;
 pub use resource::ResourcePolicy;
 pub use store::{block_on, MemoryStore, Store, StoreError};
 #[cfg(target_arch = "wasm32")]
-pub use worker_adapter::{parallel_oauth_provider, KvStore};
+pub use worker_adapter::{parallel_oauth_provider, KvNamespace, KvStore};
 
 /// A configuration the provider refuses to run with.
 #[derive(Debug, Clone, PartialEq, Eq)]

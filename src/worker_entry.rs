@@ -15,7 +15,7 @@ use worker::worker_sys::web_sys;
 use worker::{console_error, Env};
 
 use crate::worker_adapter::{
-    config_from_env, not_found, parse_url, respond, settled, to_raw, var, KvStore, WorkerFetch,
+    config_from_env, not_found, parse_url, respond, settled, to_raw, var, KvNamespace, WorkerFetch,
 };
 use crate::Provider;
 
@@ -70,7 +70,7 @@ pub fn fetch(req: web_sys::Request, env: Env, _ctx: JsValue) -> JsValue {
         Ok(u) => u,
         Err(e) => return settled(Err(e)),
     };
-    if let Some(answer) = respond(provider, &req, parsed, || Ok(KvStore(env.kv("KV")?))) {
+    if let Some(answer) = respond(provider, &req, parsed, || KvNamespace::from_env(&env, "KV")) {
         return answer;
     }
     if path == "/" {
