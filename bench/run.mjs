@@ -35,6 +35,14 @@
 // flow's store traffic costs the local runtime, where KV is simulated in
 // the same workerd process; in production it is a remote call).
 //
+// A fourth, "protocol floor", runs in plain workerd only, in its own
+// workerd: a JS Worker (bench/protocol-floor/) that answers our flow with
+// our own responses, captured from our Worker at the start (same statuses,
+// headers and bodies), reads the same request bodies and does the same KV
+// operations, but checks and encrypts nothing. It is the least any Worker
+// speaking our flow's messages spends here; ours minus it is the
+// provider's own work.
+//
 // The load generator (lib/client.mjs: node:http, keep-alive, the requests
 // Node's fetch would send) shares the machine with workerd, so it is kept
 // light: about 1.3 ms of CPU per flow, a third of what fetch spends.
@@ -54,6 +62,7 @@ import os from "node:os";
 import { join } from "node:path";
 
 import { benchConfigForOurs } from "./lib/config.mjs";
+import { captureOurs, protocolFloorOptions } from "./lib/capture.mjs";
 import { coldStarts, originalWorkerOptions, oursWorkerOptions } from "./lib/coldstart.mjs";
 import { KV_FLOOR_STEPS, NOOP_STEPS, ORIGINAL_STEPS, OURS_STEPS, kvFloorFlow, noopFlow, originalFlow, oursFlow } from "./lib/flows.mjs";
 import { measure, summarize, summary } from "./lib/load.mjs";
@@ -145,7 +154,7 @@ async function benchMode(mode, starters) {
   const out = {};
   try {
     for (const [label, start] of Object.entries(starters)) {
-      rts[label] = await start();
+      rts[label] = await start(rts);
       out[label] = { startMs: rts[label].startMs, runs: [] };
       log(`  ${label} started in ${fmt(rts[label].startMs, 0)} ms (start -> first answered request) on ${rts[label].base}`);
     }
@@ -155,9 +164,10 @@ async function benchMode(mode, starters) {
     const warm = { concurrency: 8, seconds: WARMUP_SECONDS };
     await measure({ runtime: rts.ours, flow: oursFlow, steps: OURS_STEPS, ...warm });
     if (rts.original) await measure({ runtime: rts.original, flow: originalFlow, steps: ORIGINAL_STEPS, ...warm });
+    if (rts.protocolFloor) await measure({ runtime: rts.protocolFloor, flow: oursFlow, steps: OURS_STEPS, ...warm, seconds: 2 });
     for (const rt of Object.values(rts)) await measure({ runtime: rt, flow: noopFlow, steps: NOOP_STEPS, ...warm, seconds: 1 });
     for (const c of CONCURRENCY) {
-      const slices = { ours: [], floor: [], original: [], originalFloor: [], kvFloor: [] };
+      const slices = { ours: [], floor: [], protocolFloor: [], original: [], originalFloor: [], kvFloor: [] };
       const seconds = SECONDS / ROUNDS;
       // Interleaved, so that the machine's drift falls on every measurement alike.
       for (let round = 0; round < ROUNDS; round++) {
@@ -165,6 +175,9 @@ async function benchMode(mode, starters) {
         const flows = ours.ok + ours.failed;
         slices.ours.push(ours);
         slices.floor.push(await measure({ runtime: rts.ours, flow: noopFlow, steps: NOOP_STEPS, concurrency: c, flows }));
+        if (rts.protocolFloor) {
+          slices.protocolFloor.push(await measure({ runtime: rts.protocolFloor, flow: oursFlow, steps: OURS_STEPS, concurrency: c, flows }));
+        }
         if (!rts.original) continue;
         const original = await measure({ runtime: rts.original, flow: originalFlow, steps: ORIGINAL_STEPS, concurrency: c, seconds });
         slices.original.push(original);
@@ -172,13 +185,21 @@ async function benchMode(mode, starters) {
         slices.kvFloor.push(await measure({ runtime: rts.original, flow: kvFloorFlow, steps: KV_FLOOR_STEPS, concurrency: c, flows }));
       }
       const run = { concurrency: c, flows: summarize(slices.ours, "ours"), floor: summarize(slices.floor, "ours floor") };
+      if (rts.protocolFloor) run.protocolFloor = summarize(slices.protocolFloor, "protocol floor");
       // CPU ms per flow of each measurement in each round: how much the ratios move between rounds.
       run.rounds = slices.ours.map((_, i) => {
         const perFlow = (slice) => (slice ? slice.cpu.workerdMs / (slice.ok + slice.failed) : null);
-        return { ours: perFlow(slices.ours[i]), floor: perFlow(slices.floor[i]), original: perFlow(slices.original[i]), kvFloor: perFlow(slices.kvFloor[i]) };
+        return {
+          ours: perFlow(slices.ours[i]),
+          floor: perFlow(slices.floor[i]),
+          protocolFloor: perFlow(slices.protocolFloor[i]),
+          original: perFlow(slices.original[i]),
+          kvFloor: perFlow(slices.kvFloor[i]),
+        };
       });
       printRun(run.flows, OURS_STEPS);
       printRun(run.floor, []);
+      if (run.protocolFloor) printRun(run.protocolFloor, []);
       out.ours.runs.push(run);
       if (rts.original) {
         const orig = {
@@ -242,6 +263,8 @@ function compare(ours, original) {
       originalFloorCpuMsPerFlow: orig?.floor.cpu.workerdMsPerFlow ?? null,
       // 2 no-op + 3 single-KV-operation requests to a JS Worker on the original's runtime.
       kvFloorCpuMsPerFlow: orig?.kvFloor?.cpu.workerdMsPerFlow ?? null,
+      // Our five responses replayed by a JS Worker that does the same KV operations (plain workerd only).
+      protocolFloorCpuMsPerFlow: run.protocolFloor?.cpu.workerdMsPerFlow ?? null,
     };
     cmp.cpuOursOverFloor = cmp.oursCpuMsPerFlow / cmp.floorCpuMsPerFlow;
     cmp.cpuOursOverOriginal = orig ? cmp.oursCpuMsPerFlow / cmp.originalCpuMsPerFlow : null;
@@ -252,6 +275,9 @@ function compare(ours, original) {
     cmp.cpuOursOverKvFloor = cmp.kvFloorCpuMsPerFlow ? cmp.oursCpuMsPerFlow / cmp.kvFloorCpuMsPerFlow : null;
     // The lowest ours/original that any provider doing the flow's KV operations could reach on this runtime.
     cmp.cpuKvFloorOverOriginal = orig && cmp.kvFloorCpuMsPerFlow ? cmp.kvFloorCpuMsPerFlow / cmp.originalCpuMsPerFlow : null;
+    cmp.cpuOursOverProtocolFloor = cmp.protocolFloorCpuMsPerFlow ? cmp.oursCpuMsPerFlow / cmp.protocolFloorCpuMsPerFlow : null;
+    // The lowest ours/original that any Worker sending our flow's messages could reach on this runtime.
+    cmp.cpuProtocolFloorOverOriginal = orig && cmp.protocolFloorCpuMsPerFlow ? cmp.protocolFloorCpuMsPerFlow / cmp.originalCpuMsPerFlow : null;
     cmp.throughputOursOverOriginal = orig ? cmp.oursFlowsPerSec / cmp.originalFlowsPerSec : null;
     // The same ratios round by round: [lowest, highest].
     const range = (f) => {
@@ -263,6 +289,8 @@ function compare(ours, original) {
       cpuOursOverKvFloor: range((r) => r.kvFloor && r.ours / r.kvFloor),
       cpuOursOverOriginal: range((r) => r.original && r.ours / r.original),
       cpuKvFloorOverOriginal: range((r) => r.original && r.kvFloor && r.kvFloor / r.original),
+      cpuOursOverProtocolFloor: range((r) => r.protocolFloor && r.ours / r.protocolFloor),
+      cpuProtocolFloorOverOriginal: range((r) => r.original && r.protocolFloor && r.protocolFloor / r.original),
     };
     return cmp;
   });
@@ -302,6 +330,10 @@ async function main() {
         ? () => startWranglerRuntime({ label, config: label === "ours" ? oursConfig : ORIGINAL_CONFIG, readyPath: DISCOVERY, verbose: VERBOSE })
         : () => startMiniflare({ label, options: label === "ours" ? oursWorkerOptions() : originalOptions });
     const starters = { ours: starter("ours") };
+    if (mode === "workerd") {
+      starters.protocolFloor = async (started) =>
+        startMiniflare({ label: "protocol floor", options: protocolFloorOptions(await captureOurs(started.ours.base)) });
+    }
     if (!SKIP_ORIGINAL) starters.original = starter("original");
     const { ours, original = null } = await benchMode(mode, starters);
     const comparisons = compare(ours, original);
@@ -322,9 +354,14 @@ async function main() {
         `  ${mode.padEnd(8)} c=${c.concurrency}: ours ${fmt(c.oursFlowsPerSec, 1)} flows/s, ${fmt(c.oursCpuMsPerFlow)} ms | floor ${fmt(c.floorCpuMsPerFlow)} ms` +
           ` | original ${fmt(c.originalFlowsPerSec, 1)} flows/s, ${fmt(c.originalCpuMsPerFlow)} ms (its floor ${fmt(c.originalFloorCpuMsPerFlow)})` +
           ` | JS+KV floor ${fmt(c.kvFloorCpuMsPerFlow)} ms` +
+          (c.protocolFloorCpuMsPerFlow ? ` | protocol floor ${fmt(c.protocolFloorCpuMsPerFlow)} ms` : "") +
           ` => CPU ours/floor ${fmt(c.cpuOursOverFloor)}× ${span(c.roundRanges.cpuOursOverFloor, 2)} (ours/JS+KV floor ${fmt(c.cpuOursOverKvFloor)}× ${span(c.roundRanges.cpuOursOverKvFloor, 2)}),` +
           ` ours/original ${fmt(c.cpuOursOverOriginal, 3)}× ${span(c.roundRanges.cpuOursOverOriginal, 3)}` +
           ` (above floor ${fmt(c.cpuAboveFloorOursOverOriginal, 3)}×; JS+KV floor/original ${fmt(c.cpuKvFloorOverOriginal, 3)}× ${span(c.roundRanges.cpuKvFloorOverOriginal, 3)}),` +
+          (c.protocolFloorCpuMsPerFlow
+            ? ` ours/protocol floor ${fmt(c.cpuOursOverProtocolFloor)}× ${span(c.roundRanges.cpuOursOverProtocolFloor, 2)},` +
+              ` protocol floor/original ${fmt(c.cpuProtocolFloorOverOriginal, 3)}× ${span(c.roundRanges.cpuProtocolFloorOverOriginal, 3)},`
+            : "") +
           ` throughput ours/original ${fmt(c.throughputOursOverOriginal, 1)}×`,
       );
     }
@@ -337,7 +374,7 @@ async function main() {
       (wranglerDev.original ? `, original ${fmt(wranglerDev.original.medianMs, 0)} ms` : ""),
   );
   // The bench itself keeps about two runnable threads busy; much more means other work competed.
-  const busy = Object.values(modes).flatMap((m) => [m.ours, m.original].filter(Boolean).flatMap((i) => i.runs.flatMap((r) => [r.flows, r.floor, r.kvFloor].filter(Boolean))));
+  const busy = Object.values(modes).flatMap((m) => [m.ours, m.original].filter(Boolean).flatMap((i) => i.runs.flatMap((r) => [r.flows, r.floor, r.protocolFloor, r.kvFloor].filter(Boolean))));
   const maxLoad = Math.max(...busy.map((r) => r.loadAverage1m));
   if (maxLoad > info.cpus + 1) {
     log(`  note: 1-minute load average reached ${fmt(maxLoad, 1)} on ${info.cpus} CPUs: other work competed, so throughput and latency are pessimistic (CPU per flow much less so)`);

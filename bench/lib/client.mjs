@@ -50,6 +50,16 @@ function decode(body, encoding) {
   }
 }
 
+let tap = null;
+
+/** Calls `fn(response)` with every response until the returned function is called. */
+export function tapResponses(fn) {
+  tap = fn;
+  return () => {
+    tap = null;
+  };
+}
+
 /**
  * `request(url, { method, headers, body })`: `{ status, headers, text(), json() }`
  * with the body already read and decoded. `body` is a string or URLSearchParams.
@@ -83,7 +93,9 @@ function send(url, { method = "GET", headers = {}, body } = {}) {
         res.on("end", () => {
           try {
             const text = decode(Buffer.concat(chunks), res.headers["content-encoding"]).toString("utf8");
-            resolve({ status: res.statusCode, headers: new Headers(res.headers), text: () => text, json: () => JSON.parse(text) });
+            const response = { status: res.statusCode, headers: new Headers(res.headers), text: () => text, json: () => JSON.parse(text) };
+            tap?.(response);
+            resolve(response);
           } catch (e) {
             reject(e);
           }

@@ -171,5 +171,6 @@ export async function startMiniflare({ label, options }) {
     stop: () => mf.dispose(),
     logs: () => "",
     cpu: () => cpuSnapshot(own[0], null),
+    pid: own[0],
   };
 }

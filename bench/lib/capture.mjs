@@ -1,0 +1,52 @@
+// Our Worker's responses to one flow, as templates for the protocol floor
+// (bench/protocol-floor/worker.mjs): one flow through oursFlow, each response
+// recorded, its per-flow values replaced by placeholders.
+
+import { join } from "node:path";
+
+import { tapResponses } from "./client.mjs";
+import { oursFlow } from "./flows.mjs";
+import { ROOT } from "./paths.mjs";
+
+// Set by the runtime, or by the protocol floor itself.
+const NOT_COPIED = new Set(["content-encoding", "content-length", "transfer-encoding", "date", "connection", "keep-alive", "location"]);
+
+function template(response, body = response.text()) {
+  const headers = Object.entries(response.headers.raw)
+    .filter(([name]) => !NOT_COPIED.has(name))
+    .flatMap(([name, value]) => (Array.isArray(value) ? value : [value]).map((v) => [name, v]));
+  return { status: response.status, headers, body };
+}
+
+/** The templates of the five responses of one flow against our Worker at `base`. */
+export async function captureOurs(base) {
+  const responses = [];
+  const untap = tapResponses((r) => responses.push(r));
+  try {
+    await oursFlow(base);
+  } finally {
+    untap();
+  }
+  const [metadata, register, consent, approve, token] = responses;
+  const page = consent.text();
+  const hidden = page.match(/(<input[^>]*\bname="request"[^>]*\bvalue=")([^"]*)"/);
+  if (responses.length !== 5 || !hidden) throw new Error("capture: not the five responses of our flow");
+  return {
+    metadata: template(metadata, metadata.text().replaceAll(base, "{{origin}}")),
+    register: template(register),
+    consent: template(consent, page.replace(hidden[0], `${hidden[1]}{{request}}"`)),
+    approve: template(approve, ""),
+    token: template(token, token.text().replace(token.json().access_token, "{{key}}")),
+  };
+}
+
+/** Miniflare options for the protocol floor answering with `canned`. */
+export function protocolFloorOptions(canned) {
+  return {
+    modules: true,
+    scriptPath: join(ROOT, "bench", "protocol-floor", "worker.mjs"),
+    compatibilityDate: "2026-04-20",
+    kvNamespaces: ["KV"],
+    bindings: { CANNED: JSON.stringify(canned) },
+  };
+}
