@@ -306,6 +306,24 @@ function targetsFor(comparisons, hasOriginal) {
   };
 }
 
+/**
+ * Whether each CPU target is within reach of any Worker in this runtime, per
+ * concurrency: the floor plus the flow's KV operations (JS+KV floor) against
+ * 1.5x the floor, and the protocol floor (our messages, our KV operations, no
+ * logic) against 1/10 of the original. null where a reference did not run.
+ */
+function attainableFor(comparisons) {
+  const at = (c, ok) => [`c=${c.concurrency}`, ok];
+  return {
+    cpuPerFlowAtMost1_5xFloor: Object.fromEntries(
+      comparisons.map((c) => at(c, c.kvFloorCpuMsPerFlow ? c.kvFloorCpuMsPerFlow <= TARGETS.cpuVsFloorMax * c.floorCpuMsPerFlow : null)),
+    ),
+    cpuPerFlowAtMostTenthOfOriginal: Object.fromEntries(
+      comparisons.map((c) => at(c, c.cpuProtocolFloorOverOriginal == null ? null : c.cpuProtocolFloorOverOriginal <= TARGETS.cpuVsOriginalMax)),
+    ),
+  };
+}
+
 function readJson(path) {
   try {
     return JSON.parse(readFileSync(path, "utf8"));
@@ -337,7 +355,7 @@ async function main() {
     if (!SKIP_ORIGINAL) starters.original = starter("original");
     const { ours, original = null } = await benchMode(mode, starters);
     const comparisons = compare(ours, original);
-    modes[mode] = { ours, original, comparisons, targets: targetsFor(comparisons, !!original) };
+    modes[mode] = { ours, original, comparisons, targets: targetsFor(comparisons, !!original), attainable: attainableFor(comparisons) };
   }
 
   log(`\n== cold start: fresh workerd (Miniflare ${info.miniflare}) -> first answered request, ${COLD_RUNS} runs each`);
@@ -366,6 +384,11 @@ async function main() {
       );
     }
     log(`  ${mode.padEnd(8)} targets: ${Object.entries(m.targets).map(([k, v]) => `${k} ${v === null ? "n/a" : v ? "met" : "MISSED"}`).join(", ")}`);
+    const reach = (byC) => Object.entries(byC).map(([c, v]) => `${c} ${v === null ? "n/a" : v ? "yes" : "no"}`).join(" ");
+    log(
+      `  ${mode.padEnd(8)} within reach of any Worker here? cpuPerFlowAtMost1_5xFloor (JS+KV floor <= 1.5x floor): ${reach(m.attainable.cpuPerFlowAtMost1_5xFloor)};` +
+        ` cpuPerFlowAtMostTenthOfOriginal (protocol floor <= original/10): ${reach(m.attainable.cpuPerFlowAtMostTenthOfOriginal)}`,
+    );
   }
   log(
     `  cold start (workerd -> first response): ours ${fmt(cold.ours.medianFirstResponseMs, 0)} ms` +
