@@ -1,0 +1,71 @@
+// `make bench`'s own parts against the built Worker in plain workerd, so that
+// a change to the Worker that would break the benchmark fails here first:
+// the flow the bench drives, the capture of our responses, and the protocol
+// floor (bench/protocol-floor/) answering that same flow from the capture.
+
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+
+import { captureOurs, protocolFloorOptions } from "../../bench/lib/capture.mjs";
+import { tapResponses } from "../../bench/lib/client.mjs";
+import { oursWorkerOptions } from "../../bench/lib/coldstart.mjs";
+import { OURS_STEPS, noopFlow, oursFlow } from "../../bench/lib/flows.mjs";
+import { cpuDelta, startMiniflare } from "../../bench/lib/runtime.mjs";
+
+/** The header names of each response of one flow against `base`, in order. */
+async function headerNames(base) {
+  const names = [];
+  const untap = tapResponses((r) => names.push(Object.keys(r.headers.raw).filter((n) => n !== "date" && n !== "location").sort()));
+  try {
+    await oursFlow(base);
+  } finally {
+    untap();
+  }
+  return names;
+}
+
+describe("make bench's flows, capture and protocol floor", () => {
+  let ours;
+  let floor;
+  let canned;
+  before(async () => {
+    ours = await startMiniflare({ label: "ours", options: oursWorkerOptions() });
+    canned = await captureOurs(ours.base);
+    floor = await startMiniflare({ label: "protocol floor", options: protocolFloorOptions(canned) });
+  });
+  after(async () => {
+    await floor?.stop();
+    await ours?.stop();
+  });
+
+  test("the bench's flow completes against our Worker, each step timed, and its CPU is measured", async () => {
+    const start = ours.cpu();
+    assert.equal(Object.keys(start.workerd).length, 1, "one workerd process: the Worker's own");
+    const times = await oursFlow(ours.base);
+    assert.deepEqual(times.map(([step]) => step), OURS_STEPS);
+    assert.ok(times.every(([, ms]) => ms > 0));
+    assert.equal((await noopFlow(ours.base)).length, 5);
+    // About 5 ms of CPU per flow: twenty flows are well above the clock tick (10 ms).
+    for (let i = 0; i < 20; i++) await oursFlow(ours.base);
+    assert.ok(cpuDelta(start, ours.cpu()).workerdMs > 0, "the flows' CPU shows in /proc");
+  });
+
+  test("the capture holds our five responses, their per-flow values as placeholders", () => {
+    assert.deepEqual(
+      ["metadata", "register", "consent", "approve", "token"].map((k) => canned[k].status),
+      [200, 201, 200, 303, 200],
+    );
+    assert.match(canned.metadata.body, /"issuer":"\{\{origin\}\}"/);
+    assert.ok(!canned.metadata.body.includes(ours.base), "no address of the capturing Worker is left");
+    assert.match(canned.consent.body, /name="request"[^>]*value="\{\{request\}\}"/);
+    assert.match(canned.token.body, /"access_token":"\{\{key\}\}"/);
+    assert.ok(canned.consent.headers.some(([n, v]) => n === "set-cookie" && v.startsWith("__Host-parallel-oauth-csrf=")));
+    assert.ok(!canned.approve.headers.some(([n]) => n === "location"), "the redirect is made per flow");
+  });
+
+  test("the protocol floor answers the same flow, with the key typed, and the same headers as ours", async () => {
+    const times = await oursFlow(floor.base);
+    assert.deepEqual(times.map(([step]) => step), OURS_STEPS);
+    assert.deepEqual(await headerNames(floor.base), await headerNames(ours.base));
+  });
+});
