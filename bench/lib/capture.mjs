@@ -5,6 +5,7 @@
 import { join } from "node:path";
 
 import { tapResponses } from "./client.mjs";
+import { readWranglerToml } from "./config.mjs";
 import { oursFlow } from "./flows.mjs";
 import { ROOT } from "./paths.mjs";
 
@@ -18,8 +19,8 @@ function template(response, body = response.text()) {
   return { status: response.status, headers, body };
 }
 
-/** The templates of the five responses of one flow against our Worker at `base`. */
-export async function captureOurs(base) {
+/** The responses of one flow (oursFlow) against `base`, in order. */
+export async function recordFlow(base) {
   const responses = [];
   const untap = tapResponses((r) => responses.push(r));
   try {
@@ -27,6 +28,12 @@ export async function captureOurs(base) {
   } finally {
     untap();
   }
+  return responses;
+}
+
+/** The templates of the five responses of one flow against our Worker at `base`. */
+export async function captureOurs(base) {
+  const responses = await recordFlow(base);
   const [metadata, register, consent, approve, token] = responses;
   const page = consent.text();
   const hidden = page.match(/(<input[^>]*\bname="request"[^>]*\bvalue=")([^"]*)"/);
@@ -45,7 +52,8 @@ export function protocolFloorOptions(canned) {
   return {
     modules: true,
     scriptPath: join(ROOT, "bench", "protocol-floor", "worker.mjs"),
-    compatibilityDate: "2026-04-20",
+    // The same runtime behaviour as ours.
+    compatibilityDate: readWranglerToml(join(ROOT, "wrangler.toml")).compatibilityDate,
     kvNamespaces: ["KV"],
     bindings: { CANNED: JSON.stringify(canned) },
   };

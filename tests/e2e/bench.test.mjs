@@ -6,22 +6,15 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 
-import { captureOurs, protocolFloorOptions } from "../../bench/lib/capture.mjs";
-import { tapResponses } from "../../bench/lib/client.mjs";
+import { captureOurs, protocolFloorOptions, recordFlow } from "../../bench/lib/capture.mjs";
 import { oursWorkerOptions } from "../../bench/lib/coldstart.mjs";
 import { OURS_STEPS, noopFlow, oursFlow } from "../../bench/lib/flows.mjs";
 import { cpuDelta, startMiniflare } from "../../bench/lib/runtime.mjs";
 
 /** The header names of each response of one flow against `base`, in order. */
 async function headerNames(base) {
-  const names = [];
-  const untap = tapResponses((r) => names.push(Object.keys(r.headers.raw).filter((n) => n !== "date" && n !== "location").sort()));
-  try {
-    await oursFlow(base);
-  } finally {
-    untap();
-  }
-  return names;
+  const responses = await recordFlow(base);
+  return responses.map((r) => Object.keys(r.headers.raw).filter((n) => n !== "date" && n !== "location").sort());
 }
 
 describe("make bench's flows, capture and protocol floor", () => {
