@@ -32,12 +32,17 @@ impl Store for KvStore {
 
     async fn put(&self, key: &str, value: &str, ttl_secs: u64) -> Result<(), StoreError> {
         let put = self.0.put(key, value).map_err(|e| StoreError(e.to_string()))?;
-        put.expiration_ttl(ttl_secs.max(60)).execute().await.map_err(|e| StoreError(e.to_string()))
+        put.expiration_ttl(kv_ttl(ttl_secs)).execute().await.map_err(|e| StoreError(e.to_string()))
     }
 
     async fn delete(&self, key: &str) -> Result<(), StoreError> {
         self.0.delete(key).await.map_err(|e| StoreError(e.to_string()))
     }
+}
+
+/// The expiration KV accepts for `ttl_secs`: KV's shortest is 60 s.
+fn kv_ttl(ttl_secs: u64) -> u64 {
+    ttl_secs.max(60)
 }
 
 /// [`Store`] on a KV namespace binding itself, as the crate's own Worker
@@ -91,8 +96,7 @@ impl Store for KvNamespace {
 
     async fn put(&self, key: &str, value: &str, ttl_secs: u64) -> Result<(), StoreError> {
         let options = js_sys::Object::new();
-        // KV's shortest expiration is 60 s.
-        let ttl = JsValue::from_f64(ttl_secs.max(60) as f64);
+        let ttl = JsValue::from_f64(kv_ttl(ttl_secs) as f64);
         js_sys::Reflect::set(&options, &"expirationTtl".into(), &ttl).map_err(kv_error)?;
         settle_kv(self.0.put(key, value, &options)).await.map(drop)
     }
