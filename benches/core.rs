@@ -20,9 +20,9 @@ use std::time::{Duration, Instant};
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use parallel_oauth_provider::entropy::Entropy;
-use parallel_oauth_provider::seal::{Keys, Purpose};
-use parallel_oauth_provider::secret::Secret;
+use parallel_oauth_provider::crypto::entropy::Entropy;
+use parallel_oauth_provider::crypto::seal::{Keys, Purpose};
+use parallel_oauth_provider::crypto::secret::Secret;
 use parallel_oauth_provider::{block_on, Config, MemoryStore, Provider, Request, Response};
 use sha2::{Digest, Sha256};
 

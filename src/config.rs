@@ -1,7 +1,7 @@
 //! Provider configuration: where it is mounted, how it looks, which
 //! resources it serves.
 
-use crate::resource::ResourcePolicy;
+use crate::protocol::resource::ResourcePolicy;
 
 /// How the consent page presents the API platform.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -72,46 +72,32 @@
 
 #![warn(missing_docs)]
 
-pub mod authorize;
-pub mod cimd;
-pub mod client;
-pub mod code;
+pub mod clients;
 pub mod config;
-pub mod consent;
-pub mod cookie;
-mod cors;
-pub mod encoding;
-pub mod entropy;
-pub mod error;
-pub mod form;
-mod guard;
+pub mod crypto;
+pub mod endpoints;
+pub mod grants;
 pub mod http;
-pub mod metadata;
-mod pages;
-pub mod pkce;
+pub mod pages;
+pub mod protocol;
 pub mod provider;
-pub mod redirect;
-pub mod register;
-pub mod resource;
 pub mod resource_server;
-pub mod seal;
-pub mod secret;
 pub mod store;
-pub mod template;
-pub mod token;
 
 #[cfg(target_arch = "wasm32")]
-pub mod worker_adapter;
-#[cfg(all(target_arch = "wasm32", feature = "worker-entry"))]
-mod worker_entry;
+pub mod workers;
 
 pub use config::{Branding, Config};
 pub use http::{Request, Response};
+pub use protocol::resource::ResourcePolicy;
 pub use provider::Provider;
-pub use resource::ResourcePolicy;
 pub use store::{block_on, MemoryStore, Store, StoreError};
+/// The Workers adapter under its former name.
 #[cfg(target_arch = "wasm32")]
-pub use worker_adapter::{parallel_oauth_provider, KvNamespace, KvStore};
+#[doc(hidden)]
+pub use workers as worker_adapter;
+#[cfg(target_arch = "wasm32")]
+pub use workers::{parallel_oauth_provider, KvNamespace, KvStore};
 
 /// A configuration the provider refuses to run with.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -4,26 +4,26 @@
 
 use sha2::{Digest, Sha256};
 
-use crate::authorize::{self, AuthRequest, AuthorizeError};
-use crate::cimd::{self, Fetch};
-use crate::client::Client;
-use crate::code::{Code, Grant, CODE_STORE_TTL};
+use crate::clients::cimd::{self, Fetch};
+use crate::clients::client::Client;
+use crate::clients::register;
 use crate::config::Config;
-use crate::consent::{self, Choice};
-use crate::cookie;
-use crate::cors;
-use crate::entropy::Entropy;
-use crate::error::{json_error, ErrorCode, OAuthError};
-use crate::guard::Claims;
+use crate::crypto::entropy::Entropy;
+use crate::crypto::seal::Keys;
+use crate::crypto::secret::Secret;
+use crate::endpoints::authorize::{self, AuthRequest, AuthorizeError};
+use crate::endpoints::consent::{self, Choice};
+use crate::endpoints::cors;
+use crate::endpoints::metadata;
+use crate::endpoints::token;
+use crate::grants::code::{Code, Grant, CODE_STORE_TTL};
+use crate::grants::guard::Claims;
 use crate::http::{Request, Response};
-use crate::metadata;
 use crate::pages;
-use crate::redirect::Refusal;
-use crate::register;
-use crate::seal::Keys;
-use crate::secret::Secret;
+use crate::pages::cookie;
+use crate::protocol::error::{json_error, ErrorCode, OAuthError};
+use crate::protocol::redirect::Refusal;
 use crate::store::Store;
-use crate::token;
 use crate::ConfigError;
 
 /// The largest request body read, in bytes; larger bodies get 413.

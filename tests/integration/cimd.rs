@@ -7,7 +7,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
 
-use parallel_oauth_provider::cimd::{Fetch, Fetched};
+use parallel_oauth_provider::clients::cimd::{Fetch, Fetched};
 use parallel_oauth_provider::Config;
 
 use crate::*;

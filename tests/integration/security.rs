@@ -18,7 +18,7 @@ use std::task::{Context, Poll};
 use crate::*;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
-use parallel_oauth_provider::redirect::RedirectUri;
+use parallel_oauth_provider::protocol::redirect::RedirectUri;
 use parallel_oauth_provider::{block_on, Config, MemoryStore, Provider, Request, Response, Store, StoreError};
 use proptest::prelude::*;
 use sha2::{Digest, Sha256};
@@ -1525,14 +1525,18 @@ fn store_failure_at_token_is_temporarily_unavailable_and_keeps_the_code() {
 
 struct DocumentFetch(String);
 
-impl parallel_oauth_provider::cimd::Fetch for DocumentFetch {
+impl parallel_oauth_provider::clients::cimd::Fetch for DocumentFetch {
     fn fetch<'a>(
         &'a self,
         _url: &'a str,
-    ) -> Pin<Box<dyn Future<Output = Result<parallel_oauth_provider::cimd::Fetched, String>> + 'a>> {
+    ) -> Pin<Box<dyn Future<Output = Result<parallel_oauth_provider::clients::cimd::Fetched, String>> + 'a>> {
         let body = self.0.clone().into_bytes();
         Box::pin(async move {
-            Ok(parallel_oauth_provider::cimd::Fetched { status: 200, cache_control: Some("no-store".into()), body })
+            Ok(parallel_oauth_provider::clients::cimd::Fetched {
+                status: 200,
+                cache_control: Some("no-store".into()),
+                body,
+            })
         })
     }
 }
@@ -1951,8 +1955,11 @@ proptest! {
 
 // ================================================================ parsers never panic (one function at a time)
 
-fn test_keys() -> parallel_oauth_provider::seal::Keys {
-    parallel_oauth_provider::seal::Keys::derive(&parallel_oauth_provider::secret::Secret::new(SECRET).unwrap(), None)
+fn test_keys() -> parallel_oauth_provider::crypto::seal::Keys {
+    parallel_oauth_provider::crypto::seal::Keys::derive(
+        &parallel_oauth_provider::crypto::secret::Secret::new(SECRET).unwrap(),
+        None,
+    )
 }
 
 proptest! {
@@ -1961,10 +1968,10 @@ proptest! {
     /// Cookie decoding: any Cookie header, for either of our cookies.
     #[test]
     fn cookie_decoding_never_panics(header in prop_oneof!["[ -~]{0,200}", ".{0,100}", "(__Host-parallel-oauth-key=[A-Za-z0-9_=%;-]{0,150}; ?){1,3}"]) {
-        use parallel_oauth_provider::cookie;
+        use parallel_oauth_provider::pages::cookie;
         let request = Request::new("GET", url("/authorize")).with_header("cookie", &header);
         prop_assert!(cookie::remembered(&request, &test_keys(), T0).is_none());
-        let (token, set) = cookie::csrf_token(&request, &mut parallel_oauth_provider::entropy::Entropy::new([1; 32]));
+        let (token, set) = cookie::csrf_token(&request, &mut parallel_oauth_provider::crypto::entropy::Entropy::new([1; 32]));
         prop_assert!(cookie::is_csrf_token(&token));
         if let Some(set) = set {
             prop_assert!(!set.bytes().any(|b| b < 0x20));
@@ -1975,13 +1982,13 @@ proptest! {
     /// Client ids (host names and signed ids) from anyone.
     #[test]
     fn client_id_resolution_never_panics(id in prop_oneof![".{0,80}", "pc1\\.[A-Za-z0-9_-]{0,80}(\\.[A-Za-z0-9_-]{0,30})?"]) {
-        let _ = parallel_oauth_provider::client::Client::resolve(&id, &test_keys());
+        let _ = parallel_oauth_provider::clients::client::Client::resolve(&id, &test_keys());
     }
 
     /// Codes and stored grants: any text as a code, any stored value.
     #[test]
     fn code_parsing_and_opening_never_panic(text in ".{0,60}", stored in "[A-Za-z0-9_-]{0,300}") {
-        use parallel_oauth_provider::code::Code;
+        use parallel_oauth_provider::grants::code::Code;
         if let Some(code) = Code::parse(&text) {
             prop_assert!(code.open(&stored).is_none());
             prop_assert!(!code.store_key().contains(code.as_str()));
@@ -1995,7 +2002,7 @@ proptest! {
     fn token_request_parsing_never_panics(body in arb_body(), ct in prop::option::of("[ -~]{0,40}"), auth in prop::option::of("(Basic|basic|Bearer) [ -~]{0,60}")) {
         let mut request = typed_post("/token", ct.as_deref(), body);
         if let Some(auth) = auth { request = request.with_header("authorization", &auth); }
-        if let Err(e) = parallel_oauth_provider::token::parse(&request) {
+        if let Err(e) = parallel_oauth_provider::endpoints::token::parse(&request) {
             prop_assert!(e.to_response().status < 500);
         }
     }
@@ -2003,7 +2010,7 @@ proptest! {
     /// Registration JSON, directly.
     #[test]
     fn registration_parsing_never_panics(body in arb_body(), ct in prop::option::of("[ -~]{0,40}")) {
-        match parallel_oauth_provider::register::register(ct.as_deref(), &body, &test_keys(), T0) {
+        match parallel_oauth_provider::clients::register::register(ct.as_deref(), &body, &test_keys(), T0) {
             Ok(v) => prop_assert!(v["client_id"].is_string()),
             Err(e) => prop_assert_eq!(e.to_response().status, 400),
         }
@@ -2012,13 +2019,13 @@ proptest! {
     /// The /authorize query reader, directly.
     #[test]
     fn authorize_query_parsing_never_panics(query in arb_params()) {
-        let _ = parallel_oauth_provider::authorize::parse(&query, &test_keys(), &Default::default());
+        let _ = parallel_oauth_provider::endpoints::authorize::parse(&query, &test_keys(), &Default::default());
     }
 
     /// Client ID Metadata Documents: any URL, any document, any Cache-Control.
     #[test]
     fn client_metadata_documents_never_panic(id in prop_oneof![".{0,60}", "https://[a-z.]{1,20}/[ -~]{0,30}"], body in arb_body(), status in any::<u16>(), cc in prop::option::of("[ -~]{0,60}")) {
-        use parallel_oauth_provider::cimd;
+        use parallel_oauth_provider::clients::cimd;
         let _ = cimd::is_document_url(&id, false);
         let fetched = cimd::Fetched { status, cache_control: cc.clone(), body };
         let _ = cimd::parse_document(&id, &fetched);

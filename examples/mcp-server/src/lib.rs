@@ -11,7 +11,7 @@ pub mod mcp;
 
 #[cfg(target_arch = "wasm32")]
 mod glue {
-    use parallel_oauth_provider::worker_adapter::{from_worker, to_worker};
+    use parallel_oauth_provider::workers::{from_worker, to_worker};
     use worker::{event, Context, Env};
 
     use crate::mcp::{self, Settings, MAX_BODY};

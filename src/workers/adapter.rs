@@ -17,7 +17,7 @@ use worker::wasm_bindgen_futures::{future_to_promise, JsFuture};
 use worker::worker_sys::web_sys;
 use worker::{console_error, js_sys, Date, Env, Headers};
 
-use crate::cimd::{self, Fetch, Fetched};
+use crate::clients::cimd::{self, Fetch, Fetched};
 use crate::provider::MAX_BODY;
 use crate::store::{Store, StoreError};
 use crate::{Config, Provider, ResourcePolicy};
@@ -282,7 +282,7 @@ fn answer<S: Store + 'static>(provider: Rc<Provider>, request: crate::Request, s
 
 /// The answer for a path nobody serves.
 pub(crate) fn not_found() -> crate::Response {
-    crate::error::json_error(404, "not_found", "no such endpoint")
+    crate::protocol::error::json_error(404, "not_found", "no such endpoint")
 }
 
 /// Polls `future` once: its output when it is ready without waiting (no
@@ -305,7 +305,7 @@ pub(crate) fn settled(result: worker::Result<web_sys::Response>) -> JsValue {
     result
         .or_else(|e| {
             console_error!("{}", e);
-            to_raw(crate::error::json_error(500, "server_error", "internal error; see the server log"))
+            to_raw(crate::protocol::error::json_error(500, "server_error", "internal error; see the server log"))
         })
         .map_or(JsValue::UNDEFINED, Into::into)
 }

@@ -14,9 +14,7 @@ use worker::wasm_bindgen::{self, prelude::wasm_bindgen, JsValue};
 use worker::worker_sys::web_sys;
 use worker::{console_error, Env};
 
-use crate::worker_adapter::{
-    config_from_env, not_found, parse_url, respond, settled, to_raw, var, KvNamespace, WorkerFetch,
-};
+use crate::workers::{config_from_env, not_found, parse_url, respond, settled, to_raw, var, KvNamespace, WorkerFetch};
 use crate::Provider;
 
 fn secret(env: &Env, name: &str) -> Option<String> {
@@ -63,7 +61,7 @@ pub fn fetch(req: web_sys::Request, env: Env, _ctx: JsValue) -> JsValue {
         Err(e) => {
             console_error!("parallel-oauth-provider is not configured: {}", e);
             let why = "the provider is not configured (SECRET is missing or too short); see the server log";
-            return now(crate::error::json_error(503, "server_error", why));
+            return now(crate::protocol::error::json_error(503, "server_error", why));
         }
     };
     let parsed = match parse_url(&url) {

@@ -1,9 +1,9 @@
 //! POST /register: RFC 7591 dynamic client registration for public clients.
 
-use crate::client::{is_displayable_name, Client, MAX_CLIENT_NAME};
-use crate::error::{ErrorCode, OAuthError};
-use crate::redirect::RedirectUri;
-use crate::seal::Keys;
+use crate::clients::client::{is_displayable_name, Client, MAX_CLIENT_NAME};
+use crate::crypto::seal::Keys;
+use crate::protocol::error::{ErrorCode, OAuthError};
+use crate::protocol::redirect::RedirectUri;
 
 /// The most redirect URIs one registration may carry.
 pub const MAX_REDIRECT_URIS: usize = 10;
@@ -108,7 +108,7 @@ fn is_web_url(s: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::secret::Secret;
+    use crate::crypto::secret::Secret;
 
     fn keys() -> Keys {
         Keys::derive(&Secret::new(&"s".repeat(40)).unwrap(), None)

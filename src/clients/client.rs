@@ -8,9 +8,9 @@
 
 use subtle::ConstantTimeEq;
 
-use crate::encoding::{b64url, from_b64url};
-use crate::redirect::{RedirectUri, Refusal};
-use crate::seal::Keys;
+use crate::crypto::seal::Keys;
+use crate::protocol::encoding::{b64url, from_b64url};
+use crate::protocol::redirect::{RedirectUri, Refusal};
 
 const SIGNED_PREFIX: &str = "pc1.";
 /// Bytes of HMAC tag kept in a signed client id (128 bits).
@@ -139,7 +139,7 @@ fn is_host_name(s: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::secret::Secret;
+    use crate::crypto::secret::Secret;
 
     fn keys() -> Keys {
         Keys::derive(&Secret::new(&"s".repeat(40)).unwrap(), None)

@@ -4,8 +4,8 @@
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use crate::encoding::b64url;
-use crate::error::OAuthError;
+use crate::protocol::encoding::b64url;
+use crate::protocol::error::OAuthError;
 
 /// An S256 `code_challenge`: 43 to 128 base64url characters.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]

@@ -2,7 +2,7 @@
 //! form bodies: malformed percent-encoding, invalid UTF-8 and repeated
 //! parameters are errors, never "the first one wins".
 
-use crate::error::OAuthError;
+use crate::protocol::error::OAuthError;
 
 /// Parameters of a query or form body, each name at most once.
 #[derive(Clone, Default)]

@@ -3,13 +3,13 @@
 //! may go: until the client and redirect URI are known good, errors can only
 //! be shown as a page.
 
-use crate::client::Client;
-use crate::error::{ErrorCode, OAuthError};
-use crate::form::Params;
-use crate::pkce::CodeChallenge;
-use crate::redirect::{RedirectUri, Refusal};
-use crate::resource::ResourcePolicy;
-use crate::seal::Keys;
+use crate::clients::client::Client;
+use crate::crypto::seal::Keys;
+use crate::protocol::error::{ErrorCode, OAuthError};
+use crate::protocol::form::Params;
+use crate::protocol::pkce::CodeChallenge;
+use crate::protocol::redirect::{RedirectUri, Refusal};
+use crate::protocol::resource::ResourcePolicy;
 
 /// The longest `state` we carry, in bytes.
 pub const MAX_STATE_LEN: usize = 4096;
@@ -156,7 +156,7 @@ fn check_scope(scope: &str) -> Result<&str, OAuthError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::secret::Secret;
+    use crate::crypto::secret::Secret;
 
     const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
 

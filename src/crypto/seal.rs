@@ -11,9 +11,9 @@ use aes_gcm::{Aes256Gcm, Nonce};
 use hkdf::Hkdf;
 use sha2::Sha256;
 
-use crate::encoding::{b64url, from_b64url};
-use crate::entropy::Entropy;
-use crate::secret::Secret;
+use crate::crypto::entropy::Entropy;
+use crate::crypto::secret::Secret;
+use crate::protocol::encoding::{b64url, from_b64url};
 
 /// What a sealed value is for (the AEAD associated data).
 #[derive(Debug, Clone, Copy)]

@@ -5,18 +5,18 @@
 
 use subtle::ConstantTimeEq;
 
-use crate::authorize::AuthRequest;
 use crate::config::Config;
-use crate::cookie;
-use crate::encoding::b64url;
-use crate::entropy::Entropy;
-use crate::error::ErrorCode;
-use crate::form::Params;
+use crate::crypto::entropy::Entropy;
+use crate::crypto::seal::{Keys, Purpose};
+use crate::crypto::secret::ApiKey;
+use crate::endpoints::authorize::AuthRequest;
 use crate::http::{Request, Response};
+use crate::pages::cookie;
 use crate::pages::{self, ConsentView};
-use crate::redirect::RedirectUri;
-use crate::seal::{Keys, Purpose};
-use crate::secret::ApiKey;
+use crate::protocol::encoding::b64url;
+use crate::protocol::error::ErrorCode;
+use crate::protocol::form::Params;
+use crate::protocol::redirect::RedirectUri;
 
 /// How long a consent page may stay open, in seconds.
 pub const FORM_LIFETIME: u64 = 3600;

@@ -1,14 +1,14 @@
 //! POST /token (RFC 6749 §4.1.3, RFC 7636 §4.5, RFC 8707): the request, and
 //! the checks that decide whether a stored grant is released.
 
-use crate::code::{Code, Grant};
-use crate::encoding::from_b64url;
-use crate::error::{ErrorCode, OAuthError};
-use crate::form::Params;
+use crate::grants::code::{Code, Grant};
 use crate::http::Request;
-use crate::pkce::CodeVerifier;
-use crate::redirect::RedirectUri;
-use crate::resource;
+use crate::protocol::encoding::from_b64url;
+use crate::protocol::error::{ErrorCode, OAuthError};
+use crate::protocol::form::Params;
+use crate::protocol::pkce::CodeVerifier;
+use crate::protocol::redirect::RedirectUri;
+use crate::protocol::resource;
 
 /// A well-formed token request for the authorization-code grant.
 #[derive(Debug)]

@@ -3,8 +3,8 @@
 
 use url::Url;
 
-use crate::error::{ErrorCode, OAuthError};
-use crate::redirect::is_loopback;
+use crate::protocol::error::{ErrorCode, OAuthError};
+use crate::protocol::redirect::is_loopback;
 
 /// Which resources codes may be bound to.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

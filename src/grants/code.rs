@@ -6,9 +6,9 @@ use aes_gcm::aead::{Aead, KeyInit, Payload};
 use aes_gcm::{Aes256Gcm, Nonce};
 use sha2::{Digest, Sha256};
 
-use crate::authorize::AuthRequest;
-use crate::encoding::{b64url, from_b64url};
-use crate::secret::ApiKey;
+use crate::crypto::secret::ApiKey;
+use crate::endpoints::authorize::AuthRequest;
+use crate::protocol::encoding::{b64url, from_b64url};
 
 /// How long a code lives, in seconds.
 pub const CODE_LIFETIME: u64 = 600;
@@ -102,7 +102,7 @@ impl Grant {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pkce::CodeChallenge;
+    use crate::protocol::pkce::CodeChallenge;
 
     fn grant() -> Grant {
         let request = AuthRequest {

@@ -1,11 +1,11 @@
 //! The two cookies: the remembered key (sealed, 30 days) and the consent
 //! form's CSRF token. Both `__Host-`, `Secure`, `HttpOnly`, `SameSite=Lax`.
 
-use crate::encoding::{b64url, from_b64url};
-use crate::entropy::Entropy;
+use crate::crypto::entropy::Entropy;
+use crate::crypto::seal::{Keys, Purpose};
+use crate::crypto::secret::ApiKey;
 use crate::http::Request;
-use crate::seal::{Keys, Purpose};
-use crate::secret::ApiKey;
+use crate::protocol::encoding::{b64url, from_b64url};
 
 /// The remembered key's cookie.
 pub const REMEMBER: &str = "__Host-parallel-oauth-key";
@@ -61,7 +61,7 @@ pub fn is_csrf_token(token: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::secret::Secret;
+    use crate::crypto::secret::Secret;
 
     fn keys(s: &str) -> Keys {
         Keys::derive(&Secret::new(&s.repeat(40)).unwrap(), None)

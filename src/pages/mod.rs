@@ -1,13 +1,17 @@
 //! The two HTML pages (templates in `assets/`), with the headers that keep
-//! them from being framed, cached, sniffed or leaking a referrer.
+//! them from being framed, cached, sniffed or leaking a referrer, and
+//! the cookies the pages set.
+
+pub mod cookie;
+pub mod template;
 
 use crate::config::Config;
-use crate::error::ErrorCode;
 use crate::http::Response;
-use crate::template::{render, Vars};
+use crate::pages::template::{render, Vars};
+use crate::protocol::error::ErrorCode;
 
-const CONSENT_TEMPLATE: &str = include_str!("../assets/consent.html");
-const ERROR_TEMPLATE: &str = include_str!("../assets/error.html");
+const CONSENT_TEMPLATE: &str = include_str!("../../assets/consent.html");
+const ERROR_TEMPLATE: &str = include_str!("../../assets/error.html");
 
 /// What the consent page shows and carries.
 pub struct ConsentView<'a> {

@@ -93,7 +93,7 @@ impl ProtectedResource {
         }
         match url.scheme() {
             "https" => {}
-            "http" if crate::redirect::is_loopback(&url) => {}
+            "http" if crate::protocol::redirect::is_loopback(&url) => {}
             _ => return Err(InvalidResource("the resource must be https (http only on loopback)")),
         }
         if url.fragment().is_some() || url.query().is_some() {
@@ -277,7 +277,7 @@ impl BearerToken {
     }
 }
 
-crate::secret::secret_string!(BearerToken);
+crate::crypto::secret::secret_string!(BearerToken);
 
 /// The bearer token of a request (RFC 6750 §2.1): exactly one
 /// `Authorization` header holding `Bearer` (any case), one or more spaces,

@@ -12,8 +12,8 @@ use std::sync::Mutex;
 
 use url::Url;
 
-use crate::client::{is_displayable_name, Client};
-use crate::redirect::{is_loopback, RedirectUri, Refusal};
+use crate::clients::client::{is_displayable_name, Client};
+use crate::protocol::redirect::{is_loopback, RedirectUri, Refusal};
 
 /// The largest document accepted, in bytes.
 pub const MAX_DOCUMENT: usize = 5 * 1024;
@@ -78,7 +78,7 @@ pub fn parse_document(client_id: &str, fetched: &Fetched) -> Result<Client, Refu
     if !is_displayable_name(name) {
         return Err("the client metadata document's client_name is missing or invalid");
     }
-    if doc.redirect_uris.is_empty() || doc.redirect_uris.len() > crate::register::MAX_REDIRECT_URIS {
+    if doc.redirect_uris.is_empty() || doc.redirect_uris.len() > crate::clients::register::MAX_REDIRECT_URIS {
         return Err("the client metadata document must list 1 to 10 redirect_uris");
     }
     let redirect_uris = doc.redirect_uris.iter().map(|u| RedirectUri::parse(u)).collect::<Result<Vec<_>, _>>()?;

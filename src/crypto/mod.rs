@@ -1,0 +1,5 @@
+//! Secrets, randomness and sealing: the only place keys are derived or used.
+
+pub mod entropy;
+pub mod seal;
+pub mod secret;

@@ -1,0 +1,9 @@
+//! The Cloudflare Workers adapter, and the only module that names `worker`
+//! or `wasm_bindgen` types: request/response conversion, KV, fetch, the
+//! clock and the crate's own `fetch` export. It takes no protocol decisions.
+
+mod adapter;
+#[cfg(feature = "worker-entry")]
+mod entry;
+
+pub use adapter::*;
