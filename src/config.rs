@@ -89,6 +89,25 @@ fn normalize_prefix(prefix: &str) -> String {
     }
 }
 
+/// A configuration the provider refuses to run with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConfigError {
+    /// `SECRET` is missing or shorter than 32 bytes.
+    WeakSecret,
+}
+
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ConfigError::WeakSecret => f.write_str(
+                "SECRET is missing or shorter than 32 bytes: refusing to issue codes (set it with `wrangler secret put SECRET`)",
+            ),
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -87,7 +87,7 @@ pub mod store;
 #[cfg(target_arch = "wasm32")]
 pub mod workers;
 
-pub use config::{Branding, Config};
+pub use config::{Branding, Config, ConfigError};
 pub use http::{Request, Response};
 pub use protocol::resource::ResourcePolicy;
 pub use provider::Provider;
@@ -98,22 +98,3 @@ pub use store::{block_on, MemoryStore, Store, StoreError};
 pub use workers as worker_adapter;
 #[cfg(target_arch = "wasm32")]
 pub use workers::{parallel_oauth_provider, KvNamespace, KvStore};
-
-/// A configuration the provider refuses to run with.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ConfigError {
-    /// `SECRET` is missing or shorter than 32 bytes.
-    WeakSecret,
-}
-
-impl std::fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            ConfigError::WeakSecret => f.write_str(
-                "SECRET is missing or shorter than 32 bytes: refusing to issue codes (set it with `wrangler secret put SECRET`)",
-            ),
-        }
-    }
-}
-
-impl std::error::Error for ConfigError {}

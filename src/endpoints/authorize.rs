@@ -4,7 +4,11 @@
 //! be shown as a page.
 
 use crate::clients::client::Client;
+use crate::crypto::entropy::Entropy;
 use crate::crypto::seal::Keys;
+use crate::endpoints::{consent, redirect, Context};
+use crate::grants::request::AuthRequest;
+use crate::http::{Request, Response};
 use crate::protocol::error::{ErrorCode, OAuthError};
 use crate::protocol::form::Params;
 use crate::protocol::pkce::CodeChallenge;
@@ -15,29 +19,6 @@ use crate::protocol::resource::ResourcePolicy;
 pub const MAX_STATE_LEN: usize = 4096;
 /// The longest query string /authorize reads, in bytes.
 pub const MAX_QUERY_LEN: usize = 16 * 1024;
-
-/// A validated authorization request, ready for the consent page.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct AuthRequest {
-    /// The `client_id` as sent.
-    pub client_id: String,
-    /// The redirect URI as sent (validated and allowed for the client).
-    pub redirect_uri: String,
-    /// The client's `state`, returned untouched.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub state: Option<String>,
-    /// The PKCE S256 challenge.
-    pub code_challenge: CodeChallenge,
-    /// The requested scope, as sent.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub scope: Option<String>,
-    /// The RFC 8707 resource, normalized.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub resource: Option<String>,
-    /// The name the client gave itself at registration (unverified).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub client_name: Option<String>,
-}
 
 /// Where an authorization error may be reported.
 #[derive(Debug)]
@@ -150,6 +131,33 @@ fn check_scope(scope: &str) -> Result<&str, OAuthError> {
         Ok(scope)
     } else {
         Err(OAuthError::new(ErrorCode::InvalidScope, "scope must be space-separated printable ASCII tokens"))
+    }
+}
+
+/// GET /authorize: validate, then show the consent page.
+pub(crate) async fn get(ctx: &Context, request: &Request, now: u64, entropy: &mut Entropy) -> Response {
+    let query = request.url.query().unwrap_or("");
+    let validated = match read(query) {
+        Ok((params, client_id)) => {
+            let client = ctx.client(&client_id, now).await;
+            validate(&params, &client_id, client, &ctx.config.resources)
+        }
+        Err(e) => Err(e),
+    };
+    match validated {
+        Ok(auth) => consent::show(&ctx.config, &ctx.keys, request, auth, now, entropy),
+        Err(AuthorizeError::Page { status, code, message }) => {
+            ctx.page(status, "This authorization request is not valid", message, Some(code))
+        }
+        Err(AuthorizeError::Redirect { redirect_uri, state, error }) => {
+            let issuer = ctx.config.issuer_for(&request.origin());
+            let mut params = vec![("error", error.code.as_str()), ("error_description", error.description)];
+            if let Some(state) = &state {
+                params.push(("state", state));
+            }
+            params.push(("iss", &issuer));
+            redirect(302, &redirect_uri.with_params(&params))
+        }
     }
 }
 

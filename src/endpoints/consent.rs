@@ -9,7 +9,9 @@ use crate::config::Config;
 use crate::crypto::entropy::Entropy;
 use crate::crypto::seal::{Keys, Purpose};
 use crate::crypto::secret::ApiKey;
-use crate::endpoints::authorize::AuthRequest;
+use crate::endpoints::{redirect, Context};
+use crate::grants::code::{Code, Grant, CODE_STORE_TTL};
+use crate::grants::request::AuthRequest;
 use crate::http::{Request, Response};
 use crate::pages::cookie;
 use crate::pages::{self, ConsentView};
@@ -17,6 +19,7 @@ use crate::protocol::encoding::b64url;
 use crate::protocol::error::ErrorCode;
 use crate::protocol::form::Params;
 use crate::protocol::redirect::RedirectUri;
+use crate::store::Store;
 
 /// How long a consent page may stay open, in seconds.
 pub const FORM_LIFETIME: u64 = 3600;
@@ -218,4 +221,93 @@ fn check_origin(config: &Config, request: &Request) -> Result<(), Refused> {
         }
     }
     Ok(())
+}
+
+/// POST /authorize: the user's answer on the consent page.
+pub(crate) async fn post<S: Store>(
+    ctx: &Context,
+    request: &Request,
+    store: &S,
+    now: u64,
+    entropy: &mut Entropy,
+) -> Response {
+    let answer = match read(&ctx.config, &ctx.keys, request, now) {
+        Ok(answer) => answer,
+        Err(r) => return ctx.page(r.status, r.title, r.message, None),
+    };
+    let form = &answer.form;
+    let Some(redirect_uri) = form.redirect_uri() else {
+        return ctx.page(400, "Invalid request", "The redirect URI is not valid.", Some(ErrorCode::InvalidRequest));
+    };
+    let issuer = ctx.config.issuer_for(&request.origin());
+    let respond = |params: &[(&str, &str)]| {
+        let mut all: Vec<(&str, &str)> = params.to_vec();
+        if let Some(state) = &form.request.state {
+            all.push(("state", state));
+        }
+        all.push(("iss", &issuer));
+        redirect(303, &redirect_uri.with_params(&all))
+    };
+    let claim = form.claim_id();
+    let already_answered = || {
+        ctx.page(
+            403,
+            "Already answered",
+            "This consent form was already used. Go back to the app and connect again.",
+            None,
+        )
+    };
+    match answer.choice {
+        Choice::Forget => redirect(303, &authorize_url(&ctx.config, &form.request))
+            .with_header("set-cookie", &cookie::clear(cookie::REMEMBER)),
+        Choice::MissingKey(message) => {
+            let hint = cookie::remembered(request, &ctx.keys, now).map(|k| k.hint());
+            render(&ctx.config, form, &answer.sealed, hint, Some(message), 400)
+        }
+        Choice::Deny => {
+            if !ctx.claims.claim(claim, form.expires_at, now) {
+                return already_answered();
+            }
+            respond(&[("error", "access_denied"), ("error_description", "the user denied access")])
+        }
+        Choice::Approve { key, remember } => {
+            if !ctx.claims.claim(claim, form.expires_at, now) {
+                return already_answered();
+            }
+            let code = Code::new(entropy.next32());
+            let grant = Grant::new(form.request.clone(), key, now);
+            if let Err(e) = store.put(&code.store_key(), &code.seal(&grant), CODE_STORE_TTL).await {
+                (ctx.log)(&format!("store put failed, no code issued: {}", e.0));
+                ctx.claims.release(&claim);
+                return ctx.page(
+                    503,
+                    "Temporarily unavailable",
+                    "Nothing was shared. Please go back and try again in a moment.",
+                    Some(ErrorCode::TemporarilyUnavailable),
+                );
+            }
+            let response = respond(&[("code", code.as_str())]);
+            if remember {
+                response.with_header("set-cookie", &cookie::remember(&ctx.keys, &grant.key, now, entropy))
+            } else {
+                response
+            }
+        }
+    }
+}
+
+/// The GET /authorize URL that shows the consent page for `auth` again.
+fn authorize_url(config: &Config, auth: &AuthRequest) -> String {
+    let mut q = url::form_urlencoded::Serializer::new(String::new());
+    q.append_pair("response_type", "code")
+        .append_pair("client_id", &auth.client_id)
+        .append_pair("redirect_uri", &auth.redirect_uri)
+        .append_pair("code_challenge", auth.code_challenge.as_str())
+        .append_pair("code_challenge_method", "S256");
+    for (name, value) in [("state", &auth.state), ("scope", &auth.scope), ("resource", &auth.resource)] {
+        if let Some(v) = value {
+            q.append_pair(name, v);
+        }
+    }
+    format!("{}?{}", config.endpoint_path("authorize"), q.finish())
 }

@@ -1,9 +1,67 @@
 //! The web layer: one file per endpoint, each turning a parsed request into
 //! a response with the pieces below it (grants, clients, pages, crypto,
-//! protocol, store).
+//! protocol, store). [`Context`] is what every endpoint shares.
 
 pub mod authorize;
 pub mod consent;
 pub(crate) mod cors;
 pub mod metadata;
 pub mod token;
+
+use crate::clients::cimd::{self, Fetch};
+use crate::clients::client::Client;
+use crate::config::Config;
+use crate::crypto::seal::Keys;
+use crate::grants::guard::Claims;
+use crate::http::Response;
+use crate::pages;
+use crate::protocol::error::{json_error, ErrorCode};
+use crate::protocol::redirect::Refusal;
+
+/// The provider's state that every endpoint reads: configuration, keys
+/// derived once from the secret, and this instance's single-use claims and
+/// caches.
+pub(crate) struct Context {
+    pub config: Config,
+    pub keys: Keys,
+    pub claims: Claims,
+    pub fetcher: Option<Box<dyn Fetch>>,
+    pub documents: cimd::Cache,
+    pub log: fn(&str),
+}
+
+impl Context {
+    /// An HTML page for an error the user must see.
+    pub fn page(&self, status: u16, title: &str, message: &str, code: Option<ErrorCode>) -> Response {
+        pages::error(&self.config, status, title, message, code)
+    }
+
+    /// Resolves a `client_id`: a metadata document URL (fetched, validated,
+    /// cached) or one of our own ids.
+    pub async fn client(&self, client_id: &str, now: u64) -> Result<Client, Refusal> {
+        if !cimd::is_document_url(client_id, self.config.dev) {
+            return Client::resolve(client_id, &self.keys);
+        }
+        if let Some(client) = self.documents.get(client_id, now) {
+            return Ok(client);
+        }
+        let fetcher = self.fetcher.as_ref().ok_or("client metadata documents are not supported here")?;
+        let fetched = fetcher.fetch(client_id).await.map_err(|e| {
+            (self.log)(&format!("client metadata document fetch failed: {e}"));
+            "the client metadata document could not be fetched"
+        })?;
+        let client = cimd::parse_document(client_id, &fetched)?;
+        self.documents.put(client_id, client.clone(), now, cimd::cache_lifetime(fetched.cache_control.as_deref()));
+        Ok(client)
+    }
+}
+
+/// A redirect that is never cached and sends no referrer.
+pub(crate) fn redirect(status: u16, location: &str) -> Response {
+    Response::empty(status).with_header("location", location).with_header("referrer-policy", "no-referrer").no_store()
+}
+
+/// 405 with the methods the endpoint answers.
+pub(crate) fn method_not_allowed(allow: &str) -> Response {
+    json_error(405, "invalid_request", "method not allowed").with_header("allow", allow)
+}

@@ -9,6 +9,14 @@ use crate::protocol::form::Params;
 use crate::protocol::pkce::CodeVerifier;
 use crate::protocol::redirect::RedirectUri;
 use crate::protocol::resource;
+use sha2::{Digest, Sha256};
+
+use crate::clients::cimd;
+use crate::clients::client::Client;
+use crate::endpoints::Context;
+use crate::grants::code::CODE_STORE_TTL;
+use crate::http::Response;
+use crate::store::Store;
 
 /// A well-formed token request for the authorization-code grant.
 #[derive(Debug)]
@@ -129,6 +137,52 @@ pub fn response_body(grant: &Grant) -> serde_json::Value {
         body["resource"] = resource.as_str().into();
     }
     body
+}
+
+/// POST /token: redeem a code once.
+///
+/// A code is consumed by the first request that presents it, whether or
+/// not the rest of that request is right: an attacker who intercepted a
+/// code and guesses at the verifier burns it instead of getting retries.
+pub(crate) async fn post<S: Store>(ctx: &Context, request: &Request, store: &S, now: u64) -> Response {
+    let token_request = match parse(request) {
+        Ok(r) => r,
+        Err(e) => return e.to_response(),
+    };
+    if !cimd::is_document_url(&token_request.client_id, ctx.config.dev) {
+        if let Err(e) = Client::resolve(&token_request.client_id, &ctx.keys) {
+            (ctx.log)(&format!("token request from an unknown client: {e}"));
+            return OAuthError::new(ErrorCode::InvalidClient, "unknown client_id").to_response();
+        }
+    }
+    let used = OAuthError::invalid_grant("the code is invalid, expired or already used");
+    let key = token_request.code.store_key();
+    let stored = match store.get(&key).await {
+        Ok(Some(stored)) => stored,
+        Ok(None) => return used.to_response(),
+        Err(e) => {
+            (ctx.log)(&format!("store get failed at /token: {}", e.0));
+            return OAuthError::unavailable().to_response();
+        }
+    };
+    // Claimed synchronously after the read: of concurrent redemptions in
+    // this instance, exactly one gets past this line.
+    let claim: [u8; 32] = Sha256::digest(key.as_bytes()).into();
+    if !ctx.claims.claim(claim, now + CODE_STORE_TTL, now) {
+        return used.to_response();
+    }
+    if let Err(e) = store.delete(&key).await {
+        (ctx.log)(&format!("store delete failed at /token, code kept for a retry: {}", e.0));
+        ctx.claims.release(&claim);
+        return OAuthError::unavailable().to_response();
+    }
+    let Some(grant) = token_request.code.open(&stored) else {
+        return used.to_response();
+    };
+    match check(&grant, &token_request, now) {
+        Ok(()) => Response::json(200, &response_body(&grant)).no_store(),
+        Err(e) => e.to_response(),
+    }
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@ use aes_gcm::{Aes256Gcm, Nonce};
 use sha2::{Digest, Sha256};
 
 use crate::crypto::secret::ApiKey;
-use crate::endpoints::authorize::AuthRequest;
+use crate::grants::request::AuthRequest;
 use crate::protocol::encoding::{b64url, from_b64url};
 
 /// How long a code lives, in seconds.
