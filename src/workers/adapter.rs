@@ -5,150 +5,20 @@
 
 use std::cell::RefCell;
 use std::future::Future;
-use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 
-use futures_core::Stream;
 use sha2::Digest;
 use worker::wasm_bindgen::closure::Closure;
 use worker::wasm_bindgen::{self, prelude::wasm_bindgen, JsCast, JsValue};
 use worker::wasm_bindgen_futures::{future_to_promise, JsFuture};
 use worker::worker_sys::web_sys;
-use worker::{console_error, js_sys, Date, Env, Headers};
+use worker::{console_error, js_sys, Date, Env};
 
-use crate::clients::cimd::{self, Fetch, Fetched};
+use super::{KvStore, WorkerFetch};
 use crate::provider::MAX_BODY;
-use crate::store::{Store, StoreError};
+use crate::store::Store;
 use crate::{Config, Provider, ResourcePolicy};
-
-/// [`Store`] on a Workers KV namespace.
-pub struct KvStore(pub worker::kv::KvStore);
-
-impl Store for KvStore {
-    async fn get(&self, key: &str) -> Result<Option<String>, StoreError> {
-        self.0.get(key).text().await.map_err(|e| StoreError(e.to_string()))
-    }
-
-    async fn put(&self, key: &str, value: &str, ttl_secs: u64) -> Result<(), StoreError> {
-        let put = self.0.put(key, value).map_err(|e| StoreError(e.to_string()))?;
-        put.expiration_ttl(kv_ttl(ttl_secs)).execute().await.map_err(|e| StoreError(e.to_string()))
-    }
-
-    async fn delete(&self, key: &str) -> Result<(), StoreError> {
-        self.0.delete(key).await.map_err(|e| StoreError(e.to_string()))
-    }
-}
-
-/// The expiration KV accepts for `ttl_secs`: KV's shortest is 60 s.
-fn kv_ttl(ttl_secs: u64) -> u64 {
-    ttl_secs.max(60)
-}
-
-/// [`Store`] on a KV namespace binding itself, as the crate's own Worker
-/// uses it: each operation is one call on the binding.
-///
-/// Why not [`KvStore`] there: `env.kv()` looks up six methods of the
-/// binding on every request, and each operation clones them and builds
-/// its options with serde. Measured side by side in workerd (one KV
-/// operation per request, concurrency 1), that cost 60–200 µs of CPU more
-/// per operation than calling the binding directly.
-pub struct KvNamespace(Namespace);
-
-#[wasm_bindgen]
-extern "C" {
-    /// The runtime's `KVNamespace`: the three methods the provider uses.
-    type Namespace;
-
-    #[wasm_bindgen(method, catch)]
-    fn get(this: &Namespace, key: &str) -> Result<js_sys::Promise, JsValue>;
-
-    #[wasm_bindgen(method, catch)]
-    fn put(this: &Namespace, key: &str, value: &str, options: &js_sys::Object) -> Result<js_sys::Promise, JsValue>;
-
-    #[wasm_bindgen(method, catch)]
-    fn delete(this: &Namespace, key: &str) -> Result<js_sys::Promise, JsValue>;
-}
-
-impl KvNamespace {
-    /// The KV namespace bound to the Worker as `binding`.
-    pub fn from_env(env: &Env, binding: &str) -> worker::Result<Self> {
-        match js_sys::Reflect::get(env, &binding.into()) {
-            Ok(ns) if ns.is_object() => Ok(Self(ns.unchecked_into())),
-            _ => Err(worker::Error::RustError(format!("no KV namespace is bound as {binding}"))),
-        }
-    }
-}
-
-fn kv_error(e: JsValue) -> StoreError {
-    StoreError(worker::Error::from(e).to_string())
-}
-
-/// Awaits a KV operation's promise.
-async fn settle_kv(promise: Result<js_sys::Promise, JsValue>) -> Result<JsValue, StoreError> {
-    JsFuture::from(promise.map_err(kv_error)?).await.map_err(kv_error)
-}
-
-impl Store for KvNamespace {
-    async fn get(&self, key: &str) -> Result<Option<String>, StoreError> {
-        Ok(settle_kv(self.0.get(key)).await?.as_string())
-    }
-
-    async fn put(&self, key: &str, value: &str, ttl_secs: u64) -> Result<(), StoreError> {
-        let options = js_sys::Object::new();
-        let ttl = JsValue::from_f64(kv_ttl(ttl_secs) as f64);
-        js_sys::Reflect::set(&options, &"expirationTtl".into(), &ttl).map_err(kv_error)?;
-        settle_kv(self.0.put(key, value, &options)).await.map(drop)
-    }
-
-    async fn delete(&self, key: &str) -> Result<(), StoreError> {
-        settle_kv(self.0.delete(key)).await.map(drop)
-    }
-}
-
-/// [`Fetch`] for client metadata documents with the global `fetch`: no
-/// redirects followed (a document must be served at its own URL), 10 s
-/// timeout, at most 5 KB read. In production the `global_fetch_strictly_public`
-/// compatibility flag keeps it off private addresses.
-pub struct WorkerFetch;
-
-impl Fetch for WorkerFetch {
-    fn fetch<'a>(&'a self, url: &'a str) -> Pin<Box<dyn Future<Output = Result<Fetched, String>> + 'a>> {
-        Box::pin(async move {
-            let headers = Headers::new();
-            headers.set("accept", "application/json").map_err(|e| e.to_string())?;
-            let mut init = worker::RequestInit::new();
-            init.with_headers(headers).with_redirect(worker::RequestRedirect::Manual);
-            let request = worker::Request::new_with_init(url, &init).map_err(|e| e.to_string())?;
-            let controller = worker::AbortController::default();
-            let signal = controller.signal();
-            worker::wasm_bindgen_futures::spawn_local(async move {
-                worker::Delay::from(std::time::Duration::from_millis(cimd::FETCH_TIMEOUT_MS)).await;
-                controller.abort();
-            });
-            let mut response =
-                worker::Fetch::Request(request).send_with_signal(&signal).await.map_err(|e| e.to_string())?;
-            let status = response.status_code();
-            let cache_control = response.headers().get("cache-control").ok().flatten();
-            let declared =
-                response.headers().get("content-length").ok().flatten().and_then(|l| l.parse::<usize>().ok());
-            if declared.is_some_and(|l| l > cimd::MAX_DOCUMENT) {
-                return Err("document larger than 5 KB".into());
-            }
-            // Read chunk by chunk and stop one byte past the limit, whatever
-            // the server declared (a chunked body has no Content-Length).
-            let mut stream = response.stream().map_err(|e| e.to_string())?;
-            let mut body = Vec::new();
-            while let Some(chunk) = std::future::poll_fn(|cx| Pin::new(&mut stream).poll_next(cx)).await {
-                body.extend_from_slice(&chunk.map_err(|e| e.to_string())?);
-                if body.len() > cimd::MAX_DOCUMENT {
-                    break;
-                }
-            }
-            Ok(Fetched { status, cache_control, body })
-        })
-    }
-}
 
 /// Answers `req` if it is one of the provider's routes, else `Ok(None)`
 /// with the request untouched: the Workers counterpart of the original

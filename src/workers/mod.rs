@@ -5,5 +5,9 @@
 mod adapter;
 #[cfg(feature = "worker-entry")]
 mod entry;
+mod fetch;
+mod kv;
 
 pub use adapter::*;
+pub use fetch::WorkerFetch;
+pub use kv::{KvNamespace, KvStore};

@@ -1,0 +1,153 @@
+//! Bearer tokens from the `Authorization` header (RFC 6750 §2.1).
+
+use crate::http::Request;
+
+/// The longest bearer token read, in bytes (a longer one counts as none).
+pub const MAX_TOKEN_LEN: usize = 4096;
+
+/// A bearer token from an `Authorization` header. In passthrough mode it is
+/// the user's API key: `Debug` is redacted and comparison is constant-time.
+#[derive(Clone)]
+pub struct BearerToken(String);
+
+impl BearerToken {
+    /// The token itself, to forward upstream. Never log it; use
+    /// [`BearerToken::masked`].
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// A form safe to show and log: the prefix up to its first `-` or `_`
+    /// (at most 8 characters) and the last four characters, e.g.
+    /// `sk-…abcd`; tokens shorter than 16 characters show only `…`.
+    pub fn masked(&self) -> String {
+        let t = &self.0;
+        if t.len() < 16 {
+            return "…".to_string();
+        }
+        let prefix = t.find(['-', '_']).filter(|&i| i < 8).map(|i| &t[..=i]).unwrap_or("");
+        format!("{prefix}…{}", &t[t.len() - 4..])
+    }
+}
+
+crate::crypto::secret::secret_string!(BearerToken);
+
+/// The bearer token of a request (RFC 6750 §2.1): exactly one
+/// `Authorization` header holding `Bearer` (any case), one or more spaces,
+/// and one token of the `b64token` characters (`A-Z a-z 0-9 - . _ ~ + /`,
+/// then `=` padding). Anything else — no header, two headers, another
+/// scheme, an empty token, two tokens, other characters — is `None`.
+pub fn bearer_token(request: &Request) -> Option<BearerToken> {
+    let mut values = request.headers.iter().filter(|(n, _)| n.eq_ignore_ascii_case("authorization"));
+    let (_, value) = values.next()?;
+    if values.next().is_some() {
+        return None;
+    }
+    parse_bearer(value)
+}
+
+/// Parses one `Authorization` header value (see [`bearer_token`]).
+pub fn parse_bearer(value: &str) -> Option<BearerToken> {
+    let value = value.trim_matches([' ', '\t']);
+    let scheme = value.get(..6)?;
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return None;
+    }
+    let rest = &value[6..];
+    let token = rest.trim_start_matches(' ');
+    if token.len() == rest.len() || token.is_empty() || token.len() > MAX_TOKEN_LEN {
+        return None;
+    }
+    let body = token.trim_end_matches('=');
+    let b64token = !body.is_empty()
+        && body.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/'));
+    b64token.then(|| BearerToken(token.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn req(auth: &[&str]) -> Request {
+        let mut r = Request::new("POST", "https://mcp.example/mcp".parse().unwrap());
+        for a in auth {
+            r = r.with_header("Authorization", a);
+        }
+        r
+    }
+
+    #[test]
+    fn bearer_token_rfc6750() {
+        for (header, token) in [
+            ("Bearer sk-abc", "sk-abc"),
+            ("bearer sk-abc", "sk-abc"),
+            ("BEARER sk-abc", "sk-abc"),
+            ("Bearer   sk-abc", "sk-abc"),
+            ("  Bearer sk-abc\t", "sk-abc"),
+            ("Bearer a.b_c~d+e/f==", "a.b_c~d+e/f=="),
+        ] {
+            assert_eq!(
+                bearer_token(&req(&[header])).map(|t| t.expose().to_string()).as_deref(),
+                Some(token),
+                "{header:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn anything_else_is_no_token() {
+        for header in [
+            "",
+            "Bearer",
+            "Bearer ",
+            "Bearer\tsk-abc",
+            "Bearersk-abc",
+            "Basic c2stYWJj",
+            "Token sk-abc",
+            "Bearer sk-abc sk-def",
+            "Bearer sk-abc, Bearer sk-def",
+            "Bearer sk\"abc",
+            "Bearer sk-ab=c",
+            "Bearer ===",
+            "Bearer sk-äbc",
+            "Bearer sk-abc\r\nX: y",
+        ] {
+            assert!(bearer_token(&req(&[header])).is_none(), "{header:?}");
+        }
+        assert!(bearer_token(&req(&[])).is_none());
+        assert!(bearer_token(&req(&["Bearer a", "Bearer a"])).is_none(), "two headers");
+        assert!(parse_bearer(&format!("Bearer {}", "a".repeat(MAX_TOKEN_LEN + 1))).is_none());
+    }
+
+    #[test]
+    fn token_is_redacted_and_masked() {
+        let t = parse_bearer("Bearer sk-0123456789abcdef").unwrap();
+        assert_eq!(format!("{t:?}"), "BearerToken([redacted])");
+        assert_eq!(t.masked(), "sk-…cdef");
+        assert_eq!(parse_bearer("Bearer e2eABCDEFGHIJKLMNOPwxyz").unwrap().masked(), "…wxyz");
+        assert_eq!(parse_bearer("Bearer pk_live_0123456789abcdef").unwrap().masked(), "pk_…cdef");
+        assert_eq!(parse_bearer("Bearer short-key").unwrap().masked(), "…");
+        assert_eq!(t, parse_bearer("bearer sk-0123456789abcdef").unwrap());
+        assert_ne!(t, parse_bearer("Bearer sk-0123456789abcdeF").unwrap());
+    }
+
+    proptest! {
+        #[test]
+        fn parse_bearer_never_panics_and_tokens_are_b64token(s in "\\PC{0,80}") {
+            if let Some(t) = parse_bearer(&s) {
+                prop_assert!(!t.expose().is_empty());
+                prop_assert!(t.expose().bytes().all(|b| b.is_ascii_graphic() && b != b'"' && b != b','));
+                let masked = t.masked();
+                prop_assert!(t.expose().len() < 16 || !masked.contains(t.expose()));
+            }
+        }
+
+        #[test]
+        fn masked_never_shows_more_than_twelve_characters(t in "[A-Za-z0-9_-]{16,64}") {
+            let token = parse_bearer(&format!("Bearer {t}")).unwrap();
+            let shown = token.masked().replace('…', "");
+            prop_assert!(shown.len() <= 12);
+        }
+    }
+}
