@@ -1,6 +1,6 @@
 //! The web layer: one file per endpoint, each turning a parsed request into
 //! a response with the pieces below it (grants, clients, pages, crypto,
-//! protocol, store). [`Context`] is what every endpoint shares.
+//! protocol, store). `Context` is what every endpoint shares.
 
 pub mod authorize;
 pub mod consent;

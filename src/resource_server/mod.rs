@@ -4,7 +4,7 @@
 //! bearer token (RFC 6750) read from a request.
 //!
 //! Platform-free like the rest of the core: it works on the crate's
-//! [`Request`] and [`Response`], so a Worker converts at its edge (see
+//! [`Request`](crate::Request) and [`Response`](crate::Response), so a Worker converts at its edge (see
 //! `examples/mcp-server`).
 //!
 //! ```
