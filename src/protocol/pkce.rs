@@ -7,7 +7,11 @@ use subtle::ConstantTimeEq;
 use crate::protocol::encoding::b64url;
 use crate::protocol::error::OAuthError;
 
-/// An S256 `code_challenge`: 43 to 128 base64url characters.
+/// An S256 `code_challenge`: the base64url (no padding) SHA-256 digest of a
+/// verifier, so exactly 43 characters of `[A-Za-z0-9-_]`.
+/// The length of an S256 challenge: 32 bytes in unpadded base64url.
+pub const S256_CHALLENGE_LEN: usize = 43;
+
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(transparent)]
 pub struct CodeChallenge(String);
@@ -24,8 +28,13 @@ impl CodeChallenge {
             }
             Some(_) => return Err(OAuthError::invalid_request("code_challenge_method must be S256")),
         }
-        if !(43..=128).contains(&challenge.len()) || !challenge.bytes().all(is_base64url) {
-            return Err(OAuthError::invalid_request("code_challenge must be 43-128 base64url characters"));
+        // RFC 7636 §4.2 allows 43-128 characters in general, but S256's is a
+        // 32-byte digest: any other length can never match a verifier, so it
+        // is refused here rather than after the user's consent, at /token.
+        if challenge.len() != S256_CHALLENGE_LEN || !challenge.bytes().all(is_base64url) {
+            return Err(OAuthError::invalid_request(
+                "code_challenge must be the 43 base64url characters of an S256 digest",
+            ));
         }
         Ok(CodeChallenge(challenge.to_string()))
     }
@@ -122,9 +131,19 @@ mod tests {
     fn challenge_length_and_charset_are_checked() {
         assert!(CodeChallenge::parse(Some(&"a".repeat(42)), Some("S256")).is_err());
         assert!(CodeChallenge::parse(Some(&"a".repeat(129)), Some("S256")).is_err());
-        assert!(CodeChallenge::parse(Some(&"a".repeat(128)), Some("S256")).is_ok());
+        assert!(CodeChallenge::parse(Some(&"a".repeat(43)), Some("S256")).is_ok());
         assert!(CodeChallenge::parse(Some(&format!("{}+", &CHALLENGE[1..])), Some("S256")).is_err());
         assert!(CodeChallenge::parse(Some(&format!("{}=", &CHALLENGE[1..])), Some("S256")).is_err());
+    }
+
+    /// Regression: a well-formed S256 challenge of 44-128 characters reached
+    /// the consent page and failed only at /token, after the user's click.
+    #[test]
+    fn s256_challenge_of_another_length_than_43_is_refused() {
+        for len in [44, 64, 100, 128] {
+            assert!(CodeChallenge::parse(Some(&"a".repeat(len)), Some("S256")).is_err(), "{len}");
+        }
+        assert_eq!(CHALLENGE.len(), S256_CHALLENGE_LEN);
     }
 
     #[test]

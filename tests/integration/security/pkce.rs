@@ -120,3 +120,21 @@ fn token_verifier_errors() {
         assert_eq!(r.status, 200, "{} chars: {}", v.len(), r.text());
     }
 }
+
+/// Regression: an S256 `code_challenge` of 44-128 base64url characters (well
+/// formed for RFC 7636 §4.2, but never the SHA-256 digest a verifier hashes
+/// to) reached the consent page and failed only at /token. It is an error
+/// redirect at /authorize now, once client and redirect URI are valid.
+#[test]
+fn s256_challenge_that_is_not_43_characters_is_refused_at_authorize() {
+    let s = Server::new();
+    let (_, challenge) = pkce("x");
+    let base = format!("response_type=code&client_id=yourapp.com&redirect_uri={}&state=st-43", enc(REDIRECT));
+    for len in [44, 64, 128] {
+        let long: String = challenge.chars().cycle().take(len).collect();
+        let r = s.authorize(&format!("{base}&code_challenge={long}&code_challenge_method=S256"));
+        assert_error_redirect(&r, REDIRECT, "invalid_request", Some("st-43"), &format!("{len} characters"));
+    }
+    let ok = s.authorize(&format!("{base}&code_challenge={challenge}&code_challenge_method=S256"));
+    assert_eq!(ok.status, 200, "the 43-character digest still reaches the consent page");
+}
