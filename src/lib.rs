@@ -46,9 +46,11 @@
 //! #[event(fetch)]
 //! async fn fetch(mut req: Request, env: Env, _ctx: Context) -> Result<Response> {
 //!     let kv = env.kv("KV")?;
-//!     let secret = env.secret("SECRET")?.to_string();
+//!     // SECRET, and SECRET_PREVIOUS while rotating.
+//!     let (secret, previous) = secrets_from_env(&env);
+//!     let secrets = Secrets::rotating(&secret, previous.as_deref());
 //!     let config = Config { path_prefix: "/oauth".into(), ..Config::default() };
-//!     if let Some(response) = parallel_oauth_provider(&mut req, kv, &secret, &config).await? {
+//!     if let Some(response) = parallel_oauth_provider(&mut req, kv, secrets, &config).await? {
 //!         return Ok(response);
 //!     }
 //!     // Your other routes...
@@ -90,7 +92,7 @@ pub mod workers;
 pub use config::{Branding, Config, ConfigError};
 pub use http::{Request, Response};
 pub use protocol::resource::ResourcePolicy;
-pub use provider::Provider;
+pub use provider::{Provider, Secrets};
 pub use store::{block_on, MemoryStore, Store, StoreError};
 /// The Workers adapter under its former name.
 #[cfg(target_arch = "wasm32")]

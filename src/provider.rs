@@ -20,6 +20,63 @@ pub const MAX_BODY: usize = 64 * 1024;
 const AS_METADATA: &str = "/.well-known/oauth-authorization-server";
 const PR_METADATA: &str = "/.well-known/oauth-protected-resource";
 
+/// The provider's secrets: `SECRET` and, while rotating, the previous one,
+/// which still opens what the old secret sealed (cookies, forms, client ids).
+///
+/// A `&str` converts into `Secrets` with no previous secret, so a Worker
+/// that mounts the provider with one secret keeps compiling.
+#[derive(Clone, Copy)]
+pub struct Secrets<'a> {
+    /// The secret that seals and signs (at least 32 bytes).
+    pub current: &'a str,
+    /// The previous secret, accepted for opening only.
+    pub previous: Option<&'a str>,
+}
+
+impl std::fmt::Debug for Secrets<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secrets([redacted])")
+    }
+}
+
+impl<'a> Secrets<'a> {
+    /// `current` only.
+    pub fn new(current: &'a str) -> Self {
+        Secrets { current, previous: None }
+    }
+
+    /// `current`, and `previous` while rotating (an empty one counts as none).
+    pub fn rotating(current: &'a str, previous: Option<&'a str>) -> Self {
+        Secrets { current, previous: previous.filter(|p| !p.is_empty()) }
+    }
+
+    /// A digest of both secrets, to tell whether a cached provider was
+    /// built from the same ones (never the secrets themselves).
+    pub fn fingerprint(&self) -> [u8; 32] {
+        use sha2::{Digest, Sha256};
+        let mut h = Sha256::new();
+        for s in [Some(self.current), self.previous] {
+            let s = s.unwrap_or("");
+            h.update((s.len() as u64).to_be_bytes());
+            h.update(s.as_bytes());
+        }
+        h.update([self.previous.is_some() as u8]);
+        h.finalize().into()
+    }
+}
+
+impl<'a> From<&'a str> for Secrets<'a> {
+    fn from(current: &'a str) -> Self {
+        Secrets::new(current)
+    }
+}
+
+impl<'a> From<&'a String> for Secrets<'a> {
+    fn from(current: &'a String) -> Self {
+        Secrets::new(current)
+    }
+}
+
 /// An authorization server: configuration, keys derived once from the
 /// secret, and the single-use claims of this instance.
 pub struct Provider {
@@ -51,6 +108,11 @@ impl Provider {
                 log: |_| {},
             },
         })
+    }
+
+    /// A provider with both [`Secrets`].
+    pub fn with_secrets(config: Config, secrets: Secrets<'_>) -> Result<Provider, ConfigError> {
+        Provider::new(config, secrets.current, secrets.previous)
     }
 
     /// Enables Client ID Metadata Documents: `client_id`s that are https

@@ -7,11 +7,11 @@ use subtle::ConstantTimeEq;
 use crate::protocol::encoding::b64url;
 use crate::protocol::error::OAuthError;
 
-/// An S256 `code_challenge`: the base64url (no padding) SHA-256 digest of a
-/// verifier, so exactly 43 characters of `[A-Za-z0-9-_]`.
 /// The length of an S256 challenge: 32 bytes in unpadded base64url.
 pub const S256_CHALLENGE_LEN: usize = 43;
 
+/// An S256 `code_challenge`: the base64url (no padding) SHA-256 digest of a
+/// verifier, so exactly 43 characters of `[A-Za-z0-9-_]`.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(transparent)]
 pub struct CodeChallenge(String);

@@ -8,7 +8,6 @@ use std::future::Future;
 use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 
-use sha2::Digest;
 use worker::wasm_bindgen::closure::Closure;
 use worker::wasm_bindgen::{self, prelude::wasm_bindgen, JsCast, JsValue};
 use worker::wasm_bindgen_futures::{future_to_promise, JsFuture};
@@ -18,31 +17,35 @@ use worker::{console_error, js_sys, Date, Env};
 use super::{KvStore, WorkerFetch};
 use crate::provider::MAX_BODY;
 use crate::store::Store;
-use crate::{Config, Provider, ResourcePolicy};
+use crate::{Config, Provider, ResourcePolicy, Secrets};
 
 /// Answers `req` if it is one of the provider's routes, else `Ok(None)`
 /// with the request untouched: the Workers counterpart of the original
-/// `parallelOauthProvider(request, kv, secret, config)`. Keys are derived
-/// once per isolate and per secret.
-pub async fn parallel_oauth_provider(
+/// `parallelOauthProvider(request, kv, secret, config)`. `secrets` is the
+/// secret (`&str`) or, while rotating, [`Secrets::rotating`] with the
+/// previous one too ([`secrets_from_env`] reads `SECRET` and
+/// `SECRET_PREVIOUS`). Keys are derived once per isolate and per secrets.
+pub async fn parallel_oauth_provider<'a>(
     req: &mut worker::Request,
     kv: worker::kv::KvStore,
-    secret: &str,
+    secrets: impl Into<Secrets<'a>>,
     config: &Config,
 ) -> worker::Result<Option<worker::Response>> {
-    // One provider per isolate and (secret, config): keys are derived once.
+    let secrets = secrets.into();
+    // One provider per isolate and (secrets, config): keys are derived once.
     type Cached = ([u8; 32], Config, Rc<Provider>);
     thread_local! {
         static CACHE: RefCell<Option<Cached>> = const { RefCell::new(None) };
     }
-    let fingerprint: [u8; 32] = sha2::Sha256::digest(secret.as_bytes()).into();
+    let fingerprint = secrets.fingerprint();
     let cached = CACHE.with(|c| {
         c.borrow().as_ref().filter(|(f, cfg, _)| *f == fingerprint && cfg == config).map(|(_, _, p)| p.clone())
     });
     let provider = match cached {
         Some(p) => p,
         None => {
-            let p = Provider::new(config.clone(), secret, None).map_err(|e| worker::Error::RustError(e.to_string()))?;
+            let p =
+                Provider::with_secrets(config.clone(), secrets).map_err(|e| worker::Error::RustError(e.to_string()))?;
             let p = Rc::new(p.with_fetcher(Box::new(WorkerFetch)));
             CACHE.with(|c| *c.borrow_mut() = Some((fingerprint, config.clone(), p.clone())));
             p
@@ -237,6 +240,19 @@ pub(crate) fn to_raw(mut response: crate::Response) -> worker::Result<web_sys::R
     init.set_headers(headers.as_ref());
     let body = if response.body.is_empty() { None } else { Some(response.body.as_mut_slice()) };
     Ok(web_sys::Response::new_with_opt_u8_array_and_init(body, &init)?)
+}
+
+/// A secret of the Worker (`wrangler secret put`), or a var of that name
+/// (`.dev.vars`); empty counts as unset.
+pub(crate) fn secret(env: &Env, name: &str) -> Option<String> {
+    env.secret(name).ok().map(|v| v.to_string()).or_else(|| var(env, name)).filter(|v| !v.is_empty())
+}
+
+/// `SECRET` and `SECRET_PREVIOUS` from the environment, as the crate's own
+/// Worker reads them: pass `Secrets::rotating(&current, previous.as_deref())`
+/// to [`parallel_oauth_provider`].
+pub fn secrets_from_env(env: &Env) -> (String, Option<String>) {
+    (secret(env, "SECRET").unwrap_or_default(), secret(env, "SECRET_PREVIOUS"))
 }
 
 pub(crate) fn var(env: &Env, name: &str) -> Option<String> {

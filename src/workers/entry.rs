@@ -14,12 +14,10 @@ use worker::wasm_bindgen::{self, prelude::wasm_bindgen, JsValue};
 use worker::worker_sys::web_sys;
 use worker::{console_error, Env};
 
-use crate::workers::{config_from_env, not_found, parse_url, respond, settled, to_raw, var, KvNamespace, WorkerFetch};
+use crate::workers::{
+    config_from_env, not_found, parse_url, respond, secrets_from_env, settled, to_raw, KvNamespace, WorkerFetch,
+};
 use crate::Provider;
-
-fn secret(env: &Env, name: &str) -> Option<String> {
-    env.secret(name).ok().map(|v| v.to_string()).or_else(|| var(env, name)).filter(|v| !v.is_empty())
-}
 
 thread_local! {
     static PROVIDER: RefCell<Option<Rc<Provider>>> = const { RefCell::new(None) };
@@ -30,8 +28,7 @@ fn provider(env: &Env) -> Result<Rc<Provider>, crate::ConfigError> {
     if let Some(p) = PROVIDER.with(|p| p.borrow().clone()) {
         return Ok(p);
     }
-    let current = secret(env, "SECRET").unwrap_or_default();
-    let previous = secret(env, "SECRET_PREVIOUS");
+    let (current, previous) = secrets_from_env(env);
     let p = Rc::new(
         Provider::new(config_from_env(env), &current, previous.as_deref())?
             .with_logger(|m| console_error!("{}", m))

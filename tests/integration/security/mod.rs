@@ -19,7 +19,7 @@ use crate::*;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
 use parallel_oauth_provider::protocol::redirect::RedirectUri;
-use parallel_oauth_provider::{block_on, Config, MemoryStore, Provider, Request, Response, Store, StoreError};
+use parallel_oauth_provider::{block_on, Config, MemoryStore, Provider, Request, Response, Secrets, Store, StoreError};
 use proptest::prelude::*;
 use sha2::{Digest, Sha256};
 

@@ -165,3 +165,29 @@ fn missing_or_short_secret_fails_closed_with_a_clear_error() {
     assert!(Provider::new(Config::default(), &"x".repeat(32), None).is_ok());
     assert!(Provider::new(Config::default(), SECRET, Some("")).is_ok(), "an empty SECRET_PREVIOUS means none");
 }
+
+/// Regression: `parallel_oauth_provider()`, the entry point for Workers that
+/// mount the crate, took one secret, so such a Worker could not rotate
+/// `SECRET` (the crate's own Worker could). It takes `Secrets` now (a `&str`
+/// still converts), built into the provider with `Provider::with_secrets`
+/// and cached under `Secrets::fingerprint`, which this test drives.
+#[test]
+fn mounted_provider_could_not_rotate_secret() {
+    let store = MemoryStore::new();
+    let old = Provider::with_secrets(Config::default(), OLD_SECRET.into()).unwrap();
+    let rotated = Provider::with_secrets(Config::default(), Secrets::rotating(SECRET, Some(OLD_SECRET))).unwrap();
+    let body = r#"{"redirect_uris":["https://a.example/cb"],"client_name":"A"}"#;
+    let client = client_id_of(&send_with(&old, &store, typed_post("/register", Some("application/json"), body), T0, 1));
+    let (_, challenge) = pkce("mounted");
+    let query = auth_query(&client, "https://a.example/cb", &challenge, "");
+    let page = send_with(&rotated, &store, authorize_request(&query), T0, 2);
+    assert_eq!(page.status, 200, "a client id signed with the previous secret: {}", page.text());
+    let dropped = Provider::with_secrets(Config::default(), Secrets::rotating(SECRET, Some(""))).unwrap();
+    assert_eq!(send_with(&dropped, &store, authorize_request(&query), T0, 3).status, 400, "previous secret gone");
+    // The cache key tells the two apart, and never equals a plain hash of SECRET.
+    let one: Secrets = SECRET.into();
+    assert_ne!(one.fingerprint(), Secrets::rotating(SECRET, Some(OLD_SECRET)).fingerprint());
+    assert_eq!(one.fingerprint(), Secrets::rotating(SECRET, None).fingerprint());
+    assert_ne!(one.fingerprint(), <[u8; 32]>::from(Sha256::digest(SECRET.as_bytes())));
+    assert_eq!(format!("{one:?}"), "Secrets([redacted])");
+}
