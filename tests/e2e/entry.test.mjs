@@ -1,4 +1,4 @@
-// The Worker's own `fetch` export (src/worker_entry.rs) in plain workerd
+// The Worker's own `fetch` export (src/workers/entry.rs) in plain workerd
 // (Miniflare, as `make bench` runs it), for what wrangler's config cannot
 // set up: a Worker deployed without its KV binding. A provider route then
 // fails at the runtime, and the answer is still an RFC-shaped JSON error,
