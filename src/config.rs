@@ -1,5 +1,7 @@
 //! Provider configuration: where it is mounted, how it looks, which
-//! resources it serves.
+//! resources it serves, which tokens it issues. [`Config::from_vars`] reads
+//! it from named variables (a Worker's `[vars]`), failing closed on a value
+//! it does not understand.
 
 use crate::protocol::resource::ResourcePolicy;
 
@@ -41,6 +43,78 @@ pub struct Config {
     pub scopes_supported: Vec<String>,
     /// Local development: client metadata documents may be http on loopback.
     pub dev: bool,
+    /// Which access tokens are issued, and their lifetimes.
+    pub tokens: TokenPolicy,
+}
+
+/// What an access token is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TokenMode {
+    /// The access token is the user's API key (the original's behaviour).
+    #[default]
+    Passthrough,
+    /// Every access token is sealed for one resource, with a rotating
+    /// refresh token.
+    Sealed,
+}
+
+/// How a sealed access token is encoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TokenFormat {
+    /// A compact JWE (`dir`, `A256GCM`) under the resource's key.
+    #[default]
+    Jwe,
+    /// An ES256-signed JWT (RFC 9068) whose key travels in `sealed_api_key`.
+    Jwt,
+}
+
+/// Which tokens are issued, for which resources, and for how long.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenPolicy {
+    /// `TOKEN_MODE`.
+    pub mode: TokenMode,
+    /// `SEALED_RESOURCES`: normalized resources sealed even in passthrough mode.
+    pub sealed_resources: Vec<String>,
+    /// `TOKEN_FORMAT`.
+    pub format: TokenFormat,
+    /// `DEFAULT_RESOURCE`: in sealed mode, the resource of a request without one.
+    pub default_resource: Option<String>,
+    /// `ACCESS_TOKEN_TTL`, seconds.
+    pub access_ttl: u64,
+    /// `REFRESH_TOKEN_TTL`: a refresh token's idle lifetime, renewed by each refresh.
+    pub refresh_ttl: u64,
+    /// `REFRESH_GRACE`: how long a just-rotated refresh token still gets its successor.
+    pub refresh_grace: u64,
+}
+
+/// The longest `REFRESH_GRACE`, in seconds.
+pub const MAX_REFRESH_GRACE: u64 = 300;
+
+impl Default for TokenPolicy {
+    fn default() -> Self {
+        TokenPolicy {
+            mode: TokenMode::Passthrough,
+            sealed_resources: Vec::new(),
+            format: TokenFormat::Jwe,
+            default_resource: None,
+            access_ttl: 3600,
+            refresh_ttl: 30 * 24 * 3600,
+            refresh_grace: 60,
+        }
+    }
+}
+
+impl TokenPolicy {
+    /// Whether a grant bound to `resource` gets sealed tokens.
+    pub fn seals(&self, resource: Option<&str>) -> bool {
+        self.mode == TokenMode::Sealed || resource.is_some_and(|r| self.sealed_resources.iter().any(|s| s == r))
+    }
+
+    /// Whether any grant can get sealed tokens (refresh, revocation and
+    /// introspection are then offered).
+    pub fn any_sealed(&self) -> bool {
+        self.mode == TokenMode::Sealed || !self.sealed_resources.is_empty()
+    }
 }
 
 impl Default for Config {
@@ -53,6 +127,7 @@ impl Default for Config {
             resources: ResourcePolicy::default(),
             scopes_supported: vec!["api".into()],
             dev: false,
+            tokens: TokenPolicy::default(),
         }
     }
 }
@@ -74,10 +149,85 @@ impl Config {
         }
     }
 
+    /// Reads the configuration from named variables (a Worker's `[vars]`):
+    /// `ISSUER`, `PATH_PREFIX`, `ASSETS_PREFIX`, `PRODUCT_NAME`, `LOGO_URL`,
+    /// `KEY_URL`, `ALLOWED_RESOURCES`, `DEV`, `TOKEN_MODE`,
+    /// `SEALED_RESOURCES`, `TOKEN_FORMAT`, `DEFAULT_RESOURCE`,
+    /// `ACCESS_TOKEN_TTL`, `REFRESH_TOKEN_TTL`, `REFRESH_GRACE`. Unset or
+    /// empty means the default; a value that cannot be understood is an
+    /// error, never a silent default.
+    pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+        let var = |name: &str| var(name).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+        let defaults = Config::default();
+        let branding = Branding {
+            product_name: var("PRODUCT_NAME").unwrap_or(defaults.branding.product_name),
+            logo_url: var("LOGO_URL").unwrap_or(defaults.branding.logo_url),
+            key_url: var("KEY_URL").unwrap_or(defaults.branding.key_url),
+        };
+        let dev = var("DEV").is_some_and(|v| v == "1" || v.eq_ignore_ascii_case("true"));
+        let allowed = var("ALLOWED_RESOURCES").unwrap_or_default();
+        let resources = ResourcePolicy::new(&list(&allowed), dev);
+        let invalid = |name: &'static str, reason: &'static str| ConfigError::InvalidVar { name, reason };
+        let seconds = |name: &'static str, default: u64| match var(name) {
+            None => Ok(default),
+            Some(v) => {
+                v.parse::<u64>().ok().filter(|&n| n > 0).ok_or(invalid(name, "a whole number of seconds above 0"))
+            }
+        };
+        let mode = match var("TOKEN_MODE").as_deref() {
+            None | Some("passthrough") => TokenMode::Passthrough,
+            Some("sealed") => TokenMode::Sealed,
+            Some(_) => return Err(invalid("TOKEN_MODE", "passthrough or sealed")),
+        };
+        let format = match var("TOKEN_FORMAT").as_deref() {
+            None | Some("jwe") => TokenFormat::Jwe,
+            Some("jwt") => TokenFormat::Jwt,
+            Some(_) => return Err(invalid("TOKEN_FORMAT", "jwe or jwt")),
+        };
+        let resource =
+            |r: &str| resources.check(r).map_err(|_| invalid("SEALED_RESOURCES", "resources this provider accepts"));
+        let sealed_resources =
+            list(&var("SEALED_RESOURCES").unwrap_or_default()).into_iter().map(resource).collect::<Result<_, _>>()?;
+        let default_resource = match var("DEFAULT_RESOURCE") {
+            None => None,
+            Some(r) => {
+                Some(resources.check(&r).map_err(|_| invalid("DEFAULT_RESOURCE", "a resource this provider accepts"))?)
+            }
+        };
+        let refresh_grace = seconds("REFRESH_GRACE", defaults.tokens.refresh_grace)?;
+        if refresh_grace > MAX_REFRESH_GRACE {
+            return Err(invalid("REFRESH_GRACE", "at most 300 seconds"));
+        }
+        let tokens = TokenPolicy {
+            mode,
+            sealed_resources,
+            format,
+            default_resource,
+            access_ttl: seconds("ACCESS_TOKEN_TTL", defaults.tokens.access_ttl)?,
+            refresh_ttl: seconds("REFRESH_TOKEN_TTL", defaults.tokens.refresh_ttl)?,
+            refresh_grace,
+        };
+        Ok(Config {
+            path_prefix: var("PATH_PREFIX").unwrap_or_default(),
+            assets_prefix: var("ASSETS_PREFIX").unwrap_or(defaults.assets_prefix),
+            issuer: var("ISSUER"),
+            branding,
+            resources,
+            dev,
+            tokens,
+            ..defaults
+        })
+    }
+
     /// The URL path of one of the provider's endpoints.
     pub fn endpoint_path(&self, name: &str) -> String {
         format!("{}/{name}", self.path_prefix)
     }
+}
+
+/// A comma- or space-separated list.
+fn list(value: &str) -> Vec<&str> {
+    value.split([',', ' ']).filter(|s| !s.is_empty()).collect()
 }
 
 fn normalize_prefix(prefix: &str) -> String {
@@ -94,6 +244,13 @@ fn normalize_prefix(prefix: &str) -> String {
 pub enum ConfigError {
     /// `SECRET` is missing or shorter than 32 bytes.
     WeakSecret,
+    /// A configuration variable has a value the provider does not understand.
+    InvalidVar {
+        /// The variable.
+        name: &'static str,
+        /// What it must be.
+        reason: &'static str,
+    },
 }
 
 impl std::fmt::Display for ConfigError {
@@ -102,6 +259,9 @@ impl std::fmt::Display for ConfigError {
             ConfigError::WeakSecret => f.write_str(
                 "SECRET is missing or shorter than 32 bytes: refusing to issue codes (set it with `wrangler secret put SECRET`)",
             ),
+            ConfigError::InvalidVar { name, reason } => {
+                write!(f, "{name} is not valid (it must be {reason}): refusing to issue codes")
+            }
         }
     }
 }
@@ -126,5 +286,58 @@ mod tests {
         let d = Config::default().normalized();
         assert_eq!(d.issuer_for("http://127.0.0.1:8787"), "http://127.0.0.1:8787");
         assert_eq!(d.endpoint_path("authorize"), "/authorize");
+    }
+
+    fn vars<'a>(pairs: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
+        move |name| pairs.iter().find(|(n, _)| *n == name).map(|(_, v)| v.to_string())
+    }
+
+    #[test]
+    fn from_vars_defaults_to_passthrough() {
+        let c = Config::from_vars(vars(&[])).unwrap();
+        assert_eq!(c.tokens, TokenPolicy::default());
+        assert!(!c.tokens.seals(Some("https://mcp.example/mcp")));
+        assert_eq!(Config::from_vars(vars(&[("TOKEN_MODE", " ")])).unwrap().tokens.mode, TokenMode::Passthrough);
+    }
+
+    #[test]
+    fn from_vars_reads_the_token_policy() {
+        let c = Config::from_vars(vars(&[
+            ("TOKEN_MODE", "sealed"),
+            ("TOKEN_FORMAT", "jwt"),
+            ("DEFAULT_RESOURCE", "https://mcp.example/"),
+            ("SEALED_RESOURCES", "https://a.example/mcp, https://b.example"),
+            ("ACCESS_TOKEN_TTL", "600"),
+            ("REFRESH_TOKEN_TTL", "86400"),
+            ("REFRESH_GRACE", "300"),
+        ]))
+        .unwrap();
+        let t = &c.tokens;
+        assert_eq!((t.mode, t.format), (TokenMode::Sealed, TokenFormat::Jwt));
+        assert_eq!(t.default_resource.as_deref(), Some("https://mcp.example/"));
+        assert_eq!(t.sealed_resources, ["https://a.example/mcp", "https://b.example/"]);
+        assert_eq!((t.access_ttl, t.refresh_ttl, t.refresh_grace), (600, 86400, 300));
+        let mixed = Config::from_vars(vars(&[("SEALED_RESOURCES", "https://a.example/mcp")])).unwrap();
+        assert!(mixed.tokens.seals(Some("https://a.example/mcp")));
+        assert!(!mixed.tokens.seals(Some("https://yourapp.com")) && !mixed.tokens.seals(None));
+        assert!(mixed.tokens.any_sealed());
+    }
+
+    #[test]
+    fn from_vars_refuses_what_it_does_not_understand() {
+        for (name, value) in [
+            ("TOKEN_MODE", "Sealed!"),
+            ("TOKEN_FORMAT", "paseto"),
+            ("ACCESS_TOKEN_TTL", "-1"),
+            ("ACCESS_TOKEN_TTL", "0"),
+            ("REFRESH_TOKEN_TTL", "1h"),
+            ("REFRESH_GRACE", "301"),
+            ("DEFAULT_RESOURCE", "javascript:alert(1)"),
+            ("SEALED_RESOURCES", "https://ok.example,ftp://x"),
+        ] {
+            let e = Config::from_vars(vars(&[(name, value)])).unwrap_err();
+            assert!(matches!(e, ConfigError::InvalidVar { name: n, .. } if n == name), "{name}={value}: {e}");
+            assert!(e.to_string().contains(name));
+        }
     }
 }

@@ -17,7 +17,7 @@ use worker::{console_error, js_sys, Date, Env};
 use super::{KvStore, WorkerFetch};
 use crate::provider::MAX_BODY;
 use crate::store::Store;
-use crate::{Config, Provider, ResourcePolicy, Secrets};
+use crate::{Config, Provider, Secrets};
 
 /// Answers `req` if it is one of the provider's routes, else `Ok(None)`
 /// with the request untouched: the Workers counterpart of the original
@@ -260,23 +260,6 @@ pub(crate) fn var(env: &Env, name: &str) -> Option<String> {
 }
 
 /// The configuration from `wrangler.toml` vars.
-pub fn config_from_env(env: &Env) -> Config {
-    let defaults = Config::default();
-    let branding = crate::Branding {
-        product_name: var(env, "PRODUCT_NAME").unwrap_or(defaults.branding.product_name),
-        logo_url: var(env, "LOGO_URL").unwrap_or(defaults.branding.logo_url),
-        key_url: var(env, "KEY_URL").unwrap_or(defaults.branding.key_url),
-    };
-    let dev = var(env, "DEV").is_some_and(|v| v == "1" || v.eq_ignore_ascii_case("true"));
-    let allowed = var(env, "ALLOWED_RESOURCES").unwrap_or_default();
-    let allowed: Vec<&str> = allowed.split([',', ' ']).filter(|s| !s.is_empty()).collect();
-    Config {
-        path_prefix: var(env, "PATH_PREFIX").unwrap_or_default(),
-        assets_prefix: var(env, "ASSETS_PREFIX").unwrap_or(defaults.assets_prefix),
-        issuer: var(env, "ISSUER"),
-        branding,
-        resources: ResourcePolicy::new(&allowed, dev),
-        dev,
-        ..defaults
-    }
+pub fn config_from_env(env: &Env) -> Result<Config, crate::ConfigError> {
+    Config::from_vars(|name| var(env, name))
 }

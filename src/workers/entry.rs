@@ -30,7 +30,7 @@ fn provider(env: &Env) -> Result<Rc<Provider>, crate::ConfigError> {
     }
     let (current, previous) = secrets_from_env(env);
     let p = Rc::new(
-        Provider::new(config_from_env(env), &current, previous.as_deref())?
+        Provider::new(config_from_env(env)?, &current, previous.as_deref())?
             .with_logger(|m| console_error!("{}", m))
             .with_fetcher(Box::new(WorkerFetch)),
     );
