@@ -22,6 +22,8 @@ pub enum Purpose {
     RememberCookie,
     /// The consent form's state.
     ConsentForm,
+    /// A refresh token (sealed deterministically, see [`Keys::seal_deterministic`]).
+    RefreshToken,
 }
 
 impl Purpose {
@@ -29,6 +31,7 @@ impl Purpose {
         match self {
             Purpose::RememberCookie => b"parallel-oauth-provider remember-cookie v1",
             Purpose::ConsentForm => b"parallel-oauth-provider consent-form v1",
+            Purpose::RefreshToken => b"parallel-oauth-provider refresh-token v1",
         }
     }
 }
@@ -75,7 +78,10 @@ impl Keys {
 
     /// Encrypts and authenticates `plaintext` for `purpose`.
     pub fn seal(&self, purpose: Purpose, plaintext: &[u8], entropy: &mut Entropy) -> String {
-        let nonce = entropy.nonce();
+        self.seal_with_nonce(purpose, plaintext, entropy.nonce())
+    }
+
+    fn seal_with_nonce(&self, purpose: Purpose, plaintext: &[u8], nonce: [u8; 12]) -> String {
         let ciphertext = self
             .current
             .aead
@@ -86,6 +92,36 @@ impl Keys {
         out.extend_from_slice(&nonce);
         out.extend_from_slice(&ciphertext);
         b64url(&out)
+    }
+
+    /// Seals `plaintext` with a nonce derived from it (an HMAC of the purpose
+    /// and the plaintext, as in SIV constructions): the same plaintext always
+    /// gives the same value, and two different plaintexts get different
+    /// nonces (a collision needs 2^48 values), so the nonce never repeats
+    /// under one key for different messages. Refresh rotation relies on it:
+    /// a successor is a pure function of its predecessor, so a replay within
+    /// the grace window gets the very same successor back, with nothing
+    /// stored.
+    pub fn seal_deterministic(&self, purpose: Purpose, plaintext: &[u8]) -> String {
+        let mut input = Vec::with_capacity(purpose.aad().len() + 1 + plaintext.len());
+        input.extend_from_slice(purpose.aad());
+        input.push(0);
+        input.extend_from_slice(plaintext);
+        let tag = self.tag(b"siv-nonce", &input);
+        let mut nonce = [0u8; 12];
+        nonce.copy_from_slice(&tag[..12]);
+        self.seal_with_nonce(purpose, plaintext, nonce)
+    }
+
+    /// An HMAC-SHA256 tag of `message` under the current key, with `label`
+    /// separating its uses (pseudonymous subjects, grant ids, nonces).
+    pub fn tag(&self, label: &[u8], message: &[u8]) -> [u8; 32] {
+        use hkdf::hmac::{Hmac, Mac};
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.current.mac).expect("HMAC takes any key length");
+        mac.update(&(label.len() as u32).to_be_bytes());
+        mac.update(label);
+        mac.update(message);
+        mac.finalize().into_bytes().into()
     }
 
     /// Opens a sealed value; `None` if it is malformed, tampered, sealed for
@@ -181,6 +217,29 @@ mod tests {
         let tag = Keys::derive(&old, None).macs(b"m").next().unwrap();
         assert!(Keys::derive(&new, Some(&old)).macs(b"m").any(|t| t == tag));
         assert!(!Keys::derive(&new, None).macs(b"m").any(|t| t == tag));
+    }
+
+    #[test]
+    fn deterministic_seal_repeats_for_the_same_plaintext_only() {
+        let k = keys("a");
+        let one = k.seal_deterministic(Purpose::RefreshToken, b"gen 1");
+        assert_eq!(one, k.seal_deterministic(Purpose::RefreshToken, b"gen 1"));
+        let two = k.seal_deterministic(Purpose::RefreshToken, b"gen 2");
+        assert_ne!(one, two);
+        // Different nonces, not just different ciphertexts.
+        assert_ne!(from_b64url(&one).unwrap()[4..HEADER], from_b64url(&two).unwrap()[4..HEADER]);
+        assert_eq!(k.open(Purpose::RefreshToken, &one).unwrap(), b"gen 1");
+        assert!(k.open(Purpose::RememberCookie, &one).is_none());
+        assert!(keys("b").open(Purpose::RefreshToken, &one).is_none());
+    }
+
+    #[test]
+    fn tags_are_separated_by_label_and_key() {
+        let k = keys("a");
+        assert_eq!(k.tag(b"sub", b"x"), k.tag(b"sub", b"x"));
+        assert_ne!(k.tag(b"sub", b"x"), k.tag(b"gid", b"x"));
+        assert_ne!(k.tag(b"su", b"bx"), k.tag(b"sub", b"x"));
+        assert_ne!(k.tag(b"sub", b"x"), keys("b").tag(b"sub", b"x"));
     }
 
     proptest! {

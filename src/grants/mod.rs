@@ -3,4 +3,5 @@
 
 pub mod code;
 pub(crate) mod guard;
+pub mod ledger;
 pub mod request;

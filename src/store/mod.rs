@@ -2,8 +2,10 @@
 //! implementation (`memory.rs`) for tests and embedding. The Workers KV implementation
 //! lives in the Workers adapter.
 
+pub mod grants;
 mod memory;
 
+pub use grants::{GrantStore, MemoryGrantStore, NoGrants};
 pub use memory::{MemoryStore, OpCounts};
 
 /// A storage failure; its text goes to logs, never to users.

@@ -1,0 +1,407 @@
+//! The grant store's records and operations: what each operation does,
+//! atomically, to one subject's grants. A store (in memory, or a Durable
+//! Object with SQLite storage) only persists [`GrantRecord`]s through a
+//! [`GrantTable`] and runs [`execute`] on it, one command at a time; every
+//! decision of the refresh lifecycle is made here.
+//!
+//! A record holds metadata only: who (client), for what (resource, scope),
+//! when (created, last used, rotated), the current refresh generation and
+//! whether it is revoked. Never a key, never a token.
+
+use serde::{Deserialize, Serialize};
+
+/// Which kind of token a grant handed out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum GrantMode {
+    /// Sealed access tokens with a rotating refresh token.
+    Sealed,
+    /// The API key itself (recorded so the person sees who holds it).
+    Passthrough,
+}
+
+/// One grant: an approval of one client, for one resource and scope.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GrantRecord {
+    /// The grant's id (random or derived, base64url).
+    pub id: String,
+    /// The client it was granted to.
+    pub client_id: String,
+    /// The client's name as it gave it (unverified).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_name: Option<String>,
+    /// The host that received the code (the redirect URI's host).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_host: Option<String>,
+    /// The RFC 8707 resource, normalized.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource: Option<String>,
+    /// The granted scope.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+    /// What the client received.
+    pub mode: GrantMode,
+    /// Unix time of the approval.
+    pub created: u64,
+    /// Unix time of the last refresh (or of the approval).
+    pub last_used: u64,
+    /// The generation of the current refresh token (0 at the code exchange).
+    pub generation: u64,
+    /// Unix time the current generation was minted.
+    pub rotated_at: u64,
+    /// Revoked: every refresh fails, introspection says inactive.
+    pub revoked: bool,
+}
+
+/// An operation on one subject's grants.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum GrantCommand {
+    /// Adds a grant; a grant with that id already there is left as it is
+    /// (so a retried code exchange creates nothing twice).
+    Create {
+        /// The new grant.
+        record: GrantRecord,
+    },
+    /// Rotates the refresh token of generation `generation` (see [`rotate`]).
+    Rotate {
+        /// The grant.
+        id: String,
+        /// The generation of the presented refresh token.
+        generation: u64,
+        /// The time of the request.
+        now: u64,
+        /// How long a just-rotated token still gets its successor.
+        grace: u64,
+        /// The refresh token's idle lifetime.
+        idle: u64,
+    },
+    /// One grant.
+    Get {
+        /// The grant.
+        id: String,
+    },
+    /// Every grant of the subject, newest first.
+    List,
+    /// Revokes one grant, or all of them.
+    Revoke {
+        /// The grant, or `None` for all.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        id: Option<String>,
+    },
+    /// Removes a grant's record (a passthrough approval the person no
+    /// longer wants listed).
+    Forget {
+        /// The grant.
+        id: String,
+    },
+}
+
+/// The answer to a [`GrantCommand`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "reply", rename_all = "snake_case")]
+pub enum GrantReply {
+    /// `Create`, `Forget`: done.
+    Done,
+    /// `Rotate`.
+    Rotation {
+        /// What happened.
+        outcome: Rotation,
+    },
+    /// `Get`.
+    Record {
+        /// The grant, if known.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        record: Option<GrantRecord>,
+    },
+    /// `List`.
+    Records {
+        /// Newest first.
+        records: Vec<GrantRecord>,
+    },
+    /// `Revoke`: how many grants were revoked now.
+    Revoked {
+        /// Grants that were active and are now revoked.
+        count: u32,
+    },
+}
+
+/// What a refresh did to a grant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "result", rename_all = "snake_case")]
+pub enum Rotation {
+    /// The presented token was current: the grant moved to `generation`.
+    Rotated {
+        /// The successor's generation.
+        generation: u64,
+    },
+    /// The presented token was rotated less than the grace window ago: the
+    /// same successor (of `generation`, the current one) is handed out again.
+    Replayed {
+        /// The successor's generation.
+        generation: u64,
+    },
+    /// Refused; the refresh answers `invalid_grant`.
+    Refused {
+        /// Why.
+        reason: Refusal,
+    },
+}
+
+/// Why a refresh was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Refusal {
+    /// No such grant.
+    Unknown,
+    /// The grant is revoked.
+    Revoked,
+    /// The refresh token was idle longer than its lifetime.
+    Expired,
+    /// An old refresh token came back after the grace window: the grant is
+    /// revoked now (RFC 9700 §4.14.2).
+    Reused,
+}
+
+/// Synchronous storage of one subject's records: what a store provides so
+/// that [`execute`] can run a command between no other.
+pub trait GrantTable {
+    /// The record with `id`.
+    fn get(&self, id: &str) -> Option<GrantRecord>;
+    /// Inserts or replaces a record.
+    fn put(&mut self, record: &GrantRecord);
+    /// Removes a record.
+    fn remove(&mut self, id: &str);
+    /// Every record, in any order.
+    fn all(&self) -> Vec<GrantRecord>;
+}
+
+/// Runs one command on one subject's table. The caller guarantees that no
+/// other command on the same table runs in between (a mutex, or a Durable
+/// Object's single thread with no await inside).
+pub fn execute(table: &mut dyn GrantTable, command: GrantCommand) -> GrantReply {
+    match command {
+        GrantCommand::Create { record } => {
+            if table.get(&record.id).is_none() {
+                table.put(&record);
+            }
+            GrantReply::Done
+        }
+        GrantCommand::Rotate { id, generation, now, grace, idle } => {
+            let outcome = match table.get(&id) {
+                None => Rotation::Refused { reason: Refusal::Unknown },
+                Some(mut record) => {
+                    let outcome = rotate(&mut record, generation, now, grace, idle);
+                    table.put(&record);
+                    outcome
+                }
+            };
+            GrantReply::Rotation { outcome }
+        }
+        GrantCommand::Get { id } => GrantReply::Record { record: table.get(&id) },
+        GrantCommand::List => {
+            let mut records = table.all();
+            records.sort_by(|a, b| b.created.cmp(&a.created).then_with(|| a.id.cmp(&b.id)));
+            GrantReply::Records { records }
+        }
+        GrantCommand::Revoke { id } => {
+            let targets = match id {
+                Some(id) => table.get(&id).into_iter().collect(),
+                None => table.all(),
+            };
+            let mut count = 0;
+            for mut record in targets.into_iter().filter(|r| !r.revoked) {
+                record.revoked = true;
+                table.put(&record);
+                count += 1;
+            }
+            GrantReply::Revoked { count }
+        }
+        GrantCommand::Forget { id } => {
+            table.remove(&id);
+            GrantReply::Done
+        }
+    }
+}
+
+/// The refresh decision, on the grant's record:
+///
+/// - revoked: refused;
+/// - idle past its lifetime: refused (and revoked: nothing renews it);
+/// - the current generation: rotate to the next one;
+/// - the previous generation, rotated at most `grace` seconds ago: the same
+///   successor again (parallel processes of one client, or a client that
+///   lost the answer), so one lineage survives;
+/// - anything older, or the previous one after the grace window: reuse of a
+///   rotated token, so the whole grant is revoked (RFC 9700 §4.14.2);
+/// - a generation from the future cannot be presented (tokens are sealed):
+///   refused as unknown.
+pub fn rotate(record: &mut GrantRecord, generation: u64, now: u64, grace: u64, idle: u64) -> Rotation {
+    let refused = |reason| Rotation::Refused { reason };
+    if record.revoked {
+        return refused(Refusal::Revoked);
+    }
+    if now > record.last_used.saturating_add(idle) {
+        record.revoked = true;
+        return refused(Refusal::Expired);
+    }
+    if generation == record.generation {
+        record.generation += 1;
+        record.rotated_at = now;
+        record.last_used = now;
+        return Rotation::Rotated { generation: record.generation };
+    }
+    if generation + 1 == record.generation && now <= record.rotated_at.saturating_add(grace) {
+        record.last_used = record.last_used.max(now);
+        return Rotation::Replayed { generation: record.generation };
+    }
+    if generation < record.generation {
+        record.revoked = true;
+        return refused(Refusal::Reused);
+    }
+    refused(Refusal::Unknown)
+}
+
+/// A [`GrantTable`] in a `HashMap`, for the in-memory store.
+impl GrantTable for std::collections::HashMap<String, GrantRecord> {
+    fn get(&self, id: &str) -> Option<GrantRecord> {
+        std::collections::HashMap::get(self, id).cloned()
+    }
+
+    fn put(&mut self, record: &GrantRecord) {
+        self.insert(record.id.clone(), record.clone());
+    }
+
+    fn remove(&mut self, id: &str) {
+        std::collections::HashMap::remove(self, id);
+    }
+
+    fn all(&self) -> Vec<GrantRecord> {
+        self.values().cloned().collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    const GRACE: u64 = 60;
+    const IDLE: u64 = 3600;
+
+    fn record(id: &str, created: u64) -> GrantRecord {
+        GrantRecord {
+            id: id.into(),
+            client_id: "c".into(),
+            client_name: None,
+            client_host: None,
+            resource: Some("https://mcp.example/mcp".into()),
+            scope: Some("api".into()),
+            mode: GrantMode::Sealed,
+            created,
+            last_used: created,
+            generation: 0,
+            rotated_at: created,
+            revoked: false,
+        }
+    }
+
+    fn rot(table: &mut HashMap<String, GrantRecord>, generation: u64, now: u64) -> Rotation {
+        let cmd = GrantCommand::Rotate { id: "g".into(), generation, now, grace: GRACE, idle: IDLE };
+        match execute(table, cmd) {
+            GrantReply::Rotation { outcome } => outcome,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    fn table() -> HashMap<String, GrantRecord> {
+        let mut t = HashMap::new();
+        execute(&mut t, GrantCommand::Create { record: record("g", 100) });
+        t
+    }
+
+    #[test]
+    fn rotation_moves_one_generation_at_a_time() {
+        let mut t = table();
+        assert_eq!(rot(&mut t, 0, 200), Rotation::Rotated { generation: 1 });
+        assert_eq!(rot(&mut t, 1, 300), Rotation::Rotated { generation: 2 });
+        assert_eq!(t["g"].last_used, 300);
+    }
+
+    #[test]
+    fn replay_within_grace_gets_the_same_successor() {
+        let mut t = table();
+        assert_eq!(rot(&mut t, 0, 200), Rotation::Rotated { generation: 1 });
+        assert_eq!(rot(&mut t, 0, 200 + GRACE), Rotation::Replayed { generation: 1 });
+        assert_eq!(t["g"].generation, 1);
+        assert!(!t["g"].revoked);
+    }
+
+    #[test]
+    fn replay_after_grace_revokes_the_grant() {
+        let mut t = table();
+        rot(&mut t, 0, 200);
+        assert_eq!(rot(&mut t, 0, 201 + GRACE), Rotation::Refused { reason: Refusal::Reused });
+        assert!(t["g"].revoked);
+        assert_eq!(rot(&mut t, 1, 202 + GRACE), Rotation::Refused { reason: Refusal::Revoked });
+    }
+
+    #[test]
+    fn an_older_generation_revokes_even_within_grace() {
+        let mut t = table();
+        rot(&mut t, 0, 200);
+        rot(&mut t, 1, 210);
+        assert_eq!(rot(&mut t, 0, 215), Rotation::Refused { reason: Refusal::Reused });
+        assert!(t["g"].revoked);
+    }
+
+    #[test]
+    fn idle_lifetime_is_renewed_by_each_refresh() {
+        let mut t = table();
+        assert_eq!(rot(&mut t, 0, 100 + IDLE), Rotation::Rotated { generation: 1 });
+        assert_eq!(rot(&mut t, 1, 100 + 2 * IDLE), Rotation::Rotated { generation: 2 });
+        assert_eq!(rot(&mut t, 2, 101 + 3 * IDLE), Rotation::Refused { reason: Refusal::Expired });
+    }
+
+    #[test]
+    fn unknown_future_and_revoked_grants_are_refused() {
+        let mut t = table();
+        assert_eq!(rot(&mut t, 5, 200), Rotation::Refused { reason: Refusal::Unknown });
+        assert!(!t["g"].revoked);
+        let cmd = GrantCommand::Rotate { id: "nope".into(), generation: 0, now: 1, grace: 1, idle: 1 };
+        assert_eq!(
+            execute(&mut t, cmd),
+            GrantReply::Rotation { outcome: Rotation::Refused { reason: Refusal::Unknown } }
+        );
+        assert_eq!(execute(&mut t, GrantCommand::Revoke { id: Some("g".into()) }), GrantReply::Revoked { count: 1 });
+        assert_eq!(execute(&mut t, GrantCommand::Revoke { id: Some("g".into()) }), GrantReply::Revoked { count: 0 });
+        assert_eq!(rot(&mut t, 0, 200), Rotation::Refused { reason: Refusal::Revoked });
+    }
+
+    #[test]
+    fn create_is_idempotent_and_list_is_newest_first() {
+        let mut t = table();
+        rot(&mut t, 0, 200);
+        execute(&mut t, GrantCommand::Create { record: record("g", 100) });
+        assert_eq!(t["g"].generation, 1, "a second create leaves the grant as it is");
+        execute(&mut t, GrantCommand::Create { record: record("h", 500) });
+        let GrantReply::Records { records } = execute(&mut t, GrantCommand::List) else { panic!() };
+        assert_eq!(records.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(), ["h", "g"]);
+        assert_eq!(execute(&mut t, GrantCommand::Revoke { id: None }), GrantReply::Revoked { count: 2 });
+        execute(&mut t, GrantCommand::Forget { id: "h".into() });
+        assert!(t.get("h").is_none());
+    }
+
+    #[test]
+    fn commands_and_replies_round_trip_as_json() {
+        let cmd = GrantCommand::Rotate { id: "g".into(), generation: 3, now: 9, grace: 60, idle: 99 };
+        let json = serde_json::to_string(&cmd).unwrap();
+        assert!(json.contains(r#""op":"rotate""#), "{json}");
+        assert_eq!(serde_json::from_str::<GrantCommand>(&json).unwrap(), cmd);
+        let reply = GrantReply::Rotation { outcome: Rotation::Refused { reason: Refusal::Reused } };
+        let json = serde_json::to_string(&reply).unwrap();
+        assert_eq!(serde_json::from_str::<GrantReply>(&json).unwrap(), reply);
+        let rec = GrantReply::Record { record: Some(record("g", 1)) };
+        assert_eq!(serde_json::from_str::<GrantReply>(&serde_json::to_string(&rec).unwrap()).unwrap(), rec);
+    }
+}
