@@ -12,7 +12,7 @@ use crate::endpoints::{authorize, consent, cors, metadata, method_not_allowed, t
 use crate::grants::guard::Claims;
 use crate::http::{Request, Response};
 use crate::protocol::error::{json_error, ErrorCode};
-use crate::store::Store;
+use crate::store::{GrantStore, NoGrants, Store};
 
 /// The largest request body read, in bytes; larger bodies get 413.
 pub const MAX_BODY: usize = 64 * 1024;
@@ -162,6 +162,21 @@ impl Provider {
     /// Answers `request`, or `None` when it is not for the provider.
     /// `now` is Unix time in seconds; `seed` is 32 bytes from a CSPRNG.
     pub async fn handle<S: Store>(&self, request: &Request, store: &S, now: u64, seed: [u8; 32]) -> Option<Response> {
+        self.handle_with(request, store, &NoGrants::default(), now, seed).await
+    }
+
+    /// [`Provider::handle`] with a grant store, which sealed tokens need
+    /// (refresh, revocation, introspection): `store` keeps codes (KV on
+    /// Workers), `grants` the strongly consistent grants (a Durable Object).
+    pub async fn handle_with<S: Store, G: GrantStore>(
+        &self,
+        request: &Request,
+        store: &S,
+        grants: &G,
+        now: u64,
+        seed: [u8; 32],
+    ) -> Option<Response> {
+        let _ = grants;
         let route = self.route(request.url.path())?;
         let mut entropy = Entropy::new(seed);
         let method = request.method.as_str();
