@@ -1,9 +1,25 @@
 # parallel-oauth-provider — build, run and test.
 #
-#   make dev    run the worker locally (wrangler dev + local KV) on 127.0.0.1:$PORT (default 8787)
+#   make dev    run the worker locally (wrangler dev + local KV) on 127.0.0.1:$(PORT) (default 8787)
 #   make test   cargo test (native) + end-to-end tests against the worker in workerd
 #   make build  build the worker (worker-build --release) into build/
-#   make tools  install whatever is missing (wasm32 target, worker-build, wasm-bindgen-cli, npm deps)
+#   make tools  install whatever is missing (wasm32 target, worker-build, wasm-bindgen-cli, npm deps,
+#               chromium, and the pinned MCP Inspector with a Node >= 22.19 for it)
+#
+# `make dev` takes its configuration for one run from the command line: every
+# UPPER_SNAKE_CASE variable given there, except the make-only knobs below, goes
+# to `wrangler dev` as `--var NAME:value` (over wrangler.toml's [vars] and
+# .dev.vars; values may hold ':', '/', spaces):
+#
+#   make dev PORT=8790 TOKEN_MODE=sealed DEFAULT_RESOURCE=http://127.0.0.1:8788/mcp
+#
+# Secrets (SECRET, SECRET_PREVIOUS) come from .dev.vars, created from
+# .dev.vars.example when missing. Make-only knobs (never passed to the worker):
+#   PORT=8787            the worker's port on 127.0.0.1
+#   INSPECTOR_PORT=9229  wrangler's devtools inspector port (examples/mcp-server uses 9230,
+#                        so both `make dev` run side by side)
+#   STATE_DIR=.wrangler/state  where wrangler keeps local KV
+#   TOOLS_DIR, CHROMIUM, E2E_CONCURRENCY (see below)
 #
 # Everything is installed from package registries only (crates.io, npm, apt):
 # worker-build would otherwise download wasm-bindgen and wasm-opt from GitHub,
@@ -49,7 +65,7 @@ WORKER_INPUTS := Cargo.toml Cargo.lock $(sort $(wildcard $(shell \
 WORKER_OUT := build/worker/shim.mjs build/index.js build/index_bg.wasm
 
 .PHONY: help tools tools-build tools-test rust-tools wasm-target worker-build-bin wasm-bindgen-bin \
-        npm chromium build build-worker rebuild dev dev-vars test test-rust test-e2e clean
+        npm chromium build build-worker build-example rebuild dev dev-vars test test-rust test-e2e clean
 
 help:
 	@echo "make dev | make test | make build | make tools | make bench | make size | make clean"
@@ -59,7 +75,7 @@ help:
 tools: tools-test
 
 tools-build: rust-tools npm
-tools-test: tools-build chromium
+tools-test: tools-build chromium inspector
 
 rust-tools: wasm-target worker-build-bin wasm-bindgen-bin
 
@@ -104,6 +120,54 @@ chromium:
 	    || { $$SUDO apt-get update </dev/null && $$SUDO apt-get install -y --no-install-recommends chromium </dev/null; }; \
 	fi
 
+# ---------------------------------------------------------------- MCP Inspector
+# tests/e2e/inspector.test.mjs runs the MCP Inspector CLI pinned in
+# tools/inspector/package-lock.json. Inspector 2.x needs Node >= 22.19: when
+# the system's node is older, a pinned Node from the npm registry (package
+# node-linux-<arch>, checked against the integrity below) is unpacked once into
+# $(TOOLS_DIR) and used for the Inspector only (its npm ci and its runs);
+# everything else keeps the system's node.
+INSPECTOR_NODE_MIN := 22.19
+NODE22_VERSION := 22.23.5
+NODE22_ARCH := $(patsubst x86_64,x64,$(patsubst aarch64,arm64,$(shell uname -m)))
+NODE22_INTEGRITY_x64 := sha512-3jhC+wcoWxKZxcRqF2sUSl0c9HEXFnur/nuIPx6O6CWKV0jOUWQm7Htw5SuXqqlMCEhi0cJqybFPEb5hhcBiMw==
+NODE22_INTEGRITY_arm64 := sha512-e1LOUGKVruPGuLVutn8+Cgm5pI1APm4Kvh+zbb/qe/ZpD9s+TQby5iUgZOWmPpbSKpj0Td8DP1N0NEnXasHizg==
+NODE22_DIR := $(TOOLS_DIR)/node-v$(NODE22_VERSION)-linux-$(NODE22_ARCH)
+INSPECTOR_DIR := tools/inspector
+INSPECTOR_STAMP := $(INSPECTOR_DIR)/node_modules/.installed
+# The node that runs the Inspector: the system's when it is new enough.
+INSPECTOR_NODE ?= $(shell node -e 'const [a, b] = process.versions.node.split(".").map(Number), [x, y] = "$(INSPECTOR_NODE_MIN)".split(".").map(Number); process.exit(a > x || (a === x && b >= y) ? 0 : 1)' 2>/dev/null \
+	&& command -v node || echo $(NODE22_DIR)/bin/node)
+
+.PHONY: inspector node22 print-inspector-node
+
+inspector: $(INSPECTOR_STAMP)
+
+# Unpacks bin/node of the pinned package (npm pack checks the registry's
+# integrity; the pinned one is checked too) into $(NODE22_DIR).
+node22:
+	@if [[ "$(INSPECTOR_NODE)" == "$(NODE22_DIR)/bin/node" && "$$($(NODE22_DIR)/bin/node --version 2>/dev/null)" != "v$(NODE22_VERSION)" ]]; then \
+	  [[ -n "$(NODE22_INTEGRITY_$(NODE22_ARCH))" ]] || { echo "no pinned Node $(NODE22_VERSION) for $$(uname -m): install Node >= $(INSPECTOR_NODE_MIN)" >&2; exit 1; }; \
+	  echo "==> node-linux-$(NODE22_ARCH)@$(NODE22_VERSION) from the npm registry into $(NODE22_DIR) (for the MCP Inspector)" >&2; \
+	  tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	  (cd "$$tmp" && npm pack --silent node-linux-$(NODE22_ARCH)@$(NODE22_VERSION) >/dev/null); \
+	  tgz=$$(ls "$$tmp"/*.tgz); \
+	  got=$$(node -e 'const c = require("crypto"), fs = require("fs"); console.log("sha512-" + c.createHash("sha512").update(fs.readFileSync(process.argv[1])).digest("base64"))' "$$tgz"); \
+	  [[ "$$got" == "$(NODE22_INTEGRITY_$(NODE22_ARCH))" ]] || { echo "integrity mismatch for $$tgz: $$got" >&2; exit 1; }; \
+	  mkdir -p "$$tmp/x" && tar -xzf "$$tgz" -C "$$tmp/x" --strip-components=1 package/bin/node package/LICENSE; \
+	  "$$tmp/x/bin/node" --version >/dev/null; \
+	  mkdir -p $(TOOLS_DIR) && rm -rf $(NODE22_DIR) && mv "$$tmp/x" $(NODE22_DIR); \
+	fi
+
+print-inspector-node:
+	@echo $(INSPECTOR_NODE)
+
+# npm is the system's, run by the Inspector's node (npm's `#!/usr/bin/env node`).
+$(INSPECTOR_STAMP): $(INSPECTOR_DIR)/package.json $(INSPECTOR_DIR)/package-lock.json | node22
+	@echo "==> npm ci in $(INSPECTOR_DIR) (MCP Inspector, with $(INSPECTOR_NODE))" >&2
+	PATH="$(dir $(INSPECTOR_NODE)):$$PATH" npm ci --prefix $(INSPECTOR_DIR) --no-audit --no-fund --loglevel=error >&2
+	@touch $@
+
 # ---------------------------------------------------------------- build
 
 build: tools-build build-worker
@@ -133,8 +197,29 @@ rebuild:
 dev-vars:
 	@[[ -f .dev.vars ]] || { cp .dev.vars.example .dev.vars; echo "==> created .dev.vars from .dev.vars.example"; }
 
+PORT ?= 8787
+INSPECTOR_PORT ?= 9229
+STATE_DIR ?= .wrangler/state
+# Variables of this Makefile that a command line may set: never sent to the worker.
+MAKE_KNOBS := PORT INSPECTOR_PORT STATE_DIR TOOLS_DIR CHROMIUM E2E_CONCURRENCY E2E_SKIP_BUILD CI \
+	INSPECTOR_NODE WASM_OPT_BIN ESBUILD_BIN WASM_BINDGEN_BIN
+# The variables given on make's command line, minus the knobs; the recipe keeps
+# the UPPER_SNAKE_CASE ones and reads their values from its environment (make
+# exports command-line variables), so no value is ever re-parsed by the shell.
+DEV_VAR_NAMES = $(sort $(filter-out $(MAKE_KNOBS),$(foreach v,$(.VARIABLES),$(if $(filter command line,$(origin $(v))),$(v)))))
+# Bash: fills the array `vars` with `--var NAME:value` for each of them.
+define collect_dev_vars
+vars=(); for name in $(DEV_VAR_NAMES); do \
+  if [[ $$name =~ ^[A-Z][A-Z0-9_]*$$ ]]; then vars+=(--var "$$name:$${!name}"); fi; \
+done
+endef
+
 dev: build dev-vars
-	npx --no-install wrangler dev --ip 127.0.0.1 --port $${PORT:-8787} --local --persist-to .wrangler/state
+	@$(collect_dev_vars); \
+	cmd=(npx --no-install wrangler dev --ip 127.0.0.1 --port $(PORT) --inspector-port $(INSPECTOR_PORT) \
+	  --local --persist-to $(STATE_DIR) "$${vars[@]}"); \
+	echo "$${cmd[*]}"; \
+	exec "$${cmd[@]}"
 
 # ---------------------------------------------------------------- test
 
@@ -144,11 +229,17 @@ test-rust:
 	cargo test
 	$(MAKE) -C examples/mcp-server test
 
-test-e2e: tools-test build dev-vars
-	node --test --test-concurrency=$${E2E_CONCURRENCY:-2} tests/e2e/
+# The example MCP server is built once here, before the tests that run it in
+# parallel (mcp-server.test.mjs, inspector.test.mjs) each ask for it.
+build-example: tools-build
+	$(MAKE) -C examples/mcp-server build-worker
+
+test-e2e: tools-test build build-example dev-vars
+	INSPECTOR_NODE=$(INSPECTOR_NODE) node --test --test-concurrency=$${E2E_CONCURRENCY:-2} tests/e2e/
 
 clean:
-	rm -rf build .wrangler .wrangler-e2e-*.toml target/consent-page*.png examples/mcp-server/build examples/mcp-server/.wrangler
+	rm -rf build .wrangler .wrangler-e2e-*.toml target/consent-page*.png examples/mcp-server/build examples/mcp-server/.wrangler \
+	  $(INSPECTOR_DIR)/node_modules
 
 # ---------------------------------------------------------------- performance
 #   make bench  native micro-benchmarks, size, then the worker in workerd against

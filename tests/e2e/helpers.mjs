@@ -184,3 +184,149 @@ export class MemoryOAuthClientProvider {
     await this._onRedirect?.(this.authorizationUrl);
   }
 }
+
+// ---------------------------------------------------------------- processes and a browser
+// Used by inspector.test.mjs; additive to the helpers above.
+
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+const groups = new Set(); // process group ids started by startProcess()
+const killGroup = (pid, signal) => {
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    /* already gone */
+  }
+};
+process.on("exit", () => {
+  for (const pid of groups) killGroup(pid, "SIGKILL");
+});
+
+/**
+ * Spawns `command args` in its own process group (killed by stop(), and at
+ * the latest when this process exits), collecting stdout and stderr.
+ * Returns { child, pid, out(), err(), exited (a promise of { code, signal }),
+ * waitFor(re, ms) (resolves to the first match in the combined output),
+ * stop() }.
+ */
+export function startProcess(command, args, { cwd, env = process.env, verbose = !!process.env.E2E_VERBOSE, name = command } = {}) {
+  const child = spawn(command, args, { cwd, env, detached: true, stdio: ["ignore", "pipe", "pipe"] });
+  groups.add(child.pid);
+  child.unref();
+  child.stdout.unref();
+  child.stderr.unref();
+  let stdout = "";
+  let stderr = "";
+  const waiters = new Set();
+  const check = () => {
+    for (const w of waiters) {
+      const m = (stdout + stderr).match(w.re);
+      if (m) {
+        waiters.delete(w);
+        w.resolve(m);
+      }
+    }
+  };
+  child.stdout.on("data", (c) => {
+    stdout += c;
+    if (verbose) process.stderr.write(`[${name}] ${c}`);
+    check();
+  });
+  child.stderr.on("data", (c) => {
+    stderr += c;
+    if (verbose) process.stderr.write(`[${name}] ${c}`);
+    check();
+  });
+  let exitInfo = null;
+  const exited = new Promise((resolve) =>
+    child.on("exit", (code, signal) => {
+      exitInfo = { code, signal };
+      groups.delete(child.pid);
+      for (const w of waiters) w.reject(new Error(`${name} exited (${JSON.stringify(exitInfo)}) before printing ${w.re}`));
+      waiters.clear();
+      resolve(exitInfo);
+    }),
+  );
+  const waitFor = (re, ms = 60_000) =>
+    new Promise((resolve, reject) => {
+      const w = { re, resolve, reject };
+      if (exitInfo) return reject(new Error(`${name} exited (${JSON.stringify(exitInfo)}) before printing ${re}`));
+      waiters.add(w);
+      check();
+      setTimeout(() => {
+        if (waiters.delete(w)) reject(new Error(`${name} did not print ${re} within ${ms} ms`));
+      }, ms).unref();
+    });
+  const stop = async () => {
+    if (!exitInfo) {
+      killGroup(child.pid, "SIGTERM");
+      const timer = setTimeout(() => killGroup(child.pid, "SIGKILL"), 5_000);
+      await exited;
+      clearTimeout(timer);
+    }
+    killGroup(child.pid, "SIGKILL"); // stragglers (workerd) in the group
+    groups.delete(child.pid);
+  };
+  return { child, pid: child.pid, out: () => stdout, err: () => stderr, exited, waitFor, stop };
+}
+
+/** Polls `url` until `ready(res)` (200 by default); throws with `logs()` after `ms`
+ *  or when `proc` (a startProcess() result) exits first. */
+export async function waitUntilReady(url, { proc, ms = 180_000, ready = (res) => res.status === 200, logs = () => "" } = {}) {
+  const deadline = Date.now() + ms;
+  let last = null;
+  let gone = null;
+  proc?.exited.then((info) => (gone = info));
+  while (true) {
+    if (gone) throw new Error(`exited (${JSON.stringify(gone)}) before ${url} was ready\n--- output ---\n${logs()}`);
+    if (Date.now() > deadline) throw new Error(`${url} not ready after ${ms} ms: ${last}\n--- output ---\n${logs()}`);
+    try {
+      const res = await fetch(url, { signal: AbortSignal.timeout(5_000) });
+      await res.arrayBuffer();
+      if (ready(res)) return;
+      last = `-> ${res.status}`;
+    } catch (e) {
+      last = e?.cause?.code || e?.message || String(e);
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+/**
+ * Debian's chromium through playwright-core (never a downloaded browser),
+ * headless, with a fresh profile; every request that is not to loopback is
+ * aborted and listed in `blocked`. Returns { context, blocked, close() }.
+ */
+export async function launchChromium({ executablePath = process.env.CHROMIUM || "/usr/bin/chromium", timeout = 20_000 } = {}) {
+  const { chromium } = await import("playwright-core");
+  const userDataDir = mkdtempSync(join(tmpdir(), "pop-e2e-chromium-"));
+  const context = await chromium.launchPersistentContext(userDataDir, {
+    executablePath,
+    headless: true,
+    args: [
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
+  });
+  context.setDefaultTimeout(timeout);
+  const blocked = [];
+  await context.route("**", (route) => {
+    const url = new URL(route.request().url());
+    if (["127.0.0.1", "localhost", "[::1]"].includes(url.hostname)) return route.continue();
+    blocked.push(url.href);
+    return route.abort("blockedbyclient");
+  });
+  const close = async () => {
+    await context.close().catch(() => {});
+    rmSync(userDataDir, { recursive: true, force: true });
+  };
+  return { context, blocked, close };
+}
