@@ -8,8 +8,11 @@ use crate::config::{Config, ConfigError};
 use crate::crypto::entropy::Entropy;
 use crate::crypto::seal::Keys;
 use crate::crypto::secret::Secret;
-use crate::endpoints::{authorize, consent, cors, metadata, method_not_allowed, token, Context};
+use crate::endpoints::{
+    authorize, consent, cors, introspect, metadata, method_not_allowed, revoke, token, userinfo, Context,
+};
 use crate::grants::guard::Claims;
+use crate::grants::token_keys::TokenKeys;
 use crate::http::{Request, Response};
 use crate::protocol::error::{json_error, ErrorCode};
 use crate::store::{GrantStore, NoGrants, Store};
@@ -90,6 +93,10 @@ enum Route {
     Authorize,
     Token,
     Register,
+    Jwks,
+    Revoke,
+    Introspect,
+    Userinfo,
 }
 
 impl Provider {
@@ -102,6 +109,7 @@ impl Provider {
             ctx: Context {
                 config: config.normalized(),
                 keys: Keys::derive(&current, previous.as_ref()),
+                tokens: TokenKeys::new(&current, previous.as_ref()),
                 claims: Claims::default(),
                 fetcher: None,
                 documents: cimd::Cache::default(),
@@ -147,6 +155,9 @@ impl Provider {
         if let Some(rest) = suffix(PR_METADATA) {
             return Some(Route::PrMetadata(rest.to_string()));
         }
+        if path == metadata::JWKS_PATH {
+            return Some(Route::Jwks);
+        }
         if path.starts_with("/.well-known/") {
             return Some(Route::UnknownWellKnown);
         }
@@ -155,6 +166,9 @@ impl Provider {
             "/authorize" => Some(Route::Authorize),
             "/token" => Some(Route::Token),
             "/register" => Some(Route::Register),
+            "/revoke" => Some(Route::Revoke),
+            "/introspect" => Some(Route::Introspect),
+            "/userinfo" => Some(Route::Userinfo),
             _ => None,
         }
     }
@@ -176,7 +190,6 @@ impl Provider {
         now: u64,
         seed: [u8; 32],
     ) -> Option<Response> {
-        let _ = grants;
         let route = self.route(request.url.path())?;
         let mut entropy = Entropy::new(seed);
         let method = request.method.as_str();
@@ -191,16 +204,25 @@ impl Provider {
                 .ctx
                 .page(405, "Method not allowed", "Use GET or POST.", Some(ErrorCode::InvalidRequest))
                 .with_header("allow", "GET, POST"),
-            (
-                Route::UnknownWellKnown | Route::AsMetadata | Route::PrMetadata(_) | Route::Token | Route::Register,
-                "OPTIONS",
-            ) => cors::preflight(request),
-            (route, _) => cors::allow(request, self.api(route, request, store, now, too_large).await),
+            (_, "OPTIONS") => cors::preflight(request),
+            (route, _) => {
+                cors::allow(request, self.api(route, request, store, grants, now, too_large, &mut entropy).await)
+            }
         };
         Some(response)
     }
 
-    async fn api<S: Store>(&self, route: Route, request: &Request, store: &S, now: u64, too_large: bool) -> Response {
+    #[allow(clippy::too_many_arguments)]
+    async fn api<S: Store, G: GrantStore>(
+        &self,
+        route: Route,
+        request: &Request,
+        store: &S,
+        grants: &G,
+        now: u64,
+        too_large: bool,
+        entropy: &mut Entropy,
+    ) -> Response {
         let method = request.method.as_str();
         let origin = request.origin();
         let config = &self.ctx.config;
@@ -217,17 +239,24 @@ impl Provider {
                     .with_header("cache-control", "public, max-age=3600")
             }
             (Route::AsMetadata | Route::PrMetadata(_), _) => method_not_allowed("GET, OPTIONS"),
-            (Route::Token | Route::Register, "POST") if too_large => {
+            (Route::Jwks, "GET" | "HEAD") => metadata::jwks(&self.ctx.tokens),
+            (Route::Userinfo, "GET" | "HEAD" | "POST") => userinfo::get(&self.ctx, request, grants, now).await,
+            (Route::Jwks | Route::Userinfo, _) => method_not_allowed("GET, POST, OPTIONS"),
+            (Route::Token | Route::Register | Route::Revoke | Route::Introspect, "POST") if too_large => {
                 json_error(413, "invalid_request", "the request body is larger than 64 KB")
             }
-            (Route::Token, "POST") => token::post(&self.ctx, request, store, now).await,
+            (Route::Token, "POST") => token::post(&self.ctx, request, store, grants, now, entropy).await,
+            (Route::Revoke, "POST") => revoke::post(&self.ctx, request, grants, now).await,
+            (Route::Introspect, "POST") => introspect::post(&self.ctx, request, grants, now).await,
             (Route::Register, "POST") => {
                 match register::register(request.media_type().as_deref(), &request.body, &self.ctx.keys, now) {
                     Ok(body) => Response::json(201, &body).no_store(),
                     Err(e) => e.to_response(),
                 }
             }
-            (Route::Token | Route::Register, _) => method_not_allowed("POST, OPTIONS"),
+            (Route::Token | Route::Register | Route::Revoke | Route::Introspect, _) => {
+                method_not_allowed("POST, OPTIONS")
+            }
             (Route::Authorize, _) => unreachable_route(),
         }
     }

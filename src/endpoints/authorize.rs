@@ -4,6 +4,7 @@
 //! be shown as a page.
 
 use crate::clients::client::Client;
+use crate::config::TokenMode;
 use crate::crypto::entropy::Entropy;
 use crate::crypto::seal::Keys;
 use crate::endpoints::{consent, redirect, Context};
@@ -134,13 +135,38 @@ fn check_scope(scope: &str) -> Result<&str, OAuthError> {
     }
 }
 
+/// In sealed mode every grant is bound to one resource: a request without
+/// `resource` gets `DEFAULT_RESOURCE`, or `invalid_target` without one.
+fn bind_resource(mut auth: AuthRequest, ctx: &Context) -> Result<AuthRequest, AuthorizeError> {
+    let tokens = &ctx.config.tokens;
+    if auth.resource.is_some() || tokens.mode != TokenMode::Sealed {
+        return Ok(auth);
+    }
+    match &tokens.default_resource {
+        Some(default) => {
+            auth.resource = Some(default.clone());
+            Ok(auth)
+        }
+        None => Err(AuthorizeError::Redirect {
+            redirect_uri: Box::new(
+                RedirectUri::parse(&auth.redirect_uri).map_err(|m| page(400, ErrorCode::InvalidRequest, m))?,
+            ),
+            state: auth.state.clone(),
+            error: OAuthError::new(
+                ErrorCode::InvalidTarget,
+                "this provider issues tokens for one resource: send resource",
+            ),
+        }),
+    }
+}
+
 /// GET /authorize: validate, then show the consent page.
 pub(crate) async fn get(ctx: &Context, request: &Request, now: u64, entropy: &mut Entropy) -> Response {
     let query = request.url.query().unwrap_or("");
     let validated = match read(query) {
         Ok((params, client_id)) => {
             let client = ctx.client(&client_id, now).await;
-            validate(&params, &client_id, client, &ctx.config.resources)
+            validate(&params, &client_id, client, &ctx.config.resources).and_then(|auth| bind_resource(auth, ctx))
         }
         Err(e) => Err(e),
     };

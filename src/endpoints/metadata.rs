@@ -2,12 +2,31 @@
 //! protected resource metadata.
 
 use crate::config::Config;
+use crate::grants::token_keys::TokenKeys;
+use crate::http::Response;
+
+/// Where the JWKS of the JWT access tokens' signing keys is served.
+pub const JWKS_PATH: &str = "/.well-known/jwks.json";
+
+/// GET /.well-known/jwks.json: the current and, while rotating, the
+/// previous public key; cached for an hour (a new key is published with the
+/// previous one kept for the tokens' lifetime).
+pub fn jwks(keys: &TokenKeys) -> Response {
+    Response::empty(200)
+        .with_header("content-type", "application/json")
+        .with_header("cache-control", "public, max-age=3600")
+        .with_body(keys.jwks())
+}
 
 /// RFC 8414 metadata for `issuer`, with endpoints at `origin`.
 /// `client_id_metadata_document_supported` is advertised when the provider
 /// can fetch documents.
 pub fn authorization_server(config: &Config, issuer: &str, origin: &str, cimd: bool) -> serde_json::Value {
     let endpoint = |name: &str| format!("{origin}{}", config.endpoint_path(name));
+    let mut grant_types = vec!["authorization_code"];
+    if config.tokens.any_sealed() {
+        grant_types.push("refresh_token");
+    }
     serde_json::json!({
         "issuer": issuer,
         "authorization_endpoint": endpoint("authorize"),
@@ -15,12 +34,18 @@ pub fn authorization_server(config: &Config, issuer: &str, origin: &str, cimd: b
         "registration_endpoint": endpoint("register"),
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
-        "grant_types_supported": ["authorization_code"],
+        "grant_types_supported": grant_types,
         "code_challenge_methods_supported": ["S256"],
         "token_endpoint_auth_methods_supported": ["none"],
         "scopes_supported": config.scopes_supported,
         "authorization_response_iss_parameter_supported": true,
         "client_id_metadata_document_supported": cimd,
+        "revocation_endpoint": endpoint("revoke"),
+        "revocation_endpoint_auth_methods_supported": ["none"],
+        "introspection_endpoint": endpoint("introspect"),
+        "introspection_endpoint_auth_methods_supported": ["client_secret_basic"],
+        "jwks_uri": format!("{origin}{JWKS_PATH}"),
+        "userinfo_endpoint": endpoint("userinfo"),
     })
 }
 

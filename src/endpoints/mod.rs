@@ -5,14 +5,20 @@
 pub mod authorize;
 pub mod consent;
 pub(crate) mod cors;
+pub(crate) mod introspect;
+mod issue;
 pub mod metadata;
+mod refresh;
+pub(crate) mod revoke;
 pub mod token;
+pub(crate) mod userinfo;
 
 use crate::clients::cimd::{self, Fetch};
 use crate::clients::client::Client;
 use crate::config::Config;
 use crate::crypto::seal::Keys;
 use crate::grants::guard::Claims;
+use crate::grants::token_keys::TokenKeys;
 use crate::http::Response;
 use crate::pages;
 use crate::protocol::error::{json_error, ErrorCode};
@@ -24,6 +30,7 @@ use crate::protocol::redirect::Refusal;
 pub(crate) struct Context {
     pub config: Config,
     pub keys: Keys,
+    pub tokens: TokenKeys,
     pub claims: Claims,
     pub fetcher: Option<Box<dyn Fetch>>,
     pub documents: cimd::Cache,

@@ -1,5 +1,5 @@
-//! POST /token (RFC 6749 §4.1.3, RFC 7636 §4.5, RFC 8707): the request, and
-//! the checks that decide whether a stored grant is released.
+//! POST /token (RFC 6749 §4.1.3 and §6, RFC 7636 §4.5, RFC 8707): the
+//! request, and the checks that decide whether a stored grant is released.
 
 use crate::grants::code::{Code, Grant};
 use crate::http::Request;
@@ -13,10 +13,11 @@ use sha2::{Digest, Sha256};
 
 use crate::clients::cimd;
 use crate::clients::client::Client;
-use crate::endpoints::Context;
+use crate::crypto::entropy::Entropy;
+use crate::endpoints::{issue, refresh, Context};
 use crate::grants::code::CODE_STORE_TTL;
 use crate::http::Response;
-use crate::store::Store;
+use crate::store::{GrantStore, Store};
 
 /// A well-formed token request for the authorization-code grant.
 #[derive(Debug)]
@@ -37,41 +38,81 @@ fn invalid_client(description: &'static str) -> OAuthError {
     OAuthError::new(ErrorCode::InvalidClient, description)
 }
 
-/// Reads and validates a token request.
+/// A token request, by grant type.
+#[derive(Debug)]
+pub enum TokenGrant {
+    /// `authorization_code`.
+    Code(TokenRequest),
+    /// `refresh_token`.
+    Refresh(RefreshRequest),
+}
+
+/// A well-formed token request for the refresh-token grant (RFC 6749 §6).
+#[derive(Debug)]
+pub struct RefreshRequest {
+    /// The refresh token as sent (opened by the caller).
+    pub refresh_token: String,
+    /// The client, from the form or HTTP Basic.
+    pub client_id: String,
+    /// A narrower scope for the new access token, if sent.
+    pub scope: Option<String>,
+    /// The RFC 8707 resource, normalized, if sent.
+    pub resource: Option<String>,
+}
+
+/// Reads and validates a token request for the authorization-code grant.
 pub fn parse(request: &Request) -> Result<TokenRequest, OAuthError> {
+    match read(request, false)? {
+        TokenGrant::Code(r) => Ok(r),
+        TokenGrant::Refresh(_) => Err(unsupported()),
+    }
+}
+
+fn unsupported() -> OAuthError {
+    OAuthError::new(ErrorCode::UnsupportedGrantType, "this grant_type is not supported here")
+}
+
+/// Reads and validates a token request of any grant type we serve
+/// (`refresh_token` only where sealed tokens are issued).
+pub fn read(request: &Request, refresh: bool) -> Result<TokenGrant, OAuthError> {
     if request.media_type().as_deref() != Some("application/x-www-form-urlencoded") {
         return Err(OAuthError::invalid_request("token requests must be application/x-www-form-urlencoded"));
     }
     let params = Params::parse_body(&request.body)?;
-    match params.get("grant_type") {
-        Some("authorization_code") => {}
-        None => return Err(OAuthError::invalid_request("grant_type is required")),
-        Some(_) => {
-            return Err(OAuthError::new(
-                ErrorCode::UnsupportedGrantType,
-                "only grant_type=authorization_code is supported",
-            ))
-        }
+    let grant_type = params.require("grant_type", "grant_type is required")?;
+    if !(grant_type == "authorization_code" || refresh && grant_type == "refresh_token") {
+        return Err(unsupported());
     }
     // A client we told to use `none` may still send a secret: it is ignored.
     // Whether the client_id is one we know is checked by the caller.
     let client_id = client_id(&params, request.header("authorization"))?;
+    let resource = params
+        .get("resource")
+        .map(|r| resource::normalize(r).ok_or(OAuthError::new(ErrorCode::InvalidTarget, "resource is not a valid URI")))
+        .transpose()?;
+    if grant_type == "refresh_token" {
+        let refresh_token = params.require("refresh_token", "refresh_token is required")?.to_string();
+        let scope = params.get("scope").map(str::to_string);
+        return Ok(TokenGrant::Refresh(RefreshRequest { refresh_token, client_id, scope, resource }));
+    }
     let code = params.require("code", "code is required")?;
     let redirect_uri = params.require("redirect_uri", "redirect_uri is required")?;
     let verifier = CodeVerifier::parse(params.get("code_verifier"))?;
     let code = Code::parse(code).ok_or(OAuthError::invalid_grant("the code is invalid, expired or already used"))?;
     let redirect_uri = RedirectUri::parse(redirect_uri)
         .map_err(|_| OAuthError::invalid_grant("redirect_uri does not match the authorization request"))?;
-    let resource = params
-        .get("resource")
-        .map(|r| resource::normalize(r).ok_or(OAuthError::new(ErrorCode::InvalidTarget, "resource is not a valid URI")))
-        .transpose()?;
-    Ok(TokenRequest { code, verifier, client_id, redirect_uri: redirect_uri.as_str().to_string(), resource })
+    Ok(TokenGrant::Code(TokenRequest {
+        code,
+        verifier,
+        client_id,
+        redirect_uri: redirect_uri.as_str().to_string(),
+        resource,
+    }))
 }
 
 /// The client_id from the form and/or HTTP Basic (RFC 6749 §2.3.1), which
 /// must agree when both are sent.
-fn client_id(params: &Params, authorization: Option<&str>) -> Result<String, OAuthError> {
+pub(crate) fn client_id(params: &Params, authorization: Option<&str>) -> Result<String, OAuthError> {
     let form = params.get("client_id");
     let basic = match authorization {
         None => None,
@@ -139,22 +180,53 @@ pub fn response_body(grant: &Grant) -> serde_json::Value {
     body
 }
 
-/// POST /token: redeem a code once.
-///
-/// A code is consumed by the first request that presents it, whether or
-/// not the rest of that request is right: an attacker who intercepted a
-/// code and guesses at the verifier burns it instead of getting retries.
-pub(crate) async fn post<S: Store>(ctx: &Context, request: &Request, store: &S, now: u64) -> Response {
-    let token_request = match parse(request) {
+/// POST /token: redeem a code once, or refresh.
+pub(crate) async fn post<S: Store, G: GrantStore>(
+    ctx: &Context,
+    request: &Request,
+    store: &S,
+    grants: &G,
+    now: u64,
+    entropy: &mut Entropy,
+) -> Response {
+    let token_request = match read(request, ctx.config.tokens.any_sealed()) {
         Ok(r) => r,
         Err(e) => return e.to_response(),
     };
-    if !cimd::is_document_url(&token_request.client_id, ctx.config.dev) {
-        if let Err(e) = Client::resolve(&token_request.client_id, &ctx.keys) {
+    let client_id = match &token_request {
+        TokenGrant::Code(r) => &r.client_id,
+        TokenGrant::Refresh(r) => &r.client_id,
+    };
+    if !cimd::is_document_url(client_id, ctx.config.dev) {
+        if let Err(e) = Client::resolve(client_id, &ctx.keys) {
             (ctx.log)(&format!("token request from an unknown client: {e}"));
             return OAuthError::new(ErrorCode::InvalidClient, "unknown client_id").to_response();
         }
     }
+    let issuer = ctx.config.issuer_for(&request.origin());
+    match token_request {
+        TokenGrant::Code(r) => exchange(ctx, &r, store, grants, &issuer, now, entropy).await,
+        TokenGrant::Refresh(r) => refresh::refresh(ctx, &r, grants, &issuer, now, entropy).await,
+    }
+}
+
+/// The authorization-code grant.
+///
+/// A code is consumed by the first request that presents it, whether or
+/// not the rest of that request is right: an attacker who intercepted a
+/// code and guesses at the verifier burns it instead of getting retries.
+/// A store failure consumes nothing: for a sealed grant, the grant is
+/// recorded (idempotently, under an id derived from the code) before the
+/// code is deleted, so a retry after any failure gets the tokens.
+async fn exchange<S: Store, G: GrantStore>(
+    ctx: &Context,
+    token_request: &TokenRequest,
+    store: &S,
+    grants: &G,
+    issuer: &str,
+    now: u64,
+    entropy: &mut Entropy,
+) -> Response {
     let used = OAuthError::invalid_grant("the code is invalid, expired or already used");
     let key = token_request.code.store_key();
     let stored = match store.get(&key).await {
@@ -171,17 +243,37 @@ pub(crate) async fn post<S: Store>(ctx: &Context, request: &Request, store: &S, 
     if !ctx.claims.claim(claim, now + CODE_STORE_TTL, now) {
         return used.to_response();
     }
+    let checked = token_request.code.open(&stored).ok_or(used).and_then(|grant| {
+        check(&grant, token_request, now)?;
+        Ok(grant)
+    });
+    let sealed = match &checked {
+        Ok(grant) if ctx.config.tokens.seals(grant.request.resource.as_deref()) => {
+            match issue::record_sealed_grant(ctx, grants, grant, &key, now).await {
+                Ok(first) => Some(first),
+                Err(response) => {
+                    ctx.claims.release(&claim);
+                    return response;
+                }
+            }
+        }
+        _ => None,
+    };
     if let Err(e) = store.delete(&key).await {
         (ctx.log)(&format!("store delete failed at /token, code kept for a retry: {}", e.0));
         ctx.claims.release(&claim);
         return OAuthError::unavailable().to_response();
     }
-    let Some(grant) = token_request.code.open(&stored) else {
-        return used.to_response();
+    let grant = match checked {
+        Ok(grant) => grant,
+        Err(e) => return e.to_response(),
     };
-    match check(&grant, &token_request, now) {
-        Ok(()) => Response::json(200, &response_body(&grant)).no_store(),
-        Err(e) => e.to_response(),
+    match sealed {
+        Some(first) => issue::sealed_response(ctx, &first, None, issuer, now, entropy),
+        None => {
+            issue::record_passthrough(ctx, grants, &grant, &key, now).await;
+            Response::json(200, &response_body(&grant)).no_store()
+        }
     }
 }
 

@@ -17,6 +17,16 @@ use crate::grants::ledger::{execute, GrantCommand, GrantRecord, GrantReply};
 pub trait GrantStore {
     /// Runs `command` on `subject`'s grants, atomically.
     async fn call(&self, subject: &str, command: GrantCommand) -> Result<GrantReply, StoreError>;
+
+    /// Whether a store is there at all ([`NoGrants`] is not).
+    fn bound(&self) -> bool {
+        true
+    }
+
+    /// Why not, for the log line of a refused issue.
+    fn unbound_reason(&self) -> &str {
+        ""
+    }
 }
 
 /// No grant store is bound: every call fails, naming what is missing, so
@@ -33,6 +43,14 @@ impl Default for NoGrants {
 impl GrantStore for NoGrants {
     async fn call(&self, _subject: &str, _command: GrantCommand) -> Result<GrantReply, StoreError> {
         Err(StoreError(self.0.to_string()))
+    }
+
+    fn bound(&self) -> bool {
+        false
+    }
+
+    fn unbound_reason(&self) -> &str {
+        self.0
     }
 }
 

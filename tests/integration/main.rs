@@ -5,12 +5,14 @@
 mod cimd;
 mod clients;
 mod endpoints;
+mod sealed;
 mod security;
 
 use std::cell::Cell;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
+use parallel_oauth_provider::store::MemoryGrantStore;
 use parallel_oauth_provider::{block_on, Config, MemoryStore, Provider, Request, Response};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -38,6 +40,7 @@ pub const T0: u64 = 1_800_000_000;
 pub struct Server {
     pub provider: Provider,
     pub store: MemoryStore,
+    pub grants: MemoryGrantStore,
     pub now: Cell<u64>,
     seed: Cell<u8>,
 }
@@ -57,6 +60,7 @@ impl Server {
         Server {
             provider: Provider::new(config, secret, previous).unwrap(),
             store: MemoryStore::new(),
+            grants: MemoryGrantStore::new(),
             now: Cell::new(T0),
             seed: Cell::new(0),
         }
@@ -64,7 +68,7 @@ impl Server {
 
     pub fn send(&self, request: Request) -> Response {
         self.seed.set(self.seed.get().wrapping_add(1));
-        block_on(self.provider.handle(&request, &self.store, self.now.get(), [self.seed.get(); 32]))
+        block_on(self.provider.handle_with(&request, &self.store, &self.grants, self.now.get(), [self.seed.get(); 32]))
             .expect("a provider route")
     }
 

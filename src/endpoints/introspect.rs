@@ -1,0 +1,104 @@
+//! POST /introspect (RFC 7662), for resource servers: the caller
+//! authenticates with HTTP Basic, user name = its resource identifier
+//! (form-urlencoded, RFC 6749 §2.3.1), password = its resource key. An
+//! access token issued for that resource, unexpired and whose grant is not
+//! revoked, is active; anything else is `{"active": false}`. The key is
+//! never in the answer.
+
+use subtle::ConstantTimeEq;
+
+use crate::endpoints::Context;
+use crate::grants::access_token::{open, Format};
+use crate::grants::ledger::{GrantCommand, GrantReply};
+use crate::grants::refresh::grant_of_access_token_id;
+use crate::http::{Request, Response};
+use crate::protocol::encoding::from_b64url;
+use crate::protocol::error::{ErrorCode, OAuthError};
+use crate::protocol::form::Params;
+use crate::protocol::resource;
+use crate::store::GrantStore;
+
+fn unauthorized() -> Response {
+    OAuthError::new(ErrorCode::InvalidClient, "authenticate with HTTP Basic: the resource and its resource key")
+        .to_response()
+        .with_header("www-authenticate", "Basic realm=\"introspection\"")
+}
+
+/// The resource a Basic header authenticates, checked against its keys.
+fn authenticate(ctx: &Context, authorization: Option<&str>) -> Option<String> {
+    let (scheme, credentials) = authorization?.trim().split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let decoded = base64::Engine::decode(&base64::engine::general_purpose::STANDARD, credentials.trim())
+        .ok()
+        .or_else(|| from_b64url(credentials.trim()))?;
+    let text = String::from_utf8(decoded).ok()?;
+    let (user, password) = text.split_once(':')?;
+    let user = Params::parse(&format!("u={user}")).ok()?.get("u")?.to_string();
+    let password = Params::parse(&format!("p={password}")).ok()?.get("p")?.to_string();
+    let resource = resource::normalize(&user)?;
+    let ok = ctx
+        .tokens
+        .resource_keys(&resource)
+        .iter()
+        .any(|k| bool::from(k.to_b64url().as_bytes().ct_eq(password.trim().as_bytes())));
+    ok.then_some(resource)
+}
+
+/// POST /introspect.
+pub(crate) async fn post<G: GrantStore>(ctx: &Context, request: &Request, grants: &G, now: u64) -> Response {
+    let Some(resource) = authenticate(ctx, request.header("authorization")) else {
+        return unauthorized();
+    };
+    if request.media_type().as_deref() != Some("application/x-www-form-urlencoded") {
+        return OAuthError::invalid_request("introspection requests must be application/x-www-form-urlencoded")
+            .to_response();
+    }
+    let params = match Params::parse_body(&request.body) {
+        Ok(p) => p,
+        Err(e) => return e.to_response(),
+    };
+    let token = match params.require("token", "token is required") {
+        Ok(t) => t,
+        Err(e) => return e.to_response(),
+    };
+    let inactive = Response::json(200, &serde_json::json!({ "active": false })).no_store();
+    let keys = ctx.tokens.resource_keys(&resource);
+    let Ok(opened) = open(token, &resource, &keys, &ctx.tokens.verifying(), now) else {
+        return inactive;
+    };
+    if now > opened.exp {
+        return inactive;
+    }
+    let Some(gid) = grant_of_access_token_id(&opened.jti) else {
+        return inactive;
+    };
+    if !grants.bound() {
+        return crate::endpoints::issue::no_grant_store(ctx, grants.unbound_reason());
+    }
+    match grants.call(&opened.sub, GrantCommand::Get { id: gid.to_string() }).await {
+        Ok(GrantReply::Record { record: Some(r) }) if !r.revoked => {}
+        Ok(_) => return inactive,
+        Err(e) => {
+            (ctx.log)(&format!("grant store failed at /introspect: {}", e.0));
+            return OAuthError::unavailable().to_response();
+        }
+    }
+    let mut body = serde_json::json!({
+        "active": true,
+        "client_id": opened.client_id,
+        "sub": opened.sub,
+        "aud": opened.aud,
+        "iss": opened.iss,
+        "exp": opened.exp,
+        "iat": opened.iat,
+        "jti": opened.jti,
+        "token_type": "Bearer",
+        "token_format": match opened.format { Format::Jwe => "jwe", Format::Jwt => "jwt" },
+    });
+    if !opened.scope.is_empty() {
+        body["scope"] = opened.scope.into();
+    }
+    Response::json(200, &body).no_store()
+}

@@ -1,0 +1,136 @@
+//! Issuing sealed tokens: the grant recorded in the grant store, the access
+//! token minted for its resource, the refresh token sealed with the key.
+
+use crate::config::TokenFormat;
+use crate::crypto::entropy::Entropy;
+use crate::endpoints::Context;
+use crate::grants::access_token::{mint_jwe, mint_jwt, AccessClaims};
+use crate::grants::code::Grant;
+use crate::grants::ledger::{GrantCommand, GrantMode, GrantRecord};
+use crate::grants::refresh::{access_token_id, grant_id_for_code, subject, RefreshToken};
+use crate::http::Response;
+use crate::protocol::error::{json_error, ErrorCode, OAuthError};
+use crate::protocol::redirect::RedirectUri;
+use crate::store::GrantStore;
+
+/// The answer when sealed tokens are asked for and no grant store is bound:
+/// refuse to issue, never silently weaker.
+pub(crate) fn no_grant_store(ctx: &Context, why: &str) -> Response {
+    (ctx.log)(&format!("sealed tokens need a grant store, refusing to issue: {why}"));
+    json_error(503, ErrorCode::ServerError.as_str(), "the grant store is not configured").no_store()
+}
+
+fn record(grant: &Grant, id: String, mode: GrantMode, resource: Option<String>, now: u64) -> GrantRecord {
+    GrantRecord {
+        id,
+        client_id: grant.request.client_id.clone(),
+        client_name: grant.request.client_name.clone(),
+        client_host: RedirectUri::parse(&grant.request.redirect_uri).ok().and_then(|u| u.host()),
+        resource,
+        scope: grant.request.scope.clone(),
+        mode,
+        created: now,
+        last_used: now,
+        generation: 0,
+        rotated_at: now,
+        revoked: false,
+    }
+}
+
+/// Records a sealed grant for a code being exchanged and returns its first
+/// refresh token. The grant's id is derived from the code, so a retried
+/// exchange records nothing twice.
+pub(crate) async fn record_sealed_grant<G: GrantStore>(
+    ctx: &Context,
+    grants: &G,
+    grant: &Grant,
+    code_store_key: &str,
+    now: u64,
+) -> Result<RefreshToken, Response> {
+    let Some(resource) = grant.request.resource.clone().or_else(|| ctx.config.tokens.default_resource.clone()) else {
+        return Err(OAuthError::new(ErrorCode::InvalidTarget, "a resource is required for sealed tokens").to_response());
+    };
+    if !grants.bound() {
+        return Err(no_grant_store(ctx, grants.unbound_reason()));
+    }
+    let sub = subject(&ctx.keys, &grant.key);
+    let gid = grant_id_for_code(&ctx.keys, code_store_key);
+    let command =
+        GrantCommand::Create { record: record(grant, gid.clone(), GrantMode::Sealed, Some(resource.clone()), now) };
+    if let Err(e) = grants.call(&sub, command).await {
+        (ctx.log)(&format!("grant store failed at the code exchange, code kept for a retry: {}", e.0));
+        return Err(OAuthError::unavailable().to_response());
+    }
+    let first = RefreshToken::first(
+        sub,
+        gid,
+        grant.request.client_id.clone(),
+        resource,
+        grant.request.scope.clone(),
+        grant.key.clone(),
+    );
+    Ok(first)
+}
+
+/// Records a passthrough approval where a grant store is bound, so the
+/// person can see who holds the key. Best effort: the key was handed out
+/// either way, and a store failure must not keep it from the client.
+pub(crate) async fn record_passthrough<G: GrantStore>(
+    ctx: &Context,
+    grants: &G,
+    grant: &Grant,
+    code_store_key: &str,
+    now: u64,
+) {
+    if !grants.bound() {
+        return;
+    }
+    let sub = subject(&ctx.keys, &grant.key);
+    let gid = grant_id_for_code(&ctx.keys, code_store_key);
+    let command = GrantCommand::Create {
+        record: record(grant, gid, GrantMode::Passthrough, grant.request.resource.clone(), now),
+    };
+    if let Err(e) = grants.call(&sub, command).await {
+        (ctx.log)(&format!("grant store failed recording a passthrough approval: {}", e.0));
+    }
+}
+
+/// The token response for a sealed grant: a fresh access token for the
+/// refresh token's resource (with `scope`, or the grant's), and the refresh
+/// token itself.
+pub(crate) fn sealed_response(
+    ctx: &Context,
+    refresh: &RefreshToken,
+    scope: Option<&str>,
+    issuer: &str,
+    now: u64,
+    entropy: &mut Entropy,
+) -> Response {
+    let policy = &ctx.config.tokens;
+    let scope = scope.or(refresh.scope.as_deref()).unwrap_or("");
+    let claims = AccessClaims {
+        iss: issuer.to_string(),
+        sub: refresh.sub.clone(),
+        aud: refresh.resource.clone(),
+        client_id: refresh.client_id.clone(),
+        scope: scope.to_string(),
+        iat: now,
+        exp: now + policy.access_ttl,
+        jti: access_token_id(&refresh.gid, &entropy.next32()),
+    };
+    let resource_key = ctx.tokens.resource_key(&refresh.resource);
+    let access_token = match policy.format {
+        TokenFormat::Jwe => mint_jwe(&claims, &refresh.key, &resource_key, entropy.nonce()),
+        TokenFormat::Jwt => mint_jwt(&claims, &refresh.key, ctx.tokens.signing(), &resource_key, entropy.nonce()),
+    };
+    let mut body = serde_json::json!({
+        "access_token": access_token,
+        "token_type": "Bearer",
+        "expires_in": policy.access_ttl,
+        "refresh_token": refresh.seal(&ctx.keys),
+    });
+    if !scope.is_empty() {
+        body["scope"] = scope.into();
+    }
+    Response::json(200, &body).no_store()
+}

@@ -1,0 +1,92 @@
+//! The keys of sealed access tokens, from `SECRET` (and, while rotating,
+//! `SECRET_PREVIOUS`): each resource's AES key, derived when needed (a few
+//! microseconds of HKDF), and the ES256 signing keys, derived once per
+//! instance on first use (a scalar multiplication) so that a cold start
+//! that never signs never pays for it.
+
+use std::sync::OnceLock;
+
+use crate::crypto::jose::{self, SigningKey, VerifyingKey};
+use crate::crypto::secret::Secret;
+use crate::grants::access_token::{signing_key, ResourceKey};
+
+/// The token keys of one provider.
+pub struct TokenKeys {
+    current: Secret,
+    previous: Option<Secret>,
+    signing: OnceLock<Vec<SigningKey>>,
+}
+
+impl std::fmt::Debug for TokenKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TokenKeys([redacted])")
+    }
+}
+
+impl TokenKeys {
+    /// Keys from the current and, while rotating, the previous secret.
+    pub fn new(current: &Secret, previous: Option<&Secret>) -> Self {
+        TokenKeys { current: current.clone(), previous: previous.cloned(), signing: OnceLock::new() }
+    }
+
+    /// The key that seals tokens for `resource`.
+    pub fn resource_key(&self, resource: &str) -> ResourceKey {
+        ResourceKey::derive(&self.current, resource)
+    }
+
+    /// Every key that opens tokens for `resource`: the current one first.
+    pub fn resource_keys(&self, resource: &str) -> Vec<ResourceKey> {
+        [Some(&self.current), self.previous.as_ref()]
+            .into_iter()
+            .flatten()
+            .map(|s| ResourceKey::derive(s, resource))
+            .collect()
+    }
+
+    fn signing_keys(&self) -> &[SigningKey] {
+        self.signing.get_or_init(|| {
+            [Some(&self.current), self.previous.as_ref()].into_iter().flatten().map(signing_key).collect()
+        })
+    }
+
+    /// The key that signs JWT access tokens.
+    pub fn signing(&self) -> &SigningKey {
+        &self.signing_keys()[0]
+    }
+
+    /// Every key that verifies them: the current one and, while rotating,
+    /// the previous one.
+    pub fn verifying(&self) -> Vec<VerifyingKey> {
+        self.signing_keys().iter().map(|k| k.verifying_key().clone()).collect()
+    }
+
+    /// The JWKS document (RFC 7517 §5) of [`TokenKeys::verifying`].
+    pub fn jwks(&self) -> String {
+        let keys = self.verifying();
+        jose::jwks(&keys.iter().collect::<Vec<_>>())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn secret(c: &str) -> Secret {
+        Secret::new(&c.repeat(40)).unwrap()
+    }
+
+    #[test]
+    fn rotation_keeps_the_previous_keys_for_opening_only() {
+        let old = TokenKeys::new(&secret("o"), None);
+        let rotated = TokenKeys::new(&secret("n"), Some(&secret("o")));
+        let r = "https://mcp.example/mcp";
+        assert_eq!(rotated.resource_keys(r).len(), 2);
+        assert_eq!(rotated.resource_keys(r)[1], old.resource_key(r));
+        assert_ne!(rotated.resource_key(r), old.resource_key(r));
+        assert_eq!(rotated.verifying()[1], old.verifying()[0]);
+        assert_eq!(rotated.signing().kid(), rotated.verifying()[0].kid());
+        let jwks: serde_json::Value = serde_json::from_str(&rotated.jwks()).unwrap();
+        assert_eq!(jwks["keys"].as_array().unwrap().len(), 2);
+        assert!(!format!("{rotated:?}").contains('o'.to_string().repeat(5).as_str()));
+    }
+}

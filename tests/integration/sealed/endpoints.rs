@@ -1,0 +1,174 @@
+//! /revoke, /introspect, /userinfo, the JWKS and the metadata that lists them.
+
+use super::*;
+
+#[test]
+fn metadata_lists_every_endpoint_and_the_refresh_grant_in_sealed_mode() {
+    let s = sealed();
+    let m = json(&s.get("/.well-known/oauth-authorization-server"));
+    for (name, path) in [
+        ("revocation_endpoint", "/revoke"),
+        ("introspection_endpoint", "/introspect"),
+        ("userinfo_endpoint", "/userinfo"),
+        ("jwks_uri", "/.well-known/jwks.json"),
+    ] {
+        assert_eq!(m[name], format!("{ORIGIN}{path}"), "{name}");
+    }
+    assert_eq!(m["grant_types_supported"], serde_json::json!(["authorization_code", "refresh_token"]));
+    let passthrough = json(&Server::new().get("/.well-known/oauth-authorization-server"));
+    assert_eq!(passthrough["grant_types_supported"], serde_json::json!(["authorization_code"]));
+}
+
+#[test]
+fn refresh_grant_is_unsupported_in_passthrough_mode() {
+    let s = Server::new();
+    assert_error(&refresh(&s, "anything", ""), 400, "unsupported_grant_type", "passthrough");
+}
+
+#[test]
+fn revoking_a_refresh_token_revokes_the_grant() {
+    let s = sealed();
+    let t = tokens(&s, "revoke-rt");
+    let r = revoke(&s, &rt(&t), "yourapp.com");
+    assert_eq!(r.status, 200);
+    assert_error(&refresh(&s, &rt(&t), ""), 400, "invalid_grant", "refresh after revoke");
+    assert!(!active(&s, &at(&t)), "introspection after revoke");
+    assert_eq!(s.send(bearer("/userinfo", &at(&t))).status, 401, "userinfo after revoke");
+}
+
+#[test]
+fn revoking_an_access_token_revokes_the_grant() {
+    let s = sealed_with(policy(TokenFormat::Jwt));
+    let t = tokens(&s, "revoke-at");
+    assert_eq!(revoke(&s, &at(&t), "yourapp.com").status, 200);
+    assert_error(&refresh(&s, &rt(&t), ""), 400, "invalid_grant", "refresh after revoking the access token");
+}
+
+#[test]
+fn revoking_another_clients_or_an_unknown_token_is_200_and_revokes_nothing() {
+    let s = sealed();
+    let t = tokens(&s, "revoke-other");
+    for (token, client) in [
+        (rt(&t), "other.example"),
+        (at(&t), "other.example"),
+        ("garbage".into(), "yourapp.com"),
+        (KEY.into(), "yourapp.com"),
+    ] {
+        let r = revoke(&s, &token, client);
+        assert_eq!(r.status, 200, "{client}: {}", r.text());
+    }
+    assert!(active(&s, &at(&t)));
+    assert_eq!(refresh(&s, &rt(&t), "").status, 200);
+    // client_secret_basic from a client we told `none`: tolerated, as at /token.
+    let auth = basic("yourapp.com", "ignored");
+    let r = s.post("/revoke", FORM, &format!("token={}", enc(&rt(&t))), &[("authorization", &auth)]);
+    assert_eq!(r.status, 200);
+}
+
+#[test]
+fn revoke_errors_are_rfc_shaped() {
+    let s = sealed();
+    assert_error(&s.post("/revoke", FORM, "client_id=yourapp.com", &[]), 400, "invalid_request", "no token");
+    assert_error(&s.post("/revoke", "application/json", "{}", &[]), 400, "invalid_request", "json");
+    assert_error(&s.post("/revoke", FORM, "token=x", &[]), 401, "invalid_client", "no client_id");
+    assert_eq!(s.get("/revoke").status, 405);
+}
+
+#[test]
+fn introspection_answers_what_a_resource_server_needs_and_never_the_key() {
+    let s = sealed();
+    let t = tokens(&s, "intro");
+    let r = introspect_as(&s, &at(&t), R);
+    assert_eq!(r.header("cache-control"), Some("no-store"));
+    let v = json(&r);
+    assert_eq!(v["active"], true);
+    assert_eq!(
+        (v["client_id"].as_str(), v["aud"].as_str(), v["scope"].as_str()),
+        (Some("yourapp.com"), Some(R), Some("api"))
+    );
+    assert_eq!((v["exp"].as_u64(), v["iat"].as_u64()), (Some(T0 + TTL), Some(T0)));
+    assert_eq!((v["iss"].as_str(), v["token_type"].as_str()), (Some(ORIGIN), Some("Bearer")));
+    assert!(v["sub"].as_str().is_some_and(|s| !s.is_empty()));
+    assert!(!r.text().contains(KEY));
+    for other in ["garbage", KEY, &rt(&t)] {
+        assert_eq!(json(&introspect_as(&s, other, R)), serde_json::json!({ "active": false }), "{other}");
+    }
+}
+
+#[test]
+fn introspection_refuses_wrong_resource_credentials_with_401() {
+    let s = sealed();
+    let t = tokens(&s, "intro-auth");
+    let body = format!("token={}", enc(&at(&t)));
+    let wrong_key = basic(R, &resource_key(OTHER).to_b64url());
+    let no_basic = "Bearer x".to_string();
+    for auth in [Some(wrong_key), Some(basic(R, "short")), Some(no_basic), Some("Basic !!!".into()), None] {
+        let headers: Vec<(&str, &str)> = auth.iter().map(|a| ("authorization", a.as_str())).collect();
+        let r = s.post("/introspect", FORM, &body, &headers);
+        assert_error(&r, 401, "invalid_client", &format!("{auth:?}"));
+    }
+    // The resource in Basic is form-urlencoded (RFC 6749 §2.3.1) and normalized.
+    let slash = basic("https://mcp.example/mcp", &resource_key(R).to_b64url());
+    assert_eq!(json(&s.post("/introspect", FORM, &body, &[("authorization", &slash)]))["active"], true);
+}
+
+fn bearer(path: &str, token: &str) -> Request {
+    Request::new("GET", url(path)).with_header("authorization", &format!("Bearer {token}"))
+}
+
+#[test]
+fn userinfo_answers_the_subject_of_a_sealed_token_of_any_resource() {
+    let s = sealed();
+    let a = tokens(&s, "ui-a");
+    let b = tokens_for(&s, "ui-b", OTHER);
+    let sub = open_as(&s, &at(&a), R, T0).unwrap().sub;
+    for t in [&a, &b] {
+        let r = s.send(bearer("/userinfo", &at(t)));
+        assert_eq!(r.status, 200, "{}", r.text());
+        assert_eq!(json(&r), serde_json::json!({ "sub": sub }));
+    }
+    for bad in [KEY, "x.y.z", "a.b.c.d.e"] {
+        let r = s.send(bearer("/userinfo", bad));
+        assert_eq!(r.status, 401);
+        assert!(r.header("www-authenticate").unwrap().contains("invalid_token"));
+    }
+    let r = s.get("/userinfo");
+    assert_eq!((r.status, r.header("www-authenticate")), (401, Some("Bearer")));
+    s.now.set(T0 + TTL + 61);
+    assert_eq!(s.send(bearer("/userinfo", &at(&a))).status, 401, "expired");
+}
+
+#[test]
+fn jwks_lists_the_current_and_previous_signing_keys_and_is_cacheable() {
+    let s = Server::with(
+        Config { tokens: policy(TokenFormat::Jwt), ..Config::default() },
+        SECRET,
+        Some("old-secret-that-is-long-enough-0123456789"),
+    );
+    let r = s.get("/.well-known/jwks.json");
+    assert_eq!(r.status, 200);
+    assert!(r.header("cache-control").unwrap().contains("max-age"));
+    let v = json(&r);
+    let keys = v["keys"].as_array().unwrap();
+    assert_eq!(keys.len(), 2);
+    for k in keys {
+        assert_eq!(
+            (k["kty"].as_str(), k["crv"].as_str(), k["alg"].as_str()),
+            (Some("EC"), Some("P-256"), Some("ES256"))
+        );
+        assert!(k.get("d").is_none(), "no private key");
+    }
+    let cors = s.send(Request::new("GET", url("/.well-known/jwks.json")).with_header("origin", "https://app.example"));
+    assert_eq!(cors.header("access-control-allow-origin"), Some("https://app.example"));
+}
+
+#[test]
+fn new_endpoints_answer_cors_preflights() {
+    let s = sealed();
+    for path in ["/revoke", "/introspect", "/userinfo", "/.well-known/jwks.json"] {
+        let r = s.send(Request::new("OPTIONS", url(path)).with_header("origin", "http://localhost:6274"));
+        assert_eq!(r.status, 204, "{path}");
+        assert_eq!(r.header("access-control-allow-origin"), Some("http://localhost:6274"));
+        assert!(r.header("access-control-allow-credentials").is_none());
+    }
+}
