@@ -453,11 +453,18 @@ pub fn open(
 ) -> Result<Opened, Refusal> {
     let format = detect(token)?;
     let resource = canonical(resource);
+    // A JWE that names another resource in its header (unauthenticated
+    // until it decrypts, which it cannot under our key) is reported as one
+    // for another audience: the refusal is the same, the reason clearer.
+    let mut elsewhere = false;
     let (header, payload) = match format {
-        Format::Jwe => jose::decrypt(token, |h| find(keys, h).map(|k| k.key)),
+        Format::Jwe => jose::decrypt(token, |h| {
+            elsewhere = h.aud.as_deref().is_some_and(|a| canonical(a) != resource);
+            find(keys, h).map(|k| k.key)
+        }),
         Format::Jwt => jose::verify_es256(token, |h| find_verifying(verifying, h)),
     }
-    .map_err(|_| Refusal::Invalid)?;
+    .map_err(|_| if elsewhere { Refusal::WrongAudience } else { Refusal::Invalid })?;
     finish(format, &header, parse_payload(&payload)?, &resource, keys, now)
 }
 
@@ -666,7 +673,11 @@ mod tests {
             let at_b = open_at(&token, B, NOW);
             assert!(matches!(at_b, Err(Refusal::Invalid) | Err(Refusal::WrongAudience)), "{at_b:?}");
         }
-        assert_eq!(open_at(&jwe(A), B, NOW), Err(Refusal::Invalid), "B's key does not decrypt A's token");
+        assert_eq!(
+            open_at(&jwe(A), B, NOW),
+            Err(Refusal::WrongAudience),
+            "B's key does not decrypt A's token, whose header names A"
+        );
         assert_eq!(open_at(&jwt(A), B, NOW), Err(Refusal::WrongAudience), "the signature holds, aud does not");
         // Same resource, other spelling.
         assert_eq!(rk("s", "https://mcp.example"), rk("s", "https://mcp.example/"));

@@ -48,6 +48,10 @@
 
 mod bearer;
 mod protected;
+mod sealed;
 
+/// Opening sealed tokens: the resource key, the provider's JWKS, what opens.
+pub use crate::crypto::jose::{parse_jwks, VerifyingKey};
+pub use crate::grants::access_token::{Format, Opened, Refusal, ResourceKey, LEEWAY};
 pub use bearer::{bearer_token, parse_bearer, BearerToken, MAX_TOKEN_LEN};
 pub use protected::{InvalidResource, ProtectedResource, METADATA_PATH};
