@@ -201,7 +201,7 @@ PORT ?= 8787
 INSPECTOR_PORT ?= 9229
 STATE_DIR ?= .wrangler/state
 # Variables of this Makefile that a command line may set: never sent to the worker.
-MAKE_KNOBS := PORT INSPECTOR_PORT STATE_DIR TOOLS_DIR CHROMIUM E2E_CONCURRENCY E2E_SKIP_BUILD CI \
+MAKE_KNOBS := PORT INSPECTOR_PORT STATE_DIR RESOURCE TOOLS_DIR CHROMIUM E2E_CONCURRENCY E2E_SKIP_BUILD CI \
 	INSPECTOR_NODE WASM_OPT_BIN ESBUILD_BIN WASM_BINDGEN_BIN
 # The variables given on make's command line, minus the knobs; the recipe keeps
 # the UPPER_SNAKE_CASE ones and reads their values from its environment (make
@@ -236,6 +236,15 @@ build-example: tools-build
 
 test-e2e: tools-test build build-example dev-vars
 	INSPECTOR_NODE=$(INSPECTOR_NODE) node --test --test-concurrency=$${E2E_CONCURRENCY:-2} tests/e2e/
+
+# The key one MCP server opens its sealed tokens with: `make resource-key
+# RESOURCE=https://mcp.example.com/mcp` prints it (base64url) as the last line,
+# from SECRET in the environment or in .dev.vars. Store it in the MCP server
+# with `wrangler secret put RESOURCE_KEY`.
+.PHONY: resource-key
+resource-key: dev-vars
+	@[[ -n "$(RESOURCE)" ]] || { echo "usage: make resource-key RESOURCE=<the MCP server's resource URI>" >&2; exit 2; }
+	@cargo run --quiet --example resource_key -- "$(RESOURCE)"
 
 clean:
 	rm -rf build .wrangler .wrangler-e2e-*.toml target/consent-page*.png examples/mcp-server/build examples/mcp-server/.wrangler \
