@@ -10,6 +10,7 @@ use crate::crypto::seal::Keys;
 use crate::crypto::secret::Secret;
 use crate::endpoints::{authorize, consent, cors, metadata, method_not_allowed, token, Context};
 use crate::grants::guard::Claims;
+use crate::grants::key_check::{KeyChecker, Verdicts};
 use crate::http::{Request, Response};
 use crate::protocol::error::{json_error, ErrorCode};
 use crate::store::Store;
@@ -105,6 +106,8 @@ impl Provider {
                 claims: Claims::default(),
                 fetcher: None,
                 documents: cimd::Cache::default(),
+                key_checker: None,
+                verdicts: Verdicts::default(),
                 log: |_| {},
             },
         })
@@ -119,6 +122,15 @@ impl Provider {
     /// URLs are fetched with `fetcher`.
     pub fn with_fetcher(mut self, fetcher: Box<dyn Fetch>) -> Self {
         self.ctx.fetcher = Some(fetcher);
+        self
+    }
+
+    /// Checks typed and saved keys with the platform (`KEY_CHECK_URL` in
+    /// the configuration) through `checker` before issuing anything.
+    /// Without a checker, a configured check is logged as not done and the
+    /// key goes through unchecked.
+    pub fn with_key_checker(mut self, checker: Box<dyn KeyChecker>) -> Self {
+        self.ctx.key_checker = Some(checker);
         self
     }
 

@@ -37,6 +37,7 @@ struct Key {
     id: [u8; 4],
     aead: Aes256Gcm,
     mac: [u8; 32],
+    cache: [u8; 32],
 }
 
 impl Key {
@@ -44,12 +45,14 @@ impl Key {
         let hk = Hkdf::<Sha256>::new(Some(b"parallel-oauth-provider v1"), secret.bytes());
         let mut aead = [0u8; 32];
         let mut mac = [0u8; 32];
+        let mut cache = [0u8; 32];
         let mut id = [0u8; 4];
         // Lengths are far below HKDF's limit (255 * 32 bytes): expand cannot fail.
         hk.expand(b"aes-256-gcm", &mut aead).expect("valid HKDF length");
         hk.expand(b"hmac-sha256", &mut mac).expect("valid HKDF length");
         hk.expand(b"key-id", &mut id).expect("valid HKDF length");
-        Key { id, aead: Aes256Gcm::new(&aead.into()), mac }
+        hk.expand(b"cache-tag hmac-sha256", &mut cache).expect("valid HKDF length");
+        Key { id, aead: Aes256Gcm::new(&aead.into()), mac, cache }
     }
 }
 
@@ -108,6 +111,17 @@ impl Keys {
             mac.update(message);
             mac.finalize().into_bytes().into()
         })
+    }
+
+    /// A keyed hash of a secret value (an API key) to name it in this
+    /// isolate's memory: HMAC-SHA256 under a key derived from `SECRET` for
+    /// this use only, so a cache holds neither the value nor a plain hash
+    /// one could test guesses against without `SECRET`.
+    pub fn cache_tag(&self, value: &[u8]) -> [u8; 32] {
+        use hkdf::hmac::{Hmac, Mac};
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.current.cache).expect("HMAC takes any key length");
+        mac.update(value);
+        mac.finalize().into_bytes().into()
     }
 }
 
@@ -181,6 +195,18 @@ mod tests {
         let tag = Keys::derive(&old, None).macs(b"m").next().unwrap();
         assert!(Keys::derive(&new, Some(&old)).macs(b"m").any(|t| t == tag));
         assert!(!Keys::derive(&new, None).macs(b"m").any(|t| t == tag));
+    }
+
+    #[test]
+    fn cache_tag_is_keyed_and_not_the_mac() {
+        let k = keys("a");
+        let tag = k.cache_tag(b"sk-key");
+        assert_eq!(tag, k.cache_tag(b"sk-key"));
+        assert_ne!(tag, k.cache_tag(b"sk-kez"));
+        assert_ne!(tag, keys("b").cache_tag(b"sk-key"), "another SECRET, another tag");
+        assert!(k.macs(b"sk-key").all(|m| m != tag), "its own key, not the client-id MAC key");
+        use sha2::Digest;
+        assert_ne!(tag.as_slice(), Sha256::digest(b"sk-key").as_slice(), "not a plain hash");
     }
 
     proptest! {

@@ -5,6 +5,7 @@
 mod cimd;
 mod clients;
 mod endpoints;
+mod key_check;
 mod security;
 
 use std::cell::Cell;
@@ -54,12 +55,13 @@ impl Server {
     }
 
     pub fn with(config: Config, secret: &str, previous: Option<&str>) -> Self {
-        Server {
-            provider: Provider::new(config, secret, previous).unwrap(),
-            store: MemoryStore::new(),
-            now: Cell::new(T0),
-            seed: Cell::new(0),
-        }
+        Self::with_provider(Provider::new(config, secret, previous).unwrap())
+    }
+
+    /// A server around a provider the test built (with a fetcher, a key
+    /// checker, a logger…).
+    pub fn with_provider(provider: Provider) -> Self {
+        Server { provider, store: MemoryStore::new(), now: Cell::new(T0), seed: Cell::new(0) }
     }
 
     pub fn send(&self, request: Request) -> Response {
