@@ -188,7 +188,9 @@ pub fn log_line(check: &KeyCheck, key: &ApiKey, why: &NoVerdict) -> String {
 /// so the next consent asks again.
 #[derive(Default)]
 pub struct Verdicts {
-    entries: Mutex<HashMap<[u8; 32], (bool, u64)>>,
+    /// Tag -> expiry (Unix seconds) × 2, + 1 when accepted: the same map
+    /// type as the single-use claims', so the WASM holds one copy of it.
+    entries: Mutex<HashMap<[u8; 32], u64>>,
 }
 
 impl Verdicts {
@@ -196,8 +198,8 @@ impl Verdicts {
     /// seconds before `now`.
     pub fn get(&self, tag: &[u8; 32], now: u64) -> Option<KeyVerdict> {
         let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        let &(accepted, until) = entries.get(tag)?;
-        (now < until).then_some(if accepted { KeyVerdict::Accepted } else { KeyVerdict::Refused })
+        let &entry = entries.get(tag)?;
+        (now < entry / 2).then_some(if entry % 2 == 1 { KeyVerdict::Accepted } else { KeyVerdict::Refused })
     }
 
     /// Keeps `verdict` for `tag` until `now` + [`CACHE_FOR`] (no verdict is
@@ -210,12 +212,12 @@ impl Verdicts {
         };
         let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
         if entries.len() >= MAX_ENTRIES {
-            entries.retain(|_, (_, until)| *until > now);
+            entries.retain(|_, entry| *entry / 2 > now);
             if entries.len() >= MAX_ENTRIES {
                 entries.clear();
             }
         }
-        entries.insert(tag, (accepted, now + CACHE_FOR));
+        entries.insert(tag, (now.saturating_add(CACHE_FOR) << 1) | accepted as u64);
     }
 
     #[cfg(test)]
