@@ -1,8 +1,10 @@
 //! Provider configuration: where it is mounted, how it looks, which
-//! resources it serves, which tokens it issues. [`Config::from_vars`] reads
+//! resources it serves, which tokens it issues, where a typed key is
+//! checked. [`Config::from_vars`] reads
 //! it from named variables (a Worker's `[vars]`), failing closed on a value
 //! it does not understand.
 
+use crate::protocol::redirect::is_loopback;
 use crate::protocol::resource::ResourcePolicy;
 
 /// How the consent page presents the API platform.
@@ -45,6 +47,86 @@ pub struct Config {
     pub dev: bool,
     /// Which access tokens are issued, and their lifetimes.
     pub tokens: TokenPolicy,
+    /// Where the consent page checks a key with the platform before
+    /// issuing anything (`None`: keys are not checked).
+    pub key_check: Option<KeyCheck>,
+}
+
+/// `KEY_CHECK_URL`, `KEY_CHECK_HEADER`, `KEY_CHECK_TIMEOUT_MS`: a URL of the
+/// platform's API that answers 2xx for a valid key, the header that
+/// carries the key, and how long to wait for the answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyCheck {
+    /// The URL GET is sent to: https (http only on loopback with `DEV`).
+    pub url: String,
+    /// The header that carries the key.
+    pub header: KeyHeader,
+    /// How long to wait for the status, in milliseconds.
+    pub timeout_ms: u64,
+}
+
+/// The default `KEY_CHECK_TIMEOUT_MS`.
+pub const DEFAULT_KEY_CHECK_TIMEOUT_MS: u64 = 3000;
+/// The longest `KEY_CHECK_TIMEOUT_MS`: a person is waiting on the page.
+pub const MAX_KEY_CHECK_TIMEOUT_MS: u64 = 10_000;
+
+impl KeyCheck {
+    /// A check of `url` with the default header (`x-api-key`) and timeout.
+    pub fn new(url: impl Into<String>) -> KeyCheck {
+        KeyCheck { url: url.into(), header: KeyHeader::XApiKey, timeout_ms: DEFAULT_KEY_CHECK_TIMEOUT_MS }
+    }
+}
+
+/// The header that carries the key to `KEY_CHECK_URL`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum KeyHeader {
+    /// `x-api-key: <key>` (the default).
+    #[default]
+    XApiKey,
+    /// `authorization: Bearer <key>`.
+    Authorization,
+    /// `<name>: <key>`, the name in lower case.
+    Other(String),
+}
+
+impl KeyHeader {
+    /// Reads a header name (any case). `None` for what is not an HTTP token
+    /// or is a header the runtime sets itself (`host`, `content-length`,
+    /// `cookie`, hop-by-hop headers…).
+    pub fn parse(name: &str) -> Option<KeyHeader> {
+        let name = name.trim().to_ascii_lowercase();
+        let token = |b: u8| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b);
+        const RESERVED: &[&str] = &[
+            "host",
+            "content-length",
+            "content-type",
+            "transfer-encoding",
+            "connection",
+            "keep-alive",
+            "upgrade",
+            "te",
+            "trailer",
+            "cookie",
+            "proxy-authorization",
+        ];
+        if name.is_empty() || name.len() > 64 || !name.bytes().all(token) || RESERVED.contains(&name.as_str()) {
+            return None;
+        }
+        Some(match name.as_str() {
+            "x-api-key" => KeyHeader::XApiKey,
+            "authorization" => KeyHeader::Authorization,
+            _ => KeyHeader::Other(name),
+        })
+    }
+
+    /// The header's name, in lower case.
+    pub fn name(&self) -> &str {
+        match self {
+            KeyHeader::XApiKey => "x-api-key",
+            KeyHeader::Authorization => "authorization",
+            KeyHeader::Other(name) => name,
+        }
+    }
 }
 
 /// What an access token is.
@@ -128,6 +210,7 @@ impl Default for Config {
             scopes_supported: vec!["api".into()],
             dev: false,
             tokens: TokenPolicy::default(),
+            key_check: None,
         }
     }
 }
@@ -153,7 +236,8 @@ impl Config {
     /// `ISSUER`, `PATH_PREFIX`, `ASSETS_PREFIX`, `PRODUCT_NAME`, `LOGO_URL`,
     /// `KEY_URL`, `ALLOWED_RESOURCES`, `DEV`, `TOKEN_MODE`,
     /// `SEALED_RESOURCES`, `TOKEN_FORMAT`, `DEFAULT_RESOURCE`,
-    /// `ACCESS_TOKEN_TTL`, `REFRESH_TOKEN_TTL`, `REFRESH_GRACE`. Unset or
+    /// `ACCESS_TOKEN_TTL`, `REFRESH_TOKEN_TTL`, `REFRESH_GRACE`,
+    /// `KEY_CHECK_URL`, `KEY_CHECK_HEADER`, `KEY_CHECK_TIMEOUT_MS`. Unset or
     /// empty means the default; a value that cannot be understood is an
     /// error, never a silent default.
     pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
@@ -207,6 +291,7 @@ impl Config {
             refresh_ttl: seconds("REFRESH_TOKEN_TTL", defaults.tokens.refresh_ttl)?,
             refresh_grace,
         };
+        let key_check = key_check(&var, dev)?;
         Ok(Config {
             path_prefix: var("PATH_PREFIX").unwrap_or_default(),
             assets_prefix: var("ASSETS_PREFIX").unwrap_or(defaults.assets_prefix),
@@ -215,6 +300,7 @@ impl Config {
             resources,
             dev,
             tokens,
+            key_check,
             ..defaults
         })
     }
@@ -223,6 +309,40 @@ impl Config {
     pub fn endpoint_path(&self, name: &str) -> String {
         format!("{}/{name}", self.path_prefix)
     }
+}
+
+/// `KEY_CHECK_*`: `None` without `KEY_CHECK_URL`. The header and the
+/// timeout are checked even then, so a typo fails closed either way.
+fn key_check(var: &impl Fn(&str) -> Option<String>, dev: bool) -> Result<Option<KeyCheck>, ConfigError> {
+    let invalid = |name: &'static str, reason: &'static str| ConfigError::InvalidVar { name, reason };
+    let header = match var("KEY_CHECK_HEADER") {
+        None => KeyHeader::XApiKey,
+        Some(h) => KeyHeader::parse(&h).ok_or(invalid("KEY_CHECK_HEADER", "a header name such as x-api-key"))?,
+    };
+    let timeout_ms = match var("KEY_CHECK_TIMEOUT_MS") {
+        None => DEFAULT_KEY_CHECK_TIMEOUT_MS,
+        Some(v) => v
+            .parse::<u64>()
+            .ok()
+            .filter(|ms| (1..=MAX_KEY_CHECK_TIMEOUT_MS).contains(ms))
+            .ok_or(invalid("KEY_CHECK_TIMEOUT_MS", "a whole number of milliseconds from 1 to 10000"))?,
+    };
+    let Some(raw) = var("KEY_CHECK_URL") else { return Ok(None) };
+    let url = url::Url::parse(&raw)
+        .ok()
+        .filter(|u| {
+            let scheme_ok = u.scheme() == "https" || (dev && u.scheme() == "http" && is_loopback(u));
+            scheme_ok
+                && u.host_str().is_some_and(|h| !h.is_empty())
+                && u.username().is_empty()
+                && u.password().is_none()
+                && u.fragment().is_none()
+        })
+        .ok_or(invalid(
+            "KEY_CHECK_URL",
+            "an https URL without user info or fragment (http only on loopback with DEV=1)",
+        ))?;
+    Ok(Some(KeyCheck { url: url.into(), header, timeout_ms }))
 }
 
 /// A comma- or space-separated list.
@@ -339,5 +459,56 @@ mod tests {
             assert!(matches!(e, ConfigError::InvalidVar { name: n, .. } if n == name), "{name}={value}: {e}");
             assert!(e.to_string().contains(name));
         }
+    }
+
+    #[test]
+    fn from_vars_reads_the_key_check() {
+        assert_eq!(Config::from_vars(vars(&[])).unwrap().key_check, None, "no KEY_CHECK_URL: nothing checked");
+        let c = Config::from_vars(vars(&[("KEY_CHECK_URL", "https://api.parallel.ai/v1/me?cheap=1")])).unwrap();
+        assert_eq!(c.key_check, Some(KeyCheck::new("https://api.parallel.ai/v1/me?cheap=1")));
+        assert_eq!(c.key_check.unwrap().timeout_ms, 3000);
+        let c = Config::from_vars(vars(&[
+            ("KEY_CHECK_URL", "https://api.example/check"),
+            ("KEY_CHECK_HEADER", "Authorization"),
+            ("KEY_CHECK_TIMEOUT_MS", "500"),
+        ]))
+        .unwrap();
+        let k = c.key_check.unwrap();
+        assert_eq!((k.header, k.timeout_ms), (KeyHeader::Authorization, 500));
+        let k = Config::from_vars(vars(&[("KEY_CHECK_URL", "https://a.example/"), ("KEY_CHECK_HEADER", "X-Key")]))
+            .unwrap()
+            .key_check
+            .unwrap();
+        assert_eq!((k.header.name(), &k.header), ("x-key", &KeyHeader::Other("x-key".into())));
+        let dev = |url: &str| Config::from_vars(vars(&[("DEV", "1"), ("KEY_CHECK_URL", url)]));
+        assert!(dev("http://127.0.0.1:9999/check").unwrap().key_check.is_some());
+        assert!(dev("http://localhost:9999/check").unwrap().key_check.is_some());
+        assert!(dev("http://api.example/check").is_err(), "http only on loopback");
+    }
+
+    #[test]
+    fn from_vars_refuses_a_key_check_it_does_not_understand() {
+        for (name, value) in [
+            ("KEY_CHECK_URL", "http://127.0.0.1:9/check"),
+            ("KEY_CHECK_URL", "http://api.example/check"),
+            ("KEY_CHECK_URL", "api.example/check"),
+            ("KEY_CHECK_URL", "https://user:pw@api.example/check"),
+            ("KEY_CHECK_URL", "https://api.example/check#x"),
+            ("KEY_CHECK_URL", "ftp://api.example/check"),
+            ("KEY_CHECK_HEADER", "x api key"),
+            ("KEY_CHECK_HEADER", "x-api-key:"),
+            ("KEY_CHECK_HEADER", "host"),
+            ("KEY_CHECK_HEADER", "Cookie"),
+            ("KEY_CHECK_TIMEOUT_MS", "0"),
+            ("KEY_CHECK_TIMEOUT_MS", "3s"),
+            ("KEY_CHECK_TIMEOUT_MS", "10001"),
+        ] {
+            let with_url = [("KEY_CHECK_URL", "https://api.example/check"), (name, value)];
+            let e =
+                Config::from_vars(vars(if name == "KEY_CHECK_URL" { &with_url[1..] } else { &with_url })).unwrap_err();
+            assert!(matches!(e, ConfigError::InvalidVar { name: n, .. } if n == name), "{name}={value}: {e}");
+        }
+        let e = Config::from_vars(vars(&[("KEY_CHECK_HEADER", "bad header")])).unwrap_err();
+        assert!(e.to_string().contains("KEY_CHECK_HEADER"), "checked even without KEY_CHECK_URL");
     }
 }

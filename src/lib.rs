@@ -67,6 +67,9 @@
 //!   AES-256-GCM under a key derived once from `SECRET` with HKDF.
 //! - Consent is a click every time: the form is sealed, bound to a CSRF
 //!   cookie, single use, and refused from other origins.
+//! - With `KEY_CHECK_URL`, a typed or saved key is checked with the
+//!   platform before anything is issued (one GET, the key in one header);
+//!   a refused key gets the consent page back, an outage lets sign-in go on.
 //! - Secrets live in types whose `Debug` prints `[redacted]` and compare in
 //!   constant time. Bad input gets an RFC error, never a panic.
 //!

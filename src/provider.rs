@@ -12,6 +12,7 @@ use crate::endpoints::{
     authorize, consent, cors, introspect, metadata, method_not_allowed, revoke, token, userinfo, Context,
 };
 use crate::grants::guard::Claims;
+use crate::grants::key_check::{KeyChecker, Verdicts};
 use crate::grants::token_keys::TokenKeys;
 use crate::http::{Request, Response};
 use crate::protocol::error::{json_error, ErrorCode};
@@ -113,6 +114,8 @@ impl Provider {
                 claims: Claims::default(),
                 fetcher: None,
                 documents: cimd::Cache::default(),
+                key_checker: None,
+                verdicts: Verdicts::default(),
                 log: |_| {},
             },
         })
@@ -127,6 +130,15 @@ impl Provider {
     /// URLs are fetched with `fetcher`.
     pub fn with_fetcher(mut self, fetcher: Box<dyn Fetch>) -> Self {
         self.ctx.fetcher = Some(fetcher);
+        self
+    }
+
+    /// Checks typed and saved keys with the platform (`KEY_CHECK_URL` in
+    /// the configuration) through `checker` before issuing anything.
+    /// Without a checker, a configured check is logged as not done and the
+    /// key goes through unchecked.
+    pub fn with_key_checker(mut self, checker: Box<dyn KeyChecker>) -> Self {
+        self.ctx.key_checker = Some(checker);
         self
     }
 

@@ -1,7 +1,9 @@
 //! The consent page and its form: what GET /authorize renders and what
 //! POST /authorize accepts. The form's state is sealed (it cannot be forged
 //! or altered), bound to the browser's CSRF cookie, expires, and carries a
-//! nonce so one form answers once.
+//! nonce so one form answers once. An approved key is checked with the
+//! platform first (`KEY_CHECK_URL`): a key it refuses gets the page back,
+//! still usable, and nothing is issued.
 
 use subtle::ConstantTimeEq;
 
@@ -11,6 +13,7 @@ use crate::crypto::seal::{Keys, Purpose};
 use crate::crypto::secret::ApiKey;
 use crate::endpoints::{redirect, Context};
 use crate::grants::code::{Code, Grant, CODE_STORE_TTL};
+use crate::grants::key_check::KeyVerdict;
 use crate::grants::request::AuthRequest;
 use crate::http::{Request, Response};
 use crate::pages::cookie;
@@ -61,11 +64,21 @@ pub fn show(
     let form = ConsentForm { request: auth, csrf, nonce: b64url(&entropy.next32()), expires_at: now + FORM_LIFETIME };
     let sealed = keys.seal(Purpose::ConsentForm, &serde_json::to_vec(&form).expect("serializable"), entropy);
     let saved_hint = cookie::remembered(request, keys, now).map(|k| k.hint());
-    let response = render(config, &form, &sealed, saved_hint, None, 200);
+    let response = render(config, &form, &sealed, saved_hint, None, 200, Kept::default());
     match set_csrf {
         Some(c) => response.with_header("set-cookie", &c),
         None => response,
     }
+}
+
+/// What a page shown again keeps of the form as it was posted (never the
+/// key: its field comes back empty).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Kept {
+    /// "Remember this key" was ticked.
+    pub remember: bool,
+    /// "Use a different key" was chosen over the saved one.
+    pub new_key: bool,
 }
 
 /// Renders the page for an already sealed form (again, with a message).
@@ -76,6 +89,7 @@ pub fn render(
     saved_hint: Option<String>,
     error: Option<&str>,
     status: u16,
+    kept: Kept,
 ) -> Response {
     let Some(redirect) = form.redirect_uri() else {
         return pages::error(
@@ -99,6 +113,8 @@ pub fn render(
         saved_hint,
         error,
         form_target: &form_target,
+        remember: kept.remember,
+        new_key: kept.new_key,
     };
     pages::consent(config, view, status)
 }
@@ -112,6 +128,8 @@ pub enum Choice {
         key: ApiKey,
         /// Whether to set the remember cookie.
         remember: bool,
+        /// Whether the key is the saved one (from the remember cookie).
+        saved: bool,
     },
     /// Approve without a usable key: show the page again with this message.
     MissingKey(&'static str),
@@ -190,12 +208,12 @@ fn approve(params: &Params, keys: &Keys, request: &Request, now: u64) -> Choice 
     };
     if use_saved {
         return match cookie::remembered(request, keys, now) {
-            Some(key) => Choice::Approve { key, remember: false },
+            Some(key) => Choice::Approve { key, remember: false, saved: true },
             None => Choice::MissingKey("Your saved key is no longer available on this browser. Paste your API key."),
         };
     }
     match typed.map(ApiKey::parse) {
-        Some(Some(key)) => Choice::Approve { key, remember: params.get("remember").is_some() },
+        Some(Some(key)) => Choice::Approve { key, remember: params.get("remember").is_some(), saved: false },
         Some(None) => {
             Choice::MissingKey("That does not look like an API key. Paste it exactly as shown in your dashboard.")
         }
@@ -262,7 +280,7 @@ pub(crate) async fn post<S: Store>(
             .with_header("set-cookie", &cookie::clear(cookie::REMEMBER)),
         Choice::MissingKey(message) => {
             let hint = cookie::remembered(request, &ctx.keys, now).map(|k| k.hint());
-            render(&ctx.config, form, &answer.sealed, hint, Some(message), 400)
+            render(&ctx.config, form, &answer.sealed, hint, Some(message), 400, Kept::default())
         }
         Choice::Deny => {
             if !ctx.claims.claim(claim, form.expires_at, now) {
@@ -270,9 +288,15 @@ pub(crate) async fn post<S: Store>(
             }
             respond(&[("error", "access_denied"), ("error_description", "the user denied access")])
         }
-        Choice::Approve { key, remember } => {
+        Choice::Approve { key, remember, saved } => {
             if !ctx.claims.claim(claim, form.expires_at, now) {
                 return already_answered();
+            }
+            // Claimed first, so a double submit asks the platform once; a
+            // refused key releases the claim: the same form answers again.
+            if ctx.check_key(&key, now).await == KeyVerdict::Refused {
+                ctx.claims.release(&claim);
+                return refused_key(ctx, request, form, &answer.sealed, now, remember, saved);
             }
             let code = Code::new(entropy.next32());
             let grant = Grant::new(form.request.clone(), key, now);
@@ -293,6 +317,31 @@ pub(crate) async fn post<S: Store>(
                 response
             }
         }
+    }
+}
+
+/// The consent page again after the platform refused the key: status 400,
+/// the message in the alert area, the key field empty, the rest of the
+/// form as posted. A refused saved key is forgotten (its cookie cleared)
+/// and the page asks for a new one.
+fn refused_key(
+    ctx: &Context,
+    request: &Request,
+    form: &ConsentForm,
+    sealed: &str,
+    now: u64,
+    remember: bool,
+    saved: bool,
+) -> Response {
+    let message =
+        format!("{} did not accept this key. Check that you copied all of it.", ctx.config.branding.product_name);
+    let hint = if saved { None } else { cookie::remembered(request, &ctx.keys, now).map(|k| k.hint()) };
+    let kept = Kept { remember, new_key: hint.is_some() };
+    let page = render(&ctx.config, form, sealed, hint, Some(&message), 400, kept);
+    if saved {
+        page.with_header("set-cookie", &cookie::clear(cookie::REMEMBER))
+    } else {
+        page
     }
 }
 

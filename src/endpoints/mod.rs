@@ -17,7 +17,9 @@ use crate::clients::cimd::{self, Fetch};
 use crate::clients::client::Client;
 use crate::config::Config;
 use crate::crypto::seal::Keys;
+use crate::crypto::secret::ApiKey;
 use crate::grants::guard::Claims;
+use crate::grants::key_check::{self, KeyChecker, KeyVerdict, NoVerdict, Verdicts};
 use crate::grants::token_keys::TokenKeys;
 use crate::http::Response;
 use crate::pages;
@@ -34,6 +36,8 @@ pub(crate) struct Context {
     pub claims: Claims,
     pub fetcher: Option<Box<dyn Fetch>>,
     pub documents: cimd::Cache,
+    pub key_checker: Option<Box<dyn KeyChecker>>,
+    pub verdicts: Verdicts,
     pub log: fn(&str),
 }
 
@@ -60,6 +64,34 @@ impl Context {
         let client = cimd::parse_document(client_id, &fetched)?;
         self.documents.put(client_id, client.clone(), now, cimd::cache_lifetime(fetched.cache_control.as_deref()));
         Ok(client)
+    }
+}
+
+impl Context {
+    /// Whether the platform accepts `key` (`KEY_CHECK_URL`), asked before
+    /// anything is issued for it: by the consent page, and by any other
+    /// page where a person hands over a key. A verdict is kept for 60 s in
+    /// this isolate under a keyed hash of the key, so a retried consent
+    /// asks once. No verdict (timeout, network error, another status) is
+    /// logged, without the key, and not kept. Without `KEY_CHECK_URL`:
+    /// `Unknown(NotConfigured)`, and nothing is sent or logged.
+    pub async fn check_key(&self, key: &ApiKey, now: u64) -> KeyVerdict {
+        let Some(check) = &self.config.key_check else {
+            return KeyVerdict::Unknown(NoVerdict::NotConfigured);
+        };
+        let tag = self.keys.cache_tag(key.expose().as_bytes());
+        if let Some(verdict) = self.verdicts.get(&tag, now) {
+            return verdict;
+        }
+        let verdict = match &self.key_checker {
+            Some(checker) => key_check::check(check, checker.as_ref(), key).await,
+            None => KeyVerdict::Unknown(NoVerdict::NoChecker),
+        };
+        match &verdict {
+            KeyVerdict::Unknown(why) => (self.log)(&key_check::log_line(check, key, why)),
+            known => self.verdicts.put(tag, known, now),
+        }
+        verdict
     }
 }
 

@@ -1,9 +1,11 @@
 //! What a user granted and its lifecycle: the validated request, the
-//! authorization code and the single-use guard of each answer.
+//! authorization code, the single-use guard of each answer, and whether
+//! the platform accepts the key granted.
 
 pub mod access_token;
 pub mod code;
 pub(crate) mod guard;
+pub mod key_check;
 pub mod ledger;
 pub mod refresh;
 pub mod request;

@@ -35,6 +35,10 @@ pub struct ConsentView<'a> {
     pub error: Option<&'a str>,
     /// The CSP `form-action` source of the redirect target.
     pub form_target: &'a str,
+    /// Tick "Remember this key" (the page shown again as posted).
+    pub remember: bool,
+    /// Preselect "Use a different key" over the saved one.
+    pub new_key: bool,
 }
 
 fn base_vars(config: &Config) -> Vars<'_> {
@@ -58,7 +62,9 @@ pub fn consent(config: &Config, view: ConsentView, status: u16) -> Response {
         .set("csrf", view.csrf)
         .maybe("saved", view.saved_hint.as_ref().map(|_| "1"))
         .maybe("saved_hint", view.saved_hint.clone())
-        .maybe("error", view.error);
+        .maybe("error", view.error)
+        .maybe("remember", view.remember.then_some("1"))
+        .maybe("new_key", view.new_key.then_some("1"));
     secure(Response::html(status, render(CONSENT_TEMPLATE, &vars)), Some(view.form_target))
 }
 

@@ -14,7 +14,7 @@ use worker::wasm_bindgen_futures::{future_to_promise, JsFuture};
 use worker::worker_sys::web_sys;
 use worker::{console_error, js_sys, Date, Env};
 
-use super::{KvStore, WorkerFetch};
+use super::{KvStore, WorkerFetch, WorkerKeyChecker};
 use crate::provider::MAX_BODY;
 use crate::store::Store;
 use crate::{Config, Provider, Secrets};
@@ -46,7 +46,7 @@ pub async fn parallel_oauth_provider<'a>(
         None => {
             let p =
                 Provider::with_secrets(config.clone(), secrets).map_err(|e| worker::Error::RustError(e.to_string()))?;
-            let p = Rc::new(p.with_fetcher(Box::new(WorkerFetch)));
+            let p = Rc::new(p.with_fetcher(Box::new(WorkerFetch)).with_key_checker(Box::new(WorkerKeyChecker)));
             CACHE.with(|c| *c.borrow_mut() = Some((fingerprint, config.clone(), p.clone())));
             p
         }

@@ -16,6 +16,7 @@ use worker::{console_error, Env};
 
 use crate::workers::{
     config_from_env, not_found, parse_url, respond, secrets_from_env, settled, to_raw, KvNamespace, WorkerFetch,
+    WorkerKeyChecker,
 };
 use crate::Provider;
 
@@ -32,7 +33,8 @@ fn provider(env: &Env) -> Result<Rc<Provider>, crate::ConfigError> {
     let p = Rc::new(
         Provider::new(config_from_env(env)?, &current, previous.as_deref())?
             .with_logger(|m| console_error!("{}", m))
-            .with_fetcher(Box::new(WorkerFetch)),
+            .with_fetcher(Box::new(WorkerFetch))
+            .with_key_checker(Box::new(WorkerKeyChecker)),
     );
     PROVIDER.with(|slot| *slot.borrow_mut() = Some(p.clone()));
     Ok(p)

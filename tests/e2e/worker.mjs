@@ -1,6 +1,7 @@
 // Starts workers in workerd via `wrangler dev` for the e2e tests.
 //
 //   const worker = await startWorker();   // the provider: { base, port, stop(), logs() }
+//   const checked = await startWorker({ vars: { KEY_CHECK_URL: url } });   // with --var
 //   const mcp = await startMcpExample({ authorizationServer: worker.base });
 //   const w = await startSecWorker({ vars: { SECRET: "short" } });
 //   ...
@@ -293,12 +294,14 @@ async function startWranglerOnce({
 const buildProvider = () => make(["-s", "build-worker"]);
 
 /** The provider with the repository's .dev.vars (created from
- *  .dev.vars.example when missing), or the one at E2E_BASE. */
-export async function startWorker() {
-  if (process.env.E2E_BASE) return reuse(process.env.E2E_BASE);
+ *  .dev.vars.example when missing), or the one at E2E_BASE. `vars`
+ *  ({ NAME: value }, passed with --var as `make dev NAME=value` does) start
+ *  a provider of its own even when E2E_BASE is set. */
+export async function startWorker({ vars } = {}) {
+  if (process.env.E2E_BASE && !vars) return reuse(process.env.E2E_BASE);
   const devVars = join(ROOT, ".dev.vars");
   if (!existsSync(devVars)) copyFileSync(join(ROOT, ".dev.vars.example"), devVars);
-  return startWrangler({ build: buildProvider });
+  return startWrangler({ build: buildProvider, ...(vars ? { vars, tag: "vars" } : {}) });
 }
 
 /**

@@ -5,6 +5,7 @@
 mod cimd;
 mod clients;
 mod endpoints;
+mod key_check;
 mod sealed;
 mod security;
 
@@ -57,8 +58,14 @@ impl Server {
     }
 
     pub fn with(config: Config, secret: &str, previous: Option<&str>) -> Self {
+        Self::with_provider(Provider::new(config, secret, previous).unwrap())
+    }
+
+    /// A server around a provider the test built (with a fetcher, a key
+    /// checker, a logger…).
+    pub fn with_provider(provider: Provider) -> Self {
         Server {
-            provider: Provider::new(config, secret, previous).unwrap(),
+            provider,
             store: MemoryStore::new(),
             grants: MemoryGrantStore::new(),
             now: Cell::new(T0),
