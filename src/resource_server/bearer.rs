@@ -21,16 +21,22 @@ impl BearerToken {
     /// (at most 8 characters) and the last four characters, e.g.
     /// `sk-…abcd`; tokens shorter than 16 characters show only `…`.
     pub fn masked(&self) -> String {
-        let t = &self.0;
-        if t.len() < 16 {
-            return "…".to_string();
-        }
-        let prefix = t.find(['-', '_']).filter(|&i| i < 8).map(|i| &t[..=i]).unwrap_or("");
-        format!("{prefix}…{}", &t[t.len() - 4..])
+        mask(&self.0)
     }
 }
 
 crate::crypto::secret::secret_string!(BearerToken);
+
+/// A form of a key or token safe to show and log: the prefix up to its
+/// first `-` or `_` (at most 8 characters) and the last four characters,
+/// e.g. `sk-…abcd`; shorter than 16 characters shows only `…`.
+pub fn mask(t: &str) -> String {
+    if t.len() < 16 || !t.is_ascii() {
+        return "…".to_string();
+    }
+    let prefix = t.find(['-', '_']).filter(|&i| i < 8).map(|i| &t[..=i]).unwrap_or("");
+    format!("{prefix}…{}", &t[t.len() - 4..])
+}
 
 /// The bearer token of a request (RFC 6750 §2.1): exactly one
 /// `Authorization` header holding `Bearer` (any case), one or more spaces,

@@ -53,5 +53,5 @@ mod sealed;
 /// Opening sealed tokens: the resource key, the provider's JWKS, what opens.
 pub use crate::crypto::jose::{parse_jwks, VerifyingKey};
 pub use crate::grants::access_token::{Format, Opened, Refusal, ResourceKey, LEEWAY};
-pub use bearer::{bearer_token, parse_bearer, BearerToken, MAX_TOKEN_LEN};
+pub use bearer::{bearer_token, mask, parse_bearer, BearerToken, MAX_TOKEN_LEN};
 pub use protected::{InvalidResource, ProtectedResource, METADATA_PATH};

@@ -3,7 +3,7 @@
 //! over Streamable HTTP at `/mcp` (JSON responses, no SSE), protected by
 //! parallel-oauth-provider through `resource_server`.
 
-use parallel_oauth_provider::resource_server::{BearerToken, ProtectedResource};
+use parallel_oauth_provider::resource_server::{mask, Opened, ProtectedResource, ResourceKey, VerifyingKey};
 use parallel_oauth_provider::{Request, Response};
 use serde_json::{json, Value};
 
@@ -27,6 +27,32 @@ const SCOPES: &[&str] = &["api"];
 pub struct Settings {
     /// The provider's issuer, e.g. `http://127.0.0.1:8787`.
     pub authorization_server: String,
+    /// Which tokens it accepts.
+    pub tokens: Tokens,
+    /// Unix time of the request, in seconds.
+    pub now: u64,
+}
+
+/// Which tokens the server accepts.
+pub enum Tokens {
+    /// Sealed tokens for this resource (the provider's `TOKEN_MODE=sealed`
+    /// or `SEALED_RESOURCES`), opened with this resource's keys (`RESOURCE_KEY`
+    /// and, while the provider rotates `SECRET`, `RESOURCE_KEY_PREVIOUS`) and,
+    /// for JWT tokens, the provider's JWKS.
+    Sealed {
+        /// This resource's keys.
+        keys: Vec<ResourceKey>,
+        /// The provider's signing keys (empty for JWE tokens).
+        jwks: Vec<VerifyingKey>,
+    },
+    /// The bearer token is the user's API key itself (passthrough).
+    Passthrough,
+}
+
+/// Who is calling: what the tool shows (never the whole key).
+struct Caller {
+    masked_key: String,
+    sealed: Option<Opened>,
 }
 
 /// Answers one request.
@@ -60,19 +86,29 @@ fn route(request: &Request, settings: &Settings) -> Response {
     }
     // Every MCP request needs a token, whatever its method: the 401 is what
     // starts a client's OAuth flow.
-    let token = match resource.authenticate(request) {
-        Ok(token) => token,
-        Err(challenge) => return challenge,
+    let caller = match &settings.tokens {
+        Tokens::Passthrough => match resource.authenticate(request) {
+            Ok(token) => Caller { masked_key: token.masked(), sealed: None },
+            Err(challenge) => return challenge,
+        },
+        Tokens::Sealed { keys, .. } if keys.is_empty() => {
+            return error(500, "server_error", "misconfigured: set RESOURCE_KEY (make resource-key RESOURCE=<this /mcp URL>)")
+        }
+        Tokens::Sealed { keys, jwks } => match resource.open_sealed(request, keys, jwks, settings.now) {
+            // The key is here: a real server would now call the platform's API with it.
+            Ok(opened) => Caller { masked_key: mask(opened.api_key.expose()), sealed: Some(opened) },
+            Err(challenge) => return challenge,
+        },
     };
     match method {
-        "POST" => post(request, &token),
+        "POST" => post(request, &caller),
         // No server-initiated stream (GET) and no sessions to end (DELETE).
         _ => Response::empty(405).with_header("allow", "POST, OPTIONS"),
     }
 }
 
 /// POST /mcp: one JSON-RPC message in, one JSON answer (or 202) out.
-fn post(request: &Request, token: &BearerToken) -> Response {
+fn post(request: &Request, caller: &Caller) -> Response {
     if request.body.len() > MAX_BODY {
         return rpc_error_response(413, Value::Null, -32600, "the message is larger than 1 MB");
     }
@@ -116,7 +152,7 @@ fn post(request: &Request, token: &BearerToken) -> Response {
         "initialize" => Ok(initialize(&params)),
         "ping" => Ok(json!({})),
         "tools/list" => Ok(json!({ "tools": [whoami_tool()] })),
-        "tools/call" => call_tool(&params, token),
+        "tools/call" => call_tool(&params, caller),
         _ => Err((-32601, format!("method not found: {method}"))),
     };
     let body = match answer {
@@ -147,10 +183,17 @@ fn whoami_tool() -> Value {
     })
 }
 
-fn call_tool(params: &Value, token: &BearerToken) -> Result<Value, (i64, String)> {
+fn call_tool(params: &Value, caller: &Caller) -> Result<Value, (i64, String)> {
+    let mut text = format!("You are calling with the API key {}.", caller.masked_key);
+    if let Some(t) = &caller.sealed {
+        text.push_str(&format!(
+            " It came sealed for this server only, issued to {} (scope \"{}\"), valid until {} (Unix time).",
+            t.client_id, t.scope, t.exp
+        ));
+    }
     match params.get("name").and_then(Value::as_str) {
         Some("whoami") => Ok(json!({
-            "content": [{ "type": "text", "text": format!("You are calling with the API key {}.", token.masked()) }],
+            "content": [{ "type": "text", "text": text }],
             "isError": false,
         })),
         Some(name) => Err((-32602, format!("unknown tool: {name}"))),
@@ -196,7 +239,64 @@ mod tests {
     const KEY: &str = "sk-test-0123456789abcdef";
 
     fn settings() -> Settings {
-        Settings { authorization_server: "http://127.0.0.1:8787".into() }
+        Settings { authorization_server: "http://127.0.0.1:8787".into(), tokens: Tokens::Passthrough, now: NOW }
+    }
+
+    const NOW: u64 = 1_800_000_000;
+    const RESOURCE: &str = "http://127.0.0.1:8788/mcp";
+
+    fn key() -> ResourceKey {
+        ResourceKey::from_bytes([7; 32])
+    }
+
+    fn sealed_settings() -> Settings {
+        Settings { tokens: Tokens::Sealed { keys: vec![key()], jwks: vec![] }, ..settings() }
+    }
+
+    fn sealed_token(aud: &str, exp: u64) -> String {
+        use parallel_oauth_provider::crypto::secret::ApiKey;
+        use parallel_oauth_provider::grants::access_token::{mint_jwe, AccessClaims};
+        let claims = AccessClaims {
+            iss: "http://127.0.0.1:8787".into(),
+            sub: "s".into(),
+            aud: aud.into(),
+            client_id: "inspector".into(),
+            scope: "api".into(),
+            iat: NOW,
+            exp,
+            jti: "g.1".into(),
+        };
+        mint_jwe(&claims, &ApiKey::parse(KEY).unwrap(), &key(), [3; 12])
+    }
+
+    fn call_with(token: &str, settings: &Settings) -> Response {
+        let body = json!({"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"whoami","arguments":{}}});
+        let r = request("POST", MCP_PATH)
+            .with_header("authorization", &format!("Bearer {token}"))
+            .with_header("content-type", "application/json")
+            .with_body(body.to_string());
+        handle(&r, settings)
+    }
+
+    #[test]
+    fn sealed_mode_opens_the_token_and_holds_the_key() {
+        let r = call_with(&sealed_token(RESOURCE, NOW + 60), &sealed_settings());
+        let text = json_of(&r)["result"]["content"][0]["text"].as_str().unwrap().to_string();
+        assert!(text.contains("sk-…cdef") && text.contains("inspector"), "{text}");
+        assert!(!r.text().contains(KEY));
+    }
+
+    #[test]
+    fn sealed_mode_refuses_keys_expired_and_foreign_tokens_with_invalid_token() {
+        for token in [KEY.to_string(), sealed_token(RESOURCE, NOW - 61), sealed_token("https://other.example/mcp", NOW + 60)] {
+            let r = call_with(&token, &sealed_settings());
+            assert_eq!(r.status, 401, "{token}");
+            assert!(r.header("www-authenticate").unwrap().contains(r#"error="invalid_token""#));
+        }
+        let unset = Settings { tokens: Tokens::Sealed { keys: vec![], jwks: vec![] }, ..settings() };
+        let r = call_with(&sealed_token(RESOURCE, NOW + 60), &unset);
+        assert_eq!(r.status, 500);
+        assert!(r.text().contains("RESOURCE_KEY"));
     }
 
     fn request(method: &str, path: &str) -> Request {
@@ -311,7 +411,7 @@ mod tests {
 
     #[test]
     fn bad_issuer_is_a_clear_500() {
-        let s = Settings { authorization_server: "not a url".into() };
+        let s = Settings { authorization_server: "not a url".into(), ..settings() };
         let r = handle(&request("POST", MCP_PATH), &s);
         assert_eq!(r.status, 500);
         assert!(r.text().contains("AUTHORIZATION_SERVER"));
