@@ -102,6 +102,13 @@ pub fn render(
     };
     let host = redirect.receiver();
     let form_target = redirect.csp_source();
+    let resource = form.request.resource.as_deref().or(config.tokens.default_resource.as_deref());
+    let sealed_for = config
+        .tokens
+        .seals(resource)
+        .then(|| resource.and_then(|r| url::Url::parse(r).ok()).and_then(|u| u.host_str().map(str::to_string)))
+        .flatten()
+        .map(|h| (h, config.tokens.refresh_ttl.div_ceil(86_400)));
     let view = ConsentView {
         host: &host,
         redirect_uri: redirect.as_str(),
@@ -115,6 +122,7 @@ pub fn render(
         form_target: &form_target,
         remember: kept.remember,
         new_key: kept.new_key,
+        sealed_for,
     };
     pages::consent(config, view, status)
 }

@@ -39,6 +39,10 @@ pub struct ConsentView<'a> {
     pub remember: bool,
     /// Preselect "Use a different key" over the saved one.
     pub new_key: bool,
+    /// For a sealed grant: the host of the MCP server that will use the key
+    /// (the app itself gets only a token it cannot open), and how many days
+    /// an unused connection lasts.
+    pub sealed_for: Option<(String, u64)>,
 }
 
 fn base_vars(config: &Config) -> Vars<'_> {
@@ -64,7 +68,9 @@ pub fn consent(config: &Config, view: ConsentView, status: u16) -> Response {
         .maybe("saved_hint", view.saved_hint.clone())
         .maybe("error", view.error)
         .maybe("remember", view.remember.then_some("1"))
-        .maybe("new_key", view.new_key.then_some("1"));
+        .maybe("new_key", view.new_key.then_some("1"))
+        .maybe("sealed_host", view.sealed_for.as_ref().map(|(h, _)| h.clone()))
+        .maybe("idle_days", view.sealed_for.as_ref().map(|(_, d)| d.to_string()));
     secure(Response::html(status, render(CONSENT_TEMPLATE, &vars)), Some(view.form_target))
 }
 

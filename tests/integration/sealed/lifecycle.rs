@@ -245,3 +245,16 @@ fn nothing_in_storage_reveals_a_key() {
     assert!(!everything.contains(KEY), "{everything}");
     assert!(!everything.contains(&rt(&t)) && !everything.contains(&at(&t)), "no token is stored either");
 }
+
+#[test]
+fn the_consent_page_says_who_uses_the_key_in_sealed_mode() {
+    let s = sealed();
+    let (_, challenge) = pkce("wording");
+    let query = auth_query("yourapp.com", REDIRECT, &challenge, &format!("&resource={}", enc(R)));
+    let page = s.authorize(&query).text();
+    assert!(page.contains("goes sealed to the MCP server <strong>mcp.example</strong>"), "{page}");
+    assert!(page.contains("never sees the key") && page.contains("30 days"));
+    assert!(!page.contains("until you revoke the key."));
+    let plain = Server::new().authorize(&query).text();
+    assert!(plain.contains("until you revoke the key.") && !plain.contains("goes sealed"));
+}
