@@ -65,9 +65,10 @@ extern "C" {
 
 /// The Durable Object class `Grants`: one object per subject
 /// (`idFromName(subject)`). Its `fetch` takes a JSON [`GrantCommand`] and
-/// answers the JSON [`GrantReply`](crate::grants::ledger::GrantReply) (400 for a body that is not a command,
-/// 500 when storage fails; nothing is changed then). Exported under the
-/// `grants-object` feature (a default one); bind it in `wrangler.toml`:
+/// answers the JSON [`GrantReply`](crate::grants::ledger::GrantReply)
+/// (400 for a body that is not a command, 500 when storage fails; nothing
+/// is changed then). Exported under the `grants-object` feature (a default
+/// one); bind it in `wrangler.toml`:
 ///
 /// ```toml
 /// [[durable_objects.bindings]]
@@ -142,7 +143,8 @@ fn transact(storage: &Storage, ready: &Cell<bool>, command: GrantCommand) -> Res
         format!("no SQL storage ({}): the Grants class must be in a migration's new_sqlite_classes", js_text(&e))
     })?;
     let create = !ready.get();
-    let callback = Closure::once_into_js(move || -> Result<JsValue, JsValue> {
+    // Called (once, synchronously) by transactionSync; freed when dropped here.
+    let callback = Closure::<dyn FnMut() -> Result<JsValue, JsValue>>::once(move || {
         let mut table = SqlTable { sql, error: RefCell::new(None) };
         if create {
             table.run(SCHEMA, &[]);
@@ -154,7 +156,7 @@ fn transact(storage: &Storage, ready: &Cell<bool>, command: GrantCommand) -> Res
             None => serde_json::to_string(&reply).map(|s| JsValue::from_str(&s)).map_err(|e| e.to_string().into()),
         }
     });
-    let reply = storage.transaction_sync(&callback).map_err(|e| js_text(&e))?;
+    let reply = storage.transaction_sync(callback.as_ref()).map_err(|e| js_text(&e))?;
     ready.set(true);
     reply.as_string().ok_or_else(|| "the transaction returned no reply".into())
 }
