@@ -58,6 +58,12 @@
 //! }
 //! ```
 //!
+//! Sealed tokens also need the grant store: on Workers, the `Grants`
+//! Durable Object (the `grants-object` feature exports its class) through
+//! `workers::DurableGrants`, passed to `parallel_oauth_provider_with` or
+//! `workers::handle_with`; anywhere else, [`Provider::handle_with`] with
+//! any [`store::GrantStore`].
+//!
 //! ## Security
 //!
 //! - The server mints every code (256 random bits); the store holds only a
@@ -102,4 +108,4 @@ pub use store::{block_on, MemoryStore, Store, StoreError};
 #[doc(hidden)]
 pub use workers as worker_adapter;
 #[cfg(target_arch = "wasm32")]
-pub use workers::{parallel_oauth_provider, KvNamespace, KvStore};
+pub use workers::{parallel_oauth_provider, parallel_oauth_provider_with, DurableGrants, KvNamespace, KvStore};

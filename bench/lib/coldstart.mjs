@@ -25,6 +25,8 @@ export function oursWorkerOptions() {
     compatibilityDate: toml.compatibilityDate,
     compatibilityFlags: toml.compatibilityFlags,
     kvNamespaces: ["KV"],
+    // As wrangler.toml binds it (in memory here).
+    durableObjects: { GRANTS: { className: "Grants", useSQLite: true } },
     bindings: { ...toml.vars, ...readDevVars(devVars) },
   };
 }

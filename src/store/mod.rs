@@ -2,6 +2,7 @@
 //! implementation (`memory.rs`) for tests and embedding. The Workers KV implementation
 //! lives in the Workers adapter.
 
+pub mod grant_wire;
 pub mod grants;
 mod memory;
 

@@ -2,6 +2,15 @@
 //! the clock and the CSPRNG, implements [`Store`] on Workers KV, and
 //! answers requests without an async runtime where it can ([`respond`],
 //! which the crate's own Worker uses). Everything else is in the core.
+//!
+//! Mounting the provider in a Worker, from the most to the least done for
+//! you: [`parallel_oauth_provider_with`] (a KV binding, a grant store, the
+//! secrets and a config; [`parallel_oauth_provider`] without grants),
+//! [`handle_with`] / [`handle_raw_with`] (a [`Provider`] you built, any
+//! [`Store`] and any [`GrantStore`]; [`handle`] / [`handle_raw`] without
+//! grants), and [`respond`] (the crate's own `fetch` export). The grant
+//! store on Workers is [`super::DurableGrants`] (the `Grants` Durable
+//! Object), or [`super::BoundGrants::from_env`] for the `GRANTS` binding.
 
 use std::cell::RefCell;
 use std::future::Future;
@@ -16,7 +25,7 @@ use worker::{console_error, js_sys, Date, Env};
 
 use super::{KvStore, WorkerFetch, WorkerKeyChecker};
 use crate::provider::MAX_BODY;
-use crate::store::Store;
+use crate::store::{GrantStore, NoGrants, Store};
 use crate::{Config, Provider, Secrets};
 
 /// Answers `req` if it is one of the provider's routes, else `Ok(None)`
@@ -25,9 +34,29 @@ use crate::{Config, Provider, Secrets};
 /// secret (`&str`) or, while rotating, [`Secrets::rotating`] with the
 /// previous one too ([`secrets_from_env`] reads `SECRET` and
 /// `SECRET_PREVIOUS`). Keys are derived once per isolate and per secrets.
+///
+/// Without a grant store: sealed tokens are refused (503, and the log says
+/// why). [`parallel_oauth_provider_with`] takes one.
 pub async fn parallel_oauth_provider<'a>(
     req: &mut worker::Request,
     kv: worker::kv::KvStore,
+    secrets: impl Into<Secrets<'a>>,
+    config: &Config,
+) -> worker::Result<Option<worker::Response>> {
+    parallel_oauth_provider_with(req, kv, &NoGrants::default(), secrets, config).await
+}
+
+/// [`parallel_oauth_provider`] with a grant store, which sealed tokens need
+/// (refresh, revocation, introspection): on Workers the `Grants` Durable
+/// Object, `&BoundGrants::from_env(&env)` for the `GRANTS` binding (or
+/// [`super::DurableGrants::from_env`] for another name). The Worker must
+/// then export the `Grants` class (this crate's `grants-object` feature)
+/// and declare it in `wrangler.toml` (see the README, or `Grants` in these
+/// docs with that feature on).
+pub async fn parallel_oauth_provider_with<'a, G: GrantStore>(
+    req: &mut worker::Request,
+    kv: worker::kv::KvStore,
+    grants: &G,
     secrets: impl Into<Secrets<'a>>,
     config: &Config,
 ) -> worker::Result<Option<worker::Response>> {
@@ -51,25 +80,48 @@ pub async fn parallel_oauth_provider<'a>(
             p
         }
     };
-    handle(&provider, req, &KvStore(kv)).await
+    handle_with(&provider, req, &KvStore(kv), grants).await
 }
 
-/// Runs `provider` on a Workers request with any [`Store`].
+/// Runs `provider` on a Workers request with any [`Store`] and no grant
+/// store (see [`handle_with`]).
 pub async fn handle<S: Store>(
     provider: &Provider,
     req: &mut worker::Request,
     store: &S,
 ) -> worker::Result<Option<worker::Response>> {
-    Ok(handle_raw(provider, req.inner(), store).await?.map(worker::Response::from))
+    handle_with(provider, req, store, &NoGrants::default()).await
 }
 
-/// [`handle`] on the runtime's own request and response objects, which the
-/// crate's Worker uses: a `worker::Request` reads the request's `cf` object
-/// when it is made, and nothing here needs it.
+/// Runs `provider` on a Workers request with any [`Store`] (codes: KV) and
+/// any [`GrantStore`] (grants: [`super::DurableGrants`] on Workers):
+/// `Ok(None)`, with the request untouched, when it is not a provider route.
+pub async fn handle_with<S: Store, G: GrantStore>(
+    provider: &Provider,
+    req: &mut worker::Request,
+    store: &S,
+    grants: &G,
+) -> worker::Result<Option<worker::Response>> {
+    Ok(handle_raw_with(provider, req.inner(), store, grants).await?.map(worker::Response::from))
+}
+
+/// [`handle`] on the runtime's own request and response objects.
 pub async fn handle_raw<S: Store>(
     provider: &Provider,
     req: &web_sys::Request,
     store: &S,
+) -> worker::Result<Option<web_sys::Response>> {
+    handle_raw_with(provider, req, store, &NoGrants::default()).await
+}
+
+/// [`handle_with`] on the runtime's own request and response objects, for
+/// a Worker with its own `fetch` export: a `worker::Request` reads the
+/// request's `cf` object when it is made, and nothing here needs it.
+pub async fn handle_raw_with<S: Store, G: GrantStore>(
+    provider: &Provider,
+    req: &web_sys::Request,
+    store: &S,
+    grants: &G,
 ) -> worker::Result<Option<web_sys::Response>> {
     let url = parse_url(&req.url())?;
     if !provider.owns(&url) {
@@ -77,7 +129,7 @@ pub async fn handle_raw<S: Store>(
     }
     let request = read_request(req, url, MAX_BODY).await?;
     let (now, seed) = clock_and_seed()?;
-    match provider.handle(&request, store, now, seed).await {
+    match provider.handle_with(&request, store, grants, now, seed).await {
         Some(response) => Ok(Some(to_raw(response)?)),
         None => Ok(None),
     }
@@ -93,11 +145,11 @@ fn clock_and_seed() -> worker::Result<(u64, [u8; 32])> {
 #[wasm_bindgen]
 extern "C" {
     /// A promise, for `then` with plain functions.
-    type Thenable;
+    pub(crate) type Thenable;
 
     /// `promise.then(f, g)`.
     #[wasm_bindgen(method, js_name = then)]
-    fn then_either(this: &Thenable, f: &JsValue, g: &JsValue) -> JsValue;
+    pub(crate) fn then_either(this: &Thenable, f: &JsValue, g: &JsValue) -> JsValue;
 }
 
 /// [`handle_raw`] for a Worker's own `fetch` export, without an async
@@ -105,17 +157,19 @@ extern "C" {
 /// had nothing to wait for (the metadata documents, the consent page,
 /// registration), else a `Promise` of it. A POST's body is read with the
 /// body promise's own `then`. `None` when the provider does not own `url`;
-/// `store` is called only when it does (a missing binding is then a 500).
+/// `store` and `grants` are called only when it does (a missing KV binding
+/// is then a 500; for grants, pass [`NoGrants`] naming what is missing).
 ///
 /// Why: a request run as a future on wasm-bindgen's executor (a Promise, a
 /// task, a microtask), as `#[event(fetch)]` runs every request, cost
 /// workerd about 20 µs more CPU than the same work answered directly
 /// (measured side by side on the no-op route, concurrency 1).
-pub fn respond<S: Store + 'static>(
+pub fn respond<S: Store + 'static, G: GrantStore + 'static>(
     provider: Rc<Provider>,
     req: &web_sys::Request,
     url: url::Url,
     store: impl FnOnce() -> worker::Result<S>,
+    grants: impl FnOnce() -> G,
 ) -> Option<JsValue> {
     if !provider.owns(&url) {
         return None;
@@ -124,12 +178,13 @@ pub fn respond<S: Store + 'static>(
         Ok(s) => s,
         Err(e) => return Some(settled(Err(e))),
     };
+    let stores = (store, grants());
     let (mut request, read_body) = request_head(req, url, MAX_BODY);
     if !read_body {
-        return Some(answer(provider, request, store));
+        return Some(answer(provider, request, stores));
     }
     let Ok(body) = req.array_buffer() else {
-        return Some(answer(provider, request, store));
+        return Some(answer(provider, request, stores));
     };
     // Called once, with the body or with the reason it could not be read
     // (then answered as an empty body, as `read_request` does).
@@ -137,16 +192,20 @@ pub fn respond<S: Store + 'static>(
         if let Some(buffer) = value.dyn_ref::<js_sys::ArrayBuffer>() {
             request.body = js_sys::Uint8Array::new(buffer).to_vec();
         }
-        answer(provider, request, store)
+        answer(provider, request, stores)
     });
     Some(body.unchecked_ref::<Thenable>().then_either(&on_body, &on_body))
 }
 
 /// Runs the provider on a request whose body is read.
-fn answer<S: Store + 'static>(provider: Rc<Provider>, request: crate::Request, store: S) -> JsValue {
+fn answer<S: Store + 'static, G: GrantStore + 'static>(
+    provider: Rc<Provider>,
+    request: crate::Request,
+    (store, grants): (S, G),
+) -> JsValue {
     sync_first(async move {
         let (now, seed) = clock_and_seed()?;
-        match provider.handle(&request, &store, now, seed).await {
+        match provider.handle_with(&request, &store, &grants, now, seed).await {
             Some(response) => to_raw(response),
             None => to_raw(not_found()),
         }

@@ -15,8 +15,8 @@ use worker::worker_sys::web_sys;
 use worker::{console_error, Env};
 
 use crate::workers::{
-    config_from_env, not_found, parse_url, respond, secrets_from_env, settled, to_raw, KvNamespace, WorkerFetch,
-    WorkerKeyChecker,
+    config_from_env, not_found, parse_url, respond, secrets_from_env, settled, to_raw, BoundGrants, KvNamespace,
+    WorkerFetch, WorkerKeyChecker,
 };
 use crate::Provider;
 
@@ -67,7 +67,10 @@ pub fn fetch(req: web_sys::Request, env: Env, _ctx: JsValue) -> JsValue {
         Ok(u) => u,
         Err(e) => return settled(Err(e)),
     };
-    if let Some(answer) = respond(provider, &req, parsed, || KvNamespace::from_env(&env, "KV")) {
+    let kv = || KvNamespace::from_env(&env, "KV");
+    // The GRANTS Durable Object, or NoGrants naming the missing binding.
+    let grants = || BoundGrants::from_env(&env);
+    if let Some(answer) = respond(provider, &req, parsed, kv, grants) {
         return answer;
     }
     if path == "/" {

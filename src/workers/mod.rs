@@ -1,16 +1,22 @@
 //! The Cloudflare Workers adapter, and the only module that names `worker`
-//! or `wasm_bindgen` types: request/response conversion, KV, fetch (client
-//! metadata documents, the key check), the clock and the crate's own
-//! `fetch` export. It takes no protocol decisions.
+//! or `wasm_bindgen` types: request/response conversion, KV, the grants
+//! Durable Object, fetch (client metadata documents, the key check), the
+//! clock and the crate's own `fetch` export. It takes no protocol decisions.
 
 mod adapter;
 #[cfg(feature = "worker-entry")]
 mod entry;
 mod fetch;
+mod grants;
+#[cfg(feature = "grants-object")]
+mod grants_object;
 mod key_check;
 mod kv;
 
 pub use adapter::*;
 pub use fetch::WorkerFetch;
+pub use grants::{BoundGrants, DurableGrants, CALL_TIMEOUT_MS, GRANTS_BINDING};
+#[cfg(feature = "grants-object")]
+pub use grants_object::Grants;
 pub use key_check::WorkerKeyChecker;
 pub use kv::{KvNamespace, KvStore};

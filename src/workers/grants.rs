@@ -1,0 +1,169 @@
+//! Grants on Workers: [`DurableGrants`], the [`GrantStore`] that calls the
+//! `Grants` Durable Object (one object per subject, SQLite storage; see
+//! `grants_object.rs`) through the `GRANTS` namespace binding, and
+//! [`BoundGrants`], what the crate's own Worker passes to the core.
+//! Transport only: every decision is [`crate::grants::ledger::execute`]'s.
+
+use std::future::Future;
+use std::task::Poll;
+
+use worker::wasm_bindgen::{self, prelude::wasm_bindgen, JsCast, JsValue};
+use worker::wasm_bindgen_futures::JsFuture;
+use worker::worker_sys::web_sys;
+use worker::{js_sys, Env};
+
+use crate::grants::ledger::{GrantCommand, GrantReply};
+use crate::store::grant_wire::decode_reply;
+use crate::store::{GrantStore, NoGrants, StoreError};
+
+/// The binding the crate's own Worker looks for.
+pub const GRANTS_BINDING: &str = "GRANTS";
+
+/// How long [`DurableGrants::call`] waits for the object by default.
+pub const CALL_TIMEOUT_MS: u32 = 5_000;
+
+const MISSING: &str = "the GRANTS Durable Object binding is missing: wrangler.toml needs \
+    [[durable_objects.bindings]] name = \"GRANTS\", class_name = \"Grants\" and a [[migrations]] \
+    entry with new_sqlite_classes = [\"Grants\"]";
+
+/// The URL of the requests to the object (only the object sees it).
+const OBJECT_URL: &str = "https://grants.invalid/";
+
+#[wasm_bindgen]
+extern "C" {
+    /// A Durable Object namespace binding: the two methods used here.
+    type Namespace;
+
+    #[wasm_bindgen(method, catch, js_name = idFromName)]
+    fn id_from_name(this: &Namespace, name: &str) -> Result<JsValue, JsValue>;
+
+    #[wasm_bindgen(method, catch)]
+    fn get(this: &Namespace, id: &JsValue) -> Result<Stub, JsValue>;
+
+    /// A Durable Object stub.
+    type Stub;
+
+    #[wasm_bindgen(method, catch)]
+    fn fetch(this: &Stub, url: &str, init: &js_sys::Object) -> Result<js_sys::Promise, JsValue>;
+}
+
+/// A JavaScript error as text (for logs and [`StoreError`]).
+pub(crate) fn js_text(e: &JsValue) -> String {
+    worker::Error::from(e.clone()).to_string()
+}
+
+// ---------------------------------------------------------------- the client
+
+/// [`GrantStore`] on the `Grants` Durable Object namespace: each call is one
+/// request to the subject's object (`idFromName(subject)`), which runs the
+/// command atomically. Any failure (the binding throws, the object answers
+/// an error or something that is not a reply, or does not answer within
+/// the timeout) is a [`StoreError`]; its text names no subject and no
+/// value, only what went wrong.
+pub struct DurableGrants {
+    namespace: Namespace,
+    timeout_ms: u32,
+}
+
+impl DurableGrants {
+    /// The namespace bound as `binding`, if there is one.
+    pub fn from_env(env: &Env, binding: &str) -> Option<Self> {
+        let namespace = js_sys::Reflect::get(env, &binding.into()).ok().filter(JsValue::is_object)?;
+        let is_namespace = js_sys::Reflect::get(&namespace, &"idFromName".into()).is_ok_and(|f| f.is_function());
+        is_namespace.then(|| DurableGrants { namespace: namespace.unchecked_into(), timeout_ms: CALL_TIMEOUT_MS })
+    }
+
+    /// Waits at most `ms` milliseconds per call (default [`CALL_TIMEOUT_MS`]).
+    pub fn with_timeout(mut self, ms: u32) -> Self {
+        self.timeout_ms = ms;
+        self
+    }
+
+    /// Status and body of the object's answer to `body`.
+    async fn exchange(&self, subject: &str, body: String, signal: &JsValue) -> Result<(u16, String), JsValue> {
+        let stub = self.namespace.get(&self.namespace.id_from_name(subject)?)?;
+        let init = js_sys::Object::new();
+        js_sys::Reflect::set(&init, &"method".into(), &"POST".into())?;
+        js_sys::Reflect::set(&init, &"body".into(), &body.into())?;
+        js_sys::Reflect::set(&init, &"signal".into(), signal)?;
+        let response: web_sys::Response = JsFuture::from(stub.fetch(OBJECT_URL, &init)?).await?.dyn_into()?;
+        let text = JsFuture::from(response.text()?).await?;
+        Ok((response.status(), text.as_string().unwrap_or_default()))
+    }
+}
+
+impl GrantStore for DurableGrants {
+    async fn call(&self, subject: &str, command: GrantCommand) -> Result<GrantReply, StoreError> {
+        let body = serde_json::to_string(&command).map_err(|e| StoreError(format!("grant command: {e}")))?;
+        let controller = web_sys::AbortController::new().map_err(|e| StoreError(js_text(&e)))?;
+        let signal = controller.signal();
+        let exchange = self.exchange(subject, body, signal.as_ref());
+        let (status, text) = match within(self.timeout_ms, exchange).await {
+            Some(Ok(answer)) => answer,
+            Some(Err(e)) => return Err(StoreError(format!("grant object: {}", js_text(&e)))),
+            None => {
+                controller.abort();
+                return Err(StoreError(format!("grant object: no answer within {} ms", self.timeout_ms)));
+            }
+        };
+        if !(200..300).contains(&status) {
+            let why: String = text.chars().take(300).collect();
+            return Err(StoreError(format!("grant object: HTTP {status}: {why}")));
+        }
+        decode_reply(&text).map_err(|e| StoreError(format!("grant object: not a grant reply: {e}")))
+    }
+}
+
+/// `future`'s output, or `None` once `ms` milliseconds have passed. The
+/// timer is a JS promise, so whichever waker polled last is woken (the
+/// adapter polls first with a no-op waker, then on wasm-bindgen's executor).
+async fn within<F: Future>(ms: u32, future: F) -> Option<F::Output> {
+    let global: web_sys::WorkerGlobalScope = js_sys::global().unchecked_into();
+    let mut handle = None;
+    let timer = js_sys::Promise::new(&mut |resolve, _reject| {
+        handle = global.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms as i32).ok();
+    });
+    let mut timer = JsFuture::from(timer);
+    let mut future = std::pin::pin!(future);
+    let out = std::future::poll_fn(|cx| {
+        if let Poll::Ready(out) = future.as_mut().poll(cx) {
+            return Poll::Ready(Some(out));
+        }
+        match std::pin::Pin::new(&mut timer).poll(cx) {
+            Poll::Ready(_) => Poll::Ready(None),
+            Poll::Pending => Poll::Pending,
+        }
+    })
+    .await;
+    if let Some(handle) = handle {
+        global.clear_timeout_with_handle(handle);
+    }
+    out
+}
+
+/// The grant store of a Worker's environment: the [`GRANTS_BINDING`]
+/// namespace, or, when it is not bound, [`NoGrants`] naming what is
+/// missing (sealed tokens are then refused with a 503, and the log says
+/// why).
+pub enum BoundGrants {
+    /// The `GRANTS` namespace.
+    Durable(DurableGrants),
+    /// No `GRANTS` binding.
+    Missing(NoGrants),
+}
+
+impl BoundGrants {
+    /// The `GRANTS` binding of `env`, or [`NoGrants`] naming it.
+    pub fn from_env(env: &Env) -> Self {
+        DurableGrants::from_env(env, GRANTS_BINDING).map_or(BoundGrants::Missing(NoGrants(MISSING)), Self::Durable)
+    }
+}
+
+impl GrantStore for BoundGrants {
+    async fn call(&self, subject: &str, command: GrantCommand) -> Result<GrantReply, StoreError> {
+        match self {
+            BoundGrants::Durable(grants) => grants.call(subject, command).await,
+            BoundGrants::Missing(none) => none.call(subject, command).await,
+        }
+    }
+}
