@@ -3,8 +3,10 @@
 // to run it:
 //
 // - the provider and the example MCP server are started at the same time with
-//   their documented commands, `make dev` and `make -C examples/mcp-server dev
-//   AUTHORIZATION_SERVER=…`, each on free ports (PORT=, INSPECTOR_PORT=);
+//   their documented commands, `make dev TOKEN_MODE=sealed` (the example opens
+//   sealed tokens by default) and `make -C examples/mcp-server dev
+//   AUTHORIZATION_SERVER=…`, each on free ports (PORT=, INSPECTOR_PORT=) with
+//   fresh local state (STATE_DIR=);
 // - the Inspector CLI runs the README's command,
 //   `mcp-inspector --cli --server-url <example>/mcp --method tools/call --tool-name whoami`,
 //   with MCP_AUTO_OPEN_ENABLED=true (it then prints the authorization URL on
@@ -68,6 +70,7 @@ before(async () => {
   const providerBase = `http://127.0.0.1:${port}`;
   const mcpBase = `http://127.0.0.1:${mcpPort}`;
   const state = mkdtempSync(join(tmpdir(), "pop-e2e-inspector-state-"));
+  const mcpState = mkdtempSync(join(tmpdir(), "pop-e2e-inspector-mcp-state-"));
   home = mkdtempSync(join(tmpdir(), "pop-e2e-inspector-home-"));
   const env = { ...process.env, NO_COLOR: "1", FORCE_COLOR: "0" };
 
@@ -75,16 +78,17 @@ before(async () => {
   const t0 = performance.now();
   const providerProc = startProcess(
     "make",
-    ["dev", `PORT=${port}`, `INSPECTOR_PORT=${inspectorPort}`, `STATE_DIR=${state}`],
+    ["dev", "TOKEN_MODE=sealed", `PORT=${port}`, `INSPECTOR_PORT=${inspectorPort}`, `STATE_DIR=${state}`],
     { cwd: ROOT, env, name: "make dev" },
   );
   const mcpProc = startProcess(
     "make",
-    ["-C", "examples/mcp-server", "dev", `PORT=${mcpPort}`, `INSPECTOR_PORT=${mcpInspectorPort}`, `AUTHORIZATION_SERVER=${providerBase}`],
+    ["-C", "examples/mcp-server", "dev", `PORT=${mcpPort}`, `INSPECTOR_PORT=${mcpInspectorPort}`, `STATE_DIR=${mcpState}`,
+      `AUTHORIZATION_SERVER=${providerBase}`],
     { cwd: ROOT, env, name: "make -C examples/mcp-server dev" },
   );
   provider = { proc: providerProc, base: providerBase, inspectorPort, state };
-  mcp = { proc: mcpProc, base: mcpBase, inspectorPort: mcpInspectorPort };
+  mcp = { proc: mcpProc, base: mcpBase, inspectorPort: mcpInspectorPort, state: mcpState };
   const logs = (p) => () => p.out() + p.err();
   await Promise.all([
     waitUntilReady(providerBase + DISCOVERY, { proc: providerProc, ms: START_TIMEOUT_MS, logs: logs(providerProc) }),
@@ -98,7 +102,7 @@ after(async () => {
   await browser?.close();
   await mcp?.proc.stop();
   await provider?.proc.stop();
-  if (provider?.state) rmSync(provider.state, { recursive: true, force: true });
+  for (const dir of [provider?.state, mcp?.state]) if (dir) rmSync(dir, { recursive: true, force: true });
   if (home) rmSync(home, { recursive: true, force: true });
   if (browser?.blocked.length) console.log(`# blocked non-loopback requests: ${browser.blocked.join(", ")}`);
 });
