@@ -43,6 +43,26 @@ pub struct RedirectUri(Url);
 /// Why a redirect URI was refused (shown to the user and to registrants).
 pub type Refusal = &'static str;
 
+/// The refusal of an internationalized host written in Unicode.
+pub const NON_ASCII_HOST: Refusal =
+    "internationalized host names must be sent in their ASCII (punycode, xn--) form, as browsers send location.origin";
+
+/// Whether the authority of `raw` (between `//` and the path) holds a
+/// non-ASCII character: an internationalized host in Unicode form. The
+/// provider does not carry the IDNA tables (a quarter of its WASM):
+/// browsers and clients already send such hosts as punycode.
+pub fn has_non_ascii_host(raw: &str) -> bool {
+    // Only http(s) hosts go through IDNA; a private-use scheme's host is
+    // opaque to the URL parser (kept percent-encoded).
+    let Some((scheme, rest)) = raw.split_once("://") else {
+        return false;
+    };
+    if !scheme.eq_ignore_ascii_case("https") && !scheme.eq_ignore_ascii_case("http") {
+        return false;
+    }
+    rest.split(['/', '?', '#']).next().is_some_and(|authority| !authority.is_ascii())
+}
+
 impl RedirectUri {
     /// Applies the rules to a raw string.
     pub fn parse(raw: &str) -> Result<RedirectUri, Refusal> {
@@ -56,6 +76,9 @@ impl RedirectUri {
         }
         if raw.contains('#') {
             return Err("redirect_uri must not contain a fragment");
+        }
+        if has_non_ascii_host(raw) {
+            return Err(NON_ASCII_HOST);
         }
         let url = Url::parse(raw).map_err(|_| "redirect_uri must be an absolute URI")?;
         if url.cannot_be_a_base() {
@@ -254,9 +277,19 @@ mod tests {
         assert!(RedirectUri::parse(&format!("https://a.example/{}", "a".repeat(2100))).is_err());
     }
 
+    /// The IDNA tables are gone: a Unicode host is refused with a message
+    /// that says what to send instead; its punycode form works as any host.
     #[test]
-    fn receiver_is_punycode_for_internationalized_hosts() {
-        assert_eq!(ok("https://аррӏе.com/cb").receiver(), "xn--80ak6aa92e.com");
+    fn unicode_hosts_are_refused_with_the_punycode_hint() {
+        assert_eq!(RedirectUri::parse("https://аррӏе.com/cb").unwrap_err(), NON_ASCII_HOST);
+        assert_eq!(RedirectUri::parse("https://bücher.example/cb").unwrap_err(), NON_ASCII_HOST);
+        assert_eq!(ok("https://xn--80ak6aa92e.com/cb").receiver(), "xn--80ak6aa92e.com");
+        assert_eq!(ok("https://a.example/caf%C3%A9").receiver(), "a.example");
+        assert!(ok("https://a.example/café").as_str().ends_with("caf%C3%A9"), "a Unicode path is fine");
+    }
+
+    #[test]
+    fn receiver_is_the_host() {
         assert_eq!(ok("http://localhost:6274/cb").receiver(), "localhost:6274");
         assert_eq!(ok("https://claude.ai/cb").receiver(), "claude.ai");
         assert_eq!(ok("cursor://anysphere.cursor-mcp/cb").receiver(), "cursor://anysphere.cursor-mcp");

@@ -49,6 +49,9 @@ pub fn normalize(resource: &str) -> Option<String> {
     {
         return None;
     }
+    if crate::protocol::redirect::has_non_ascii_host(resource) {
+        return None;
+    }
     let url = Url::parse(resource).ok()?;
     if url.cannot_be_a_base() || url.host().is_none() || !url.username().is_empty() || url.password().is_some() {
         return None;

@@ -187,12 +187,15 @@ describe("redirect URIs", () => {
     assert.equal(ok.res.status, 200, "loopback: any port");
   });
 
-  test("an internationalized look-alike host is registered and shown as punycode", async () => {
-    const reg = await register(base, { redirect_uris: ["https://аррӏе.com/cb"] });
+  test("an internationalized look-alike host is refused in Unicode form (send punycode) and shown as punycode", async () => {
+    const unicode = await register(base, { redirect_uris: ["https://аррӏе.com/cb"] });
+    assert.equal(unicode.res.status, 400, unicode.text);
+    assert.match(unicode.text, /xn--/, "the error says to send the punycode form");
+    const reg = await register(base, { redirect_uris: ["https://xn--80ak6aa92e.com/cb"] });
     assert.equal(reg.res.status, 201, reg.text);
     const client_id = JSON.parse(reg.text).client_id;
     assert.equal(client_id, "xn--80ak6aa92e.com");
-    const page = await consentPage(base, authParams({ client_id, redirect_uri: "https://аррӏе.com/cb" }));
+    const page = await consentPage(base, authParams({ client_id, redirect_uri: "https://xn--80ak6aa92e.com/cb" }));
     assert.equal(page.res.status, 200, page.text.slice(0, 500));
     assert.ok(page.text.includes('<strong class="host">xn--80ak6aa92e.com</strong>'));
     assert.ok(!page.text.includes("аррӏе"), "the Unicode look-alike is never shown");

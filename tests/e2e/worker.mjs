@@ -27,6 +27,7 @@
 // E2E_START_TIMEOUT_MS bounds the wait for readiness (default 180 s).
 
 import { spawn, spawnSync } from "node:child_process";
+import { hkdfSync } from "node:crypto";
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import { tmpdir } from "node:os";
@@ -169,6 +170,7 @@ async function startWranglerOnce({
   name = "worker",
   tag = "worker",
   vars = {},
+  varsFor,
   envFile,
   unsetEnv = [],
   persist,
@@ -202,7 +204,7 @@ async function startWranglerOnce({
     "--inspector-port", String(inspectorPort),
     "--local",
     "--persist-to", state,
-    ...Object.entries(vars).flatMap(([k, v]) => ["--var", `${k}:${v}`]),
+    ...Object.entries({ ...vars, ...(varsFor ? varsFor(port) : {}) }).flatMap(([k, v]) => ["--var", `${k}:${v}`]),
     "--show-interactive-dev-session=false",
     "--log-level", logLevel,
   ];
@@ -338,7 +340,7 @@ export function stateDir() {
 /** The example MCP server (examples/mcp-server) with
  *  `--var AUTHORIZATION_SERVER:<provider>`, or the one at E2E_MCP_BASE. Its
  *  first build takes minutes. */
-export async function startMcpExample({ authorizationServer }) {
+export async function startMcpExample({ authorizationServer, tokenMode = "passthrough" }) {
   if (process.env.E2E_MCP_BASE) return reuse(process.env.E2E_MCP_BASE);
   return startWrangler({
     dir: EXAMPLE_DIR,
@@ -346,9 +348,29 @@ export async function startMcpExample({ authorizationServer }) {
     buildHint: "run 'make -C examples/mcp-server build'",
     name: "example MCP server",
     tag: "mcp",
-    vars: { AUTHORIZATION_SERVER: authorizationServer },
+    vars: { AUTHORIZATION_SERVER: authorizationServer, TOKEN_MODE: tokenMode },
+    // Sealed: the key of its own /mcp resource, derived as the README documents.
+    varsFor: (port) =>
+      tokenMode === "sealed" ? { RESOURCE_KEY: resourceKey(devSecret(), `http://127.0.0.1:${port}/mcp`) } : {},
     readyPath: PRM_PATH,
   });
+}
+
+/** The provider's dev SECRET (the root's .dev.vars). */
+export function devSecret() {
+  const devVars = join(ROOT, ".dev.vars");
+  if (!existsSync(devVars)) copyFileSync(join(ROOT, ".dev.vars.example"), devVars);
+  const line = readFileSync(devVars, "utf8").split("\n").find((l) => l.startsWith("SECRET="));
+  return line.slice("SECRET=".length).trim();
+}
+
+/** A resource's key as README "Keys" documents it, computed with Node's own
+ *  HKDF (an implementation independent of the provider's): HKDF-SHA256,
+ *  IKM SECRET, no salt, info "parallel-oauth-provider resource-key v1 " +
+ *  the normalized resource, 32 bytes, base64url without padding. */
+export function resourceKey(secret, resource) {
+  const info = Buffer.concat([Buffer.from("parallel-oauth-provider resource-key v1 "), Buffer.from(resource)]);
+  return Buffer.from(hkdfSync("sha256", Buffer.from(secret), Buffer.alloc(0), info, 32)).toString("base64url");
 }
 
 /** Brings examples/mcp-server/build up to date (no-op when it is). */

@@ -1,0 +1,197 @@
+// Sealed mode in workerd, with the GRANTS Durable Object: the MCP SDK's
+// client connects to the example MCP server (sealed by default) through the
+// whole OAuth flow and gets a token only that server opens; the access
+// token opens with npm `jose` (not our code) under the resource key Node's
+// own HKDF derives as the README documents; refresh rotates atomically in the
+// Durable Object (five concurrent refreshes, one lineage), the SDK's own
+// refreshAuthorization works, replay after the grace window revokes the
+// grant, /revoke, /introspect, /userinfo and the JWKS answer as specified.
+
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { after, before, test } from "node:test";
+import * as jose from "jose";
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import { UnauthorizedError, refreshAuthorization } from "@modelcontextprotocol/sdk/client/auth.js";
+import { MemoryOAuthClientProvider, approveViaForm, testKey } from "./helpers.mjs";
+import { ROOT, devSecret, resourceKey, startMcpExample, startWorker } from "./worker.mjs";
+
+const GRACE = 2;
+let provider;
+let mcp;
+let resource;
+let key;
+before(async () => {
+  provider = await startWorker({ vars: { TOKEN_MODE: "sealed", REFRESH_GRACE: String(GRACE) } });
+  mcp = await startMcpExample({ authorizationServer: provider.base, tokenMode: "sealed" });
+  resource = `${mcp.base}/mcp`;
+  key = Buffer.from(resourceKey(devSecret(), resource), "base64url");
+});
+after(async () => {
+  await mcp?.stop();
+  await provider?.stop();
+});
+
+const form = (fields) => ({
+  method: "POST",
+  headers: { "content-type": "application/x-www-form-urlencoded" },
+  body: new URLSearchParams(fields),
+});
+
+async function tokenRequest(fields) {
+  const res = await fetch(`${provider.base}/token`, form(fields));
+  return { status: res.status, body: await res.json(), cacheControl: res.headers.get("cache-control") };
+}
+
+/** The MCP SDK through OAuth against the example: the connected client,
+ *  its auth provider (tokens, client information) and the typed key. */
+async function connect(name) {
+  const apiKey = testKey("sk-");
+  const authProvider = new MemoryOAuthClientProvider({
+    redirectUrl: "http://127.0.0.1:6276/oauth/callback",
+    clientName: name,
+    grantTypes: ["authorization_code", "refresh_token"],
+  });
+  const serverUrl = new URL(resource);
+  const first = new StreamableHTTPClientTransport(serverUrl, { authProvider });
+  await assert.rejects(new Client({ name, version: "1" }).connect(first), UnauthorizedError);
+  await first.close().catch(() => {});
+  const consent = await approveViaForm(provider.base, authProvider.authorizationUrl, apiKey);
+  assert.match(consent.html, /goes sealed to the MCP server/, "the consent page says who uses the key");
+  await first.finishAuth(consent.code);
+  const client = new Client({ name, version: "1" });
+  await client.connect(new StreamableHTTPClientTransport(serverUrl, { authProvider }));
+  return { client, authProvider, apiKey };
+}
+
+function decrypt(token) {
+  return jose.jwtDecrypt(token, key, {
+    audience: resource,
+    typ: "at+jwt",
+    clockTolerance: 60,
+    keyManagementAlgorithms: ["dir"],
+    contentEncryptionAlgorithms: ["A256GCM"],
+  });
+}
+
+test("the MCP SDK connects through OAuth and the example opens a token sealed for it alone", async () => {
+  const { client, authProvider, apiKey } = await connect("e2e sealed");
+  const tokens = authProvider.tokens();
+  assert.notEqual(tokens.access_token, apiKey, "the client never holds the key");
+  assert.ok(!tokens.access_token.includes(apiKey));
+  assert.equal(tokens.token_type, "Bearer");
+  assert.equal(tokens.expires_in, 3600);
+  assert.ok(tokens.refresh_token, "a refresh token with every sealed access token");
+  assert.equal(tokens.access_token.split(".").length, 5, "a compact JWE");
+
+  const { payload, protectedHeader } = await decrypt(tokens.access_token);
+  assert.deepEqual(
+    { alg: protectedHeader.alg, enc: protectedHeader.enc, typ: protectedHeader.typ },
+    { alg: "dir", enc: "A256GCM", typ: "at+jwt" },
+  );
+  assert.equal(payload.api_key, apiKey);
+  assert.equal(payload.aud, resource);
+  assert.equal(payload.iss, provider.base);
+  assert.equal(payload.client_id, authProvider.clientInformation().client_id);
+  assert.ok(!payload.sub.includes(apiKey));
+
+  const other = Buffer.from(resourceKey(devSecret(), "http://127.0.0.1:1/mcp"), "base64url");
+  await assert.rejects(jose.jwtDecrypt(tokens.access_token, other), "another resource's key opens nothing");
+
+  const call = await client.callTool({ name: "whoami", arguments: {} });
+  const text = call.content[0].text;
+  assert.match(text, new RegExp(`${apiKey.slice(0, 3)}…${apiKey.slice(-4)}`));
+  assert.match(text, /sealed for this server only/);
+  assert.ok(!JSON.stringify(call).includes(apiKey));
+  await client.close();
+
+  // A plain key (what passthrough clients send) is refused by the sealed server.
+  const plain = await fetch(resource, { method: "POST", headers: { authorization: `Bearer ${apiKey}` } });
+  await plain.arrayBuffer();
+  assert.equal(plain.status, 401);
+  assert.match(plain.headers.get("www-authenticate"), /error="invalid_token".*resource_metadata=/);
+});
+
+test("`make resource-key` prints the key Node's own HKDF derives", () => {
+  const r = spawnSync("make", ["-s", "resource-key", `RESOURCE=${resource}`], { cwd: ROOT, encoding: "utf8" });
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout.trim().split("\n").at(-1), resourceKey(devSecret(), resource));
+});
+
+test("five concurrent refreshes in workerd all succeed with one lineage; replay after the grace window revokes", async () => {
+  const { client, authProvider } = await connect("e2e refresh");
+  await client.close();
+  const { client_id } = authProvider.clientInformation();
+  const first = authProvider.tokens().refresh_token;
+  const refresh = (rt) => tokenRequest({ grant_type: "refresh_token", refresh_token: rt, client_id, resource });
+  const answers = await Promise.all([1, 2, 3, 4, 5].map(() => refresh(first)));
+  for (const a of answers) {
+    assert.equal(a.status, 200, JSON.stringify(a.body));
+    assert.equal(a.cacheControl, "no-store");
+  }
+  const successors = new Set(answers.map((a) => a.body.refresh_token));
+  assert.equal(successors.size, 1, "the same successor for all five");
+  const [successor] = successors;
+  assert.notEqual(successor, first);
+  assert.equal((await decrypt(answers[0].body.access_token)).payload.client_id, client_id);
+
+  // The MCP SDK's own refresh, on the successor.
+  const metadata = await (await fetch(`${provider.base}/.well-known/oauth-authorization-server`)).json();
+  const next = await refreshAuthorization(provider.base, {
+    metadata,
+    clientInformation: authProvider.clientInformation(),
+    refreshToken: successor,
+    resource: new URL(resource),
+  });
+  assert.ok(next.refresh_token && next.refresh_token !== successor);
+
+  // The first token again, after the grace window: the whole grant is revoked.
+  await new Promise((r) => setTimeout(r, (GRACE + 1.5) * 1000));
+  const replay = await refresh(first);
+  assert.deepEqual([replay.status, replay.body.error], [400, "invalid_grant"]);
+  const latest = await refresh(next.refresh_token);
+  assert.deepEqual([latest.status, latest.body.error], [400, "invalid_grant"], "the lineage dies with the grant");
+});
+
+test("revoke, introspect, userinfo and the JWKS", async () => {
+  const { client, authProvider } = await connect("e2e revoke");
+  await client.close();
+  const { client_id } = authProvider.clientInformation();
+  const { access_token, refresh_token } = authProvider.tokens();
+
+  const basic = (res, k) => "Basic " + Buffer.from(`${encodeURIComponent(res)}:${k}`).toString("base64");
+  const introspect = async (auth) => {
+    const res = await fetch(`${provider.base}/introspect`, {
+      ...form({ token: access_token }),
+      headers: { "content-type": "application/x-www-form-urlencoded", authorization: auth },
+    });
+    return { status: res.status, body: await res.json() };
+  };
+  const good = basic(resource, resourceKey(devSecret(), resource));
+  const live = await introspect(good);
+  assert.equal(live.status, 200);
+  assert.equal(live.body.active, true);
+  assert.equal(live.body.client_id, client_id);
+  assert.equal(live.body.aud, resource);
+  assert.ok(!JSON.stringify(live.body).includes("sk-"), "never the key");
+  const wrong = await introspect(basic(resource, resourceKey(devSecret(), "http://127.0.0.1:1/mcp")));
+  assert.deepEqual([wrong.status, wrong.body.error], [401, "invalid_client"]);
+
+  const userinfo = await fetch(`${provider.base}/userinfo`, { headers: { authorization: `Bearer ${access_token}` } });
+  assert.equal(userinfo.status, 200);
+  assert.equal((await userinfo.json()).sub, live.body.sub);
+
+  const jwks = await (await fetch(`${provider.base}/.well-known/jwks.json`)).json();
+  assert.equal(jwks.keys[0].alg, "ES256");
+  assert.ok(await jose.importJWK(jwks.keys[0], "ES256"));
+
+  const revoked = await fetch(`${provider.base}/revoke`, form({ token: refresh_token, client_id }));
+  assert.equal(revoked.status, 200);
+  const after = await tokenRequest({ grant_type: "refresh_token", refresh_token, client_id });
+  assert.deepEqual([after.status, after.body.error], [400, "invalid_grant"]);
+  assert.equal((await introspect(good)).body.active, false);
+  const meta = await (await fetch(`${provider.base}/.well-known/oauth-authorization-server`)).json();
+  assert.ok(meta.grant_types_supported.includes("refresh_token"));
+  for (const k of ["revocation_endpoint", "introspection_endpoint", "jwks_uri", "userinfo_endpoint"]) assert.ok(meta[k], k);
+});
