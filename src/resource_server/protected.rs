@@ -31,6 +31,7 @@ pub struct ProtectedResource {
     authorization_server: String,
     scopes: Vec<String>,
     resource_name: Option<String>,
+    pub(super) leeway: u64,
 }
 
 impl ProtectedResource {
@@ -78,6 +79,7 @@ impl ProtectedResource {
             authorization_server: issuer.to_string(),
             scopes: Vec::new(),
             resource_name: None,
+            leeway: crate::grants::access_token::LEEWAY,
         })
     }
 

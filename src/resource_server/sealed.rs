@@ -40,7 +40,20 @@ impl ProtectedResource {
         jwks: &[VerifyingKey],
         now: u64,
     ) -> Result<Opened, Refusal> {
-        open(token, self.resource(), keys, jwks, now)
+        let opened = open(token, self.resource(), keys, jwks, now)?;
+        if now > opened.exp.saturating_add(self.leeway) {
+            return Err(Refusal::Expired);
+        }
+        Ok(opened)
+    }
+
+    /// Allows less clock skew than [`LEEWAY`](crate::grants::access_token::LEEWAY)
+    /// (60 s) past a token's `exp`: 0 when this server and the provider
+    /// share a clock (the same Workers platform). More than 60 s is not
+    /// allowed.
+    pub fn with_leeway(mut self, seconds: u64) -> Self {
+        self.leeway = seconds.min(crate::grants::access_token::LEEWAY);
+        self
     }
 
     /// The `403` for a valid token without `scope` (RFC 6750 §3.1
@@ -144,6 +157,17 @@ mod tests {
             mcp().open_sealed(&Request::new("POST", R.parse().unwrap()), &[key(R)], &[], NOW).unwrap_err().status,
             401
         );
+    }
+
+    #[test]
+    fn a_smaller_leeway_ends_tokens_sooner_never_later() {
+        let t = token(R, NOW, "api");
+        assert!(mcp().open_token(&t, &[key(R)], &[], NOW + 60).is_ok());
+        let strict = mcp().with_leeway(0);
+        assert!(strict.open_token(&t, &[key(R)], &[], NOW).is_ok());
+        assert_eq!(strict.open_token(&t, &[key(R)], &[], NOW + 1).unwrap_err(), Refusal::Expired);
+        let lax = mcp().with_leeway(3600);
+        assert_eq!(lax.open_token(&t, &[key(R)], &[], NOW + 61).unwrap_err(), Refusal::Expired);
     }
 
     #[test]

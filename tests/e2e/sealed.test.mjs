@@ -18,19 +18,28 @@ import { MemoryOAuthClientProvider, approveViaForm, testKey } from "./helpers.mj
 import { ROOT, devSecret, resourceKey, startMcpExample, startWorker } from "./worker.mjs";
 
 const GRACE = 2;
+// Short-lived access tokens, and an MCP server on the provider's clock (no
+// leeway), so that a token's expiry is seen within the test.
+const TTL = 5;
+const sleep = (s) => new Promise((r) => setTimeout(r, s * 1000));
 let provider;
+let jwtProvider;
 let mcp;
 let resource;
 let key;
 before(async () => {
-  provider = await startWorker({ vars: { TOKEN_MODE: "sealed", REFRESH_GRACE: String(GRACE) } });
-  mcp = await startMcpExample({ authorizationServer: provider.base, tokenMode: "sealed" });
+  [provider, jwtProvider] = await Promise.all([
+    startWorker({ vars: { TOKEN_MODE: "sealed", REFRESH_GRACE: String(GRACE), ACCESS_TOKEN_TTL: String(TTL) } }),
+    startWorker({ vars: { TOKEN_MODE: "sealed", TOKEN_FORMAT: "jwt", DEFAULT_RESOURCE: "https://mcp.example/mcp" } }),
+  ]);
+  mcp = await startMcpExample({ authorizationServer: provider.base, tokenMode: "sealed", vars: { CLOCK_LEEWAY: "0" } });
   resource = `${mcp.base}/mcp`;
   key = Buffer.from(resourceKey(devSecret(), resource), "base64url");
 });
 after(async () => {
   await mcp?.stop();
   await provider?.stop();
+  await jwtProvider?.stop();
 });
 
 const form = (fields) => ({
@@ -81,7 +90,7 @@ test("the MCP SDK connects through OAuth and the example opens a token sealed fo
   assert.notEqual(tokens.access_token, apiKey, "the client never holds the key");
   assert.ok(!tokens.access_token.includes(apiKey));
   assert.equal(tokens.token_type, "Bearer");
-  assert.equal(tokens.expires_in, 3600);
+  assert.equal(tokens.expires_in, TTL);
   assert.ok(tokens.refresh_token, "a refresh token with every sealed access token");
   assert.equal(tokens.access_token.split(".").length, 5, "a compact JWE");
 
@@ -194,4 +203,73 @@ test("revoke, introspect, userinfo and the JWKS", async () => {
   const meta = await (await fetch(`${provider.base}/.well-known/oauth-authorization-server`)).json();
   assert.ok(meta.grant_types_supported.includes("refresh_token"));
   for (const k of ["revocation_endpoint", "introspection_endpoint", "jwks_uri", "userinfo_endpoint"]) assert.ok(meta[k], k);
+});
+
+test("the access token expires; the SDK refreshes on the 401 and carries on without a new consent; after revoke it cannot", async () => {
+  const { client, authProvider, apiKey } = await connect("e2e expiry");
+  const consentUrl = authProvider.authorizationUrl;
+  const before = authProvider.tokens();
+  await sleep(TTL + 1);
+  const call = await client.callTool({ name: "whoami", arguments: {} });
+  assert.match(call.content[0].text, new RegExp(`…${apiKey.slice(-4)}`));
+  const after = authProvider.tokens();
+  assert.notEqual(after.access_token, before.access_token, "a fresh access token");
+  assert.notEqual(after.refresh_token, before.refresh_token, "the refresh token rotated");
+  assert.equal(authProvider.authorizationUrl, consentUrl, "no new consent");
+
+  // Revoke: the refresh token dies at once; the access token at its expiry.
+  const { client_id } = authProvider.clientInformation();
+  const revoked = await fetch(`${provider.base}/revoke`, form({ token: after.refresh_token, client_id }));
+  assert.equal(revoked.status, 200);
+  const basic = "Basic " + Buffer.from(`${encodeURIComponent(resource)}:${resourceKey(devSecret(), resource)}`).toString("base64");
+  const intro = await fetch(`${provider.base}/introspect`, {
+    ...form({ token: after.access_token }),
+    headers: { "content-type": "application/x-www-form-urlencoded", authorization: basic },
+  });
+  assert.deepEqual(await intro.json(), { active: false }, "introspection says inactive at once");
+  await sleep(TTL + 1);
+  await assert.rejects(client.callTool({ name: "whoami", arguments: {} }), "refused after the token's expiry");
+  await client.close().catch(() => {});
+});
+
+test("TOKEN_FORMAT=jwt: jose verifies the token against the served JWKS and opens its sealed_api_key", async () => {
+  const base = jwtProvider.base;
+  const apiKey = testKey("sk-");
+  const redirect = "http://127.0.0.1:6277/cb";
+  const reg = await (await fetch(`${base}/register`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ redirect_uris: [redirect], client_name: "e2e jwt", token_endpoint_auth_method: "none" }),
+  })).json();
+  const verifier = Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("base64url");
+  const challenge = Buffer.from(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(verifier))).toString("base64url");
+  const authUrl = new URL(`${base}/authorize`);
+  for (const [k, v] of Object.entries({
+    response_type: "code", client_id: reg.client_id, redirect_uri: redirect, code_challenge: challenge,
+    code_challenge_method: "S256", state: "jwt", scope: "api",
+  })) authUrl.searchParams.set(k, v);
+  const consent = await approveViaForm(base, authUrl, apiKey);
+  const res = await fetch(`${base}/token`, form({
+    grant_type: "authorization_code", code: consent.code, client_id: reg.client_id, redirect_uri: redirect, code_verifier: verifier,
+  }));
+  const tokens = await res.json();
+  assert.equal(res.status, 200, JSON.stringify(tokens));
+  const audience = "https://mcp.example/mcp"; // DEFAULT_RESOURCE: the request sent none
+  const jwks = jose.createLocalJWKSet(await (await fetch(`${base}/.well-known/jwks.json`)).json());
+  const { payload, protectedHeader } = await jose.jwtVerify(tokens.access_token, jwks, {
+    audience, typ: "at+jwt", algorithms: ["ES256"], issuer: base,
+  });
+  assert.equal(protectedHeader.alg, "ES256");
+  assert.equal(payload.api_key, undefined, "the key is not in the signed claims");
+  assert.ok(!tokens.access_token.includes(apiKey));
+  const rk = Buffer.from(resourceKey(devSecret(), audience), "base64url");
+  const inner = await jose.compactDecrypt(payload.sealed_api_key, rk, {
+    keyManagementAlgorithms: ["dir"], contentEncryptionAlgorithms: ["A256GCM"],
+  });
+  assert.equal(inner.protectedHeader.cty, "api-key");
+  assert.equal(inner.protectedHeader.jti, payload.jti, "bound to its token");
+  assert.equal(new TextDecoder().decode(inner.plaintext), apiKey);
+  const refreshed = await fetch(`${base}/token`, form({ grant_type: "refresh_token", refresh_token: tokens.refresh_token, client_id: reg.client_id }));
+  assert.equal(refreshed.status, 200);
+  assert.equal((await refreshed.json()).access_token.split(".").length, 3);
 });

@@ -340,7 +340,7 @@ export function stateDir() {
 /** The example MCP server (examples/mcp-server) with
  *  `--var AUTHORIZATION_SERVER:<provider>`, or the one at E2E_MCP_BASE. Its
  *  first build takes minutes. */
-export async function startMcpExample({ authorizationServer, tokenMode = "passthrough" }) {
+export async function startMcpExample({ authorizationServer, tokenMode = "passthrough", vars = {} }) {
   if (process.env.E2E_MCP_BASE) return reuse(process.env.E2E_MCP_BASE);
   return startWrangler({
     dir: EXAMPLE_DIR,
@@ -348,7 +348,7 @@ export async function startMcpExample({ authorizationServer, tokenMode = "passth
     buildHint: "run 'make -C examples/mcp-server build'",
     name: "example MCP server",
     tag: "mcp",
-    vars: { AUTHORIZATION_SERVER: authorizationServer, TOKEN_MODE: tokenMode },
+    vars: { AUTHORIZATION_SERVER: authorizationServer, TOKEN_MODE: tokenMode, ...vars },
     // Sealed: the key of its own /mcp resource, derived as the README documents.
     varsFor: (port) =>
       tokenMode === "sealed" ? { RESOURCE_KEY: resourceKey(devSecret(), `http://127.0.0.1:${port}/mcp`) } : {},

@@ -75,6 +75,9 @@ mod glue {
             let jwks = if is_jwt { jwks(&authorization_server, now).await } else { Vec::new() };
             Tokens::Sealed { keys, jwks }
         };
-        to_worker(mcp::handle(&request, &Settings { authorization_server, tokens, now }))
+        // CLOCK_LEEWAY: seconds past a token's exp still accepted (60; 0 when
+        // the provider runs on the same clock).
+        let leeway = value(&env, "CLOCK_LEEWAY").and_then(|v| v.trim().parse().ok()).unwrap_or(60);
+        to_worker(mcp::handle(&request, &Settings { authorization_server, tokens, now, leeway }))
     }
 }

@@ -31,6 +31,8 @@ pub struct Settings {
     pub tokens: Tokens,
     /// Unix time of the request, in seconds.
     pub now: u64,
+    /// Seconds of clock skew allowed past a sealed token's `exp` (at most 60).
+    pub leeway: u64,
 }
 
 /// Which tokens the server accepts.
@@ -68,7 +70,10 @@ fn route(request: &Request, settings: &Settings) -> Response {
     }
     let origin = request.origin();
     let resource = match ProtectedResource::new(&format!("{origin}{MCP_PATH}"), &settings.authorization_server) {
-        Ok(r) => r.with_scopes(SCOPES).with_resource_name("parallel-oauth-provider example MCP server"),
+        Ok(r) => r
+            .with_scopes(SCOPES)
+            .with_resource_name("parallel-oauth-provider example MCP server")
+            .with_leeway(settings.leeway),
         Err(e) => return error(500, "server_error", &format!("misconfigured: {e} (check AUTHORIZATION_SERVER)")),
     };
     if let Some(metadata) = resource.serve_metadata(request) {
@@ -239,7 +244,7 @@ mod tests {
     const KEY: &str = "sk-test-0123456789abcdef";
 
     fn settings() -> Settings {
-        Settings { authorization_server: "http://127.0.0.1:8787".into(), tokens: Tokens::Passthrough, now: NOW }
+        Settings { authorization_server: "http://127.0.0.1:8787".into(), tokens: Tokens::Passthrough, now: NOW, leeway: 60 }
     }
 
     const NOW: u64 = 1_800_000_000;
