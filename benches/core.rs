@@ -20,9 +20,13 @@ use std::time::{Duration, Instant};
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
+use parallel_oauth_provider::config::{TokenFormat, TokenMode, TokenPolicy};
 use parallel_oauth_provider::crypto::entropy::Entropy;
 use parallel_oauth_provider::crypto::seal::{Keys, Purpose};
 use parallel_oauth_provider::crypto::secret::Secret;
+use parallel_oauth_provider::grants::access_token::{open, ResourceKey};
+use parallel_oauth_provider::resource_server::parse_jwks;
+use parallel_oauth_provider::store::MemoryGrantStore;
 use parallel_oauth_provider::{block_on, Config, MemoryStore, Provider, Request, Response};
 use sha2::{Digest, Sha256};
 
@@ -30,6 +34,7 @@ const ORIGIN: &str = "https://oauth.example";
 const SECRET: &str = "bench-secret-that-is-long-enough-0123456789";
 const REDIRECT: &str = "http://127.0.0.1:9/cb";
 const KEY: &str = "sk-bench-0123456789abcdef";
+const RESOURCE: &str = "https://mcp.example/mcp";
 const NOW: u64 = 1_800_000_000;
 const BATCH: usize = 256;
 /// Calls per benchmark at most: each stateful benchmark uses its own
@@ -40,15 +45,32 @@ const MAX_CALLS: usize = 16 * 1024;
 struct Server {
     provider: Provider,
     store: MemoryStore,
+    grants: MemoryGrantStore,
     seed: std::cell::Cell<u64>,
     client_id: String,
 }
 
 impl Server {
     fn new() -> Server {
+        Server::with(Config::default())
+    }
+
+    /// Sealed mode (`format`), every grant bound to RESOURCE.
+    fn sealed(format: TokenFormat) -> Server {
+        let tokens = TokenPolicy {
+            mode: TokenMode::Sealed,
+            format,
+            default_resource: Some(RESOURCE.into()),
+            ..TokenPolicy::default()
+        };
+        Server::with(Config { tokens, ..Config::default() })
+    }
+
+    fn with(config: Config) -> Server {
         let mut s = Server {
-            provider: Provider::new(Config::default(), SECRET, None).expect("valid secret"),
+            provider: Provider::new(config, SECRET, None).expect("valid secret"),
             store: MemoryStore::new(),
+            grants: MemoryGrantStore::new(),
             seed: std::cell::Cell::new(0),
             client_id: String::new(),
         };
@@ -68,7 +90,8 @@ impl Server {
     }
 
     fn send(&self, request: Request) -> Response {
-        block_on(self.provider.handle(&request, &self.store, NOW, self.seed())).expect("a provider route")
+        block_on(self.provider.handle_with(&request, &self.store, &self.grants, NOW, self.seed()))
+            .expect("a provider route")
     }
 
     fn authorize_request(&self, challenge: &str, state: &str) -> Request {
@@ -116,6 +139,29 @@ impl Server {
         Request::new("POST", url("/token"))
             .with_header("content-type", "application/x-www-form-urlencoded")
             .with_body(body)
+    }
+}
+
+impl Server {
+    /// A refresh request for a fresh grant (its first refresh token).
+    fn refresh_request(&self, n: usize) -> Request {
+        let r = expect(self.send(self.token_request(n)), 200);
+        let v: serde_json::Value = serde_json::from_slice(&r.body).expect("JSON");
+        let body = format!(
+            "grant_type=refresh_token&refresh_token={}&client_id={}",
+            enc(v["refresh_token"].as_str().expect("refresh_token")),
+            enc(&self.client_id)
+        );
+        Request::new("POST", url("/token"))
+            .with_header("content-type", "application/x-www-form-urlencoded")
+            .with_body(body)
+    }
+
+    /// An access token from a fresh grant.
+    fn access_token(&self, n: usize) -> String {
+        let r = expect(self.send(self.token_request(n)), 200);
+        let v: serde_json::Value = serde_json::from_slice(&r.body).expect("JSON");
+        v["access_token"].as_str().expect("access_token").to_string()
     }
 }
 
@@ -262,6 +308,39 @@ fn main() {
                 s.send(register_request());
                 expect(s.send(s.token_request(n)), 200)
             },
+        ));
+    }
+    if selected("sealed") {
+        for (name, format) in [
+            ("POST /token sealed JWE (+ refresh token)", TokenFormat::Jwe),
+            ("POST /token sealed JWT (+ refresh token)", TokenFormat::Jwt),
+        ] {
+            let s = Server::sealed(format);
+            results.push(bench(name, budget, |n| s.token_request(n), |r| expect(s.send(r), 200)));
+        }
+        let s = Server::sealed(TokenFormat::Jwe);
+        results.push(bench(
+            "POST /token refresh (rotation, JWE)",
+            budget,
+            |n| s.refresh_request(n),
+            |r| expect(s.send(r), 200),
+        ));
+        let key = [ResourceKey::derive(&Secret::new(SECRET).expect("valid secret"), RESOURCE)];
+        let jwe = s.access_token(1);
+        results.push(bench(
+            "resource server opens a JWE token",
+            budget,
+            |_| (),
+            |_| open(&jwe, RESOURCE, &key, &[], NOW).expect("opens"),
+        ));
+        let j = Server::sealed(TokenFormat::Jwt);
+        let jwt = j.access_token(1);
+        let jwks = parse_jwks(&j.send(Request::new("GET", url("/.well-known/jwks.json"))).text()).expect("JWKS");
+        results.push(bench(
+            "resource server opens a JWT token",
+            budget,
+            |_| (),
+            |_| open(&jwt, RESOURCE, &key, &jwks, NOW).expect("opens"),
         ));
     }
     if selected("capacity") {
