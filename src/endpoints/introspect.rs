@@ -12,7 +12,7 @@ use crate::grants::access_token::{open, Format};
 use crate::grants::ledger::{GrantCommand, GrantReply};
 use crate::grants::refresh::grant_of_access_token_id;
 use crate::http::{Request, Response};
-use crate::protocol::encoding::from_b64url;
+use crate::protocol::basic;
 use crate::protocol::error::{ErrorCode, OAuthError};
 use crate::protocol::form::Params;
 use crate::protocol::resource;
@@ -26,17 +26,7 @@ fn unauthorized() -> Response {
 
 /// The resource a Basic header authenticates, checked against its keys.
 fn authenticate(ctx: &Context, authorization: Option<&str>) -> Option<String> {
-    let (scheme, credentials) = authorization?.trim().split_once(' ')?;
-    if !scheme.eq_ignore_ascii_case("basic") {
-        return None;
-    }
-    let decoded = base64::Engine::decode(&base64::engine::general_purpose::STANDARD, credentials.trim())
-        .ok()
-        .or_else(|| from_b64url(credentials.trim()))?;
-    let text = String::from_utf8(decoded).ok()?;
-    let (user, password) = text.split_once(':')?;
-    let user = Params::parse(&format!("u={user}")).ok()?.get("u")?.to_string();
-    let password = Params::parse(&format!("p={password}")).ok()?.get("p")?.to_string();
+    let (user, password) = basic::credentials(authorization?)?;
     let resource = resource::normalize(&user)?;
     let ok = ctx
         .tokens

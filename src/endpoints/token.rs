@@ -3,7 +3,7 @@
 
 use crate::grants::code::{Code, Grant};
 use crate::http::Request;
-use crate::protocol::encoding::from_b64url;
+use crate::protocol::basic;
 use crate::protocol::error::{ErrorCode, OAuthError};
 use crate::protocol::form::Params;
 use crate::protocol::pkce::CodeVerifier;
@@ -129,18 +129,7 @@ pub(crate) fn client_id(params: &Params, authorization: Option<&str>) -> Result<
 }
 
 fn basic_client_id(value: &str) -> Option<String> {
-    let (scheme, credentials) = value.trim().split_once(' ')?;
-    if !scheme.eq_ignore_ascii_case("basic") {
-        return None;
-    }
-    let decoded = base64::Engine::decode(&base64::engine::general_purpose::STANDARD, credentials.trim())
-        .ok()
-        .or_else(|| from_b64url(credentials.trim()))?;
-    let text = String::from_utf8(decoded).ok()?;
-    let (id, _secret) = text.split_once(':')?;
-    // RFC 6749 §2.3.1: the id is form-urlencoded inside Basic.
-    let id = Params::parse(&format!("id={id}")).ok()?.get("id")?.to_string();
-    Some(id)
+    basic::credentials(value).map(|(id, _secret)| id)
 }
 
 /// Decides whether `grant` may be released to `request` at time `now`.

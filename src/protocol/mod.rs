@@ -2,6 +2,7 @@
 //! redirect URIs, resources, encodings) and the RFC error codes with their
 //! one mapping to HTTP.
 
+pub mod basic;
 pub mod encoding;
 pub mod error;
 pub mod form;

@@ -5,48 +5,25 @@
 // Every request that is not to loopback is aborted.
 
 import assert from "node:assert/strict";
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { chromium } from "playwright-core";
-import { testKey } from "./helpers.mjs";
+import { launchChromium, testKey } from "./helpers.mjs";
 import { ROOT, startWorker } from "./worker.mjs";
 
 const CHROMIUM = process.env.CHROMIUM || "/usr/bin/chromium";
 const SHOTS = join(ROOT, "target");
 const TIMEOUT = 20_000;
 
-let worker, context, userDataDir;
+let worker, context, browser;
 const blocked = [];
 const consoleProblems = [];
 
 before(async () => {
   assert.ok(existsSync(CHROMIUM), `${CHROMIUM} missing: run 'make tools' (apt-get install chromium)`);
   worker = await startWorker();
-  userDataDir = mkdtempSync(join(tmpdir(), "pop-e2e-chromium-"));
-  context = await chromium.launchPersistentContext(userDataDir, {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-quic",
-      "--no-first-run",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-    ],
-    viewport: { width: 1280, height: 900 },
-  });
-  context.setDefaultTimeout(TIMEOUT);
-  // Only loopback traffic leaves the browser.
-  await context.route("**", (route) => {
-    const url = new URL(route.request().url());
-    if (["127.0.0.1", "localhost", "[::1]"].includes(url.hostname)) return route.continue();
-    blocked.push(url.href);
-    return route.abort("blockedbyclient");
-  });
+  browser = await launchChromium({ executablePath: CHROMIUM, timeout: TIMEOUT, viewport: { width: 1280, height: 900 }, blocked });
+  context = browser.context;
   context.on("console", (msg) => {
     const text = msg.text();
     if (msg.type() === "error" || /Content Security Policy|Refused to/i.test(text)) {
@@ -57,8 +34,7 @@ before(async () => {
 });
 
 after(async () => {
-  await context?.close().catch(() => {});
-  if (userDataDir) rmSync(userDataDir, { recursive: true, force: true });
+  await browser?.close();
   await worker?.stop();
   if (blocked.length) console.log(`# blocked non-loopback requests: ${blocked.join(", ")}`);
 });

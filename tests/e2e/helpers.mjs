@@ -300,7 +300,12 @@ export async function waitUntilReady(url, { proc, ms = 180_000, ready = (res) =>
  * headless, with a fresh profile; every request that is not to loopback is
  * aborted and listed in `blocked`. Returns { context, blocked, close() }.
  */
-export async function launchChromium({ executablePath = process.env.CHROMIUM || "/usr/bin/chromium", timeout = 20_000 } = {}) {
+export async function launchChromium({
+  executablePath = process.env.CHROMIUM || "/usr/bin/chromium",
+  timeout = 20_000,
+  viewport,
+  blocked = [],
+} = {}) {
   const { chromium } = await import("playwright-core");
   const userDataDir = mkdtempSync(join(tmpdir(), "pop-e2e-chromium-"));
   const context = await chromium.launchPersistentContext(userDataDir, {
@@ -315,9 +320,9 @@ export async function launchChromium({ executablePath = process.env.CHROMIUM || 
       "--disable-component-update",
       "--disable-sync",
     ],
+    ...(viewport ? { viewport } : {}),
   });
   context.setDefaultTimeout(timeout);
-  const blocked = [];
   await context.route("**", (route) => {
     const url = new URL(route.request().url());
     if (["127.0.0.1", "localhost", "[::1]"].includes(url.hostname)) return route.continue();

@@ -13,13 +13,11 @@
 
 import assert from "node:assert/strict";
 import http from "node:http";
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { after, before, test } from "node:test";
-import { chromium } from "playwright-core";
-import { approveViaForm, testKey } from "./helpers.mjs";
+import { approveViaForm, launchChromium, testKey } from "./helpers.mjs";
 import { freePort, ROOT, startWorker } from "./worker.mjs";
 
 const CHROMIUM = process.env.CHROMIUM || "/usr/bin/chromium";
@@ -80,7 +78,7 @@ function newKey(prefix, { accepted = false } = {}) {
 
 // ---- the browser
 
-let context, userDataDir, apiPort;
+let context, browser, apiPort;
 const blocked = [];
 const workers = [];
 
@@ -89,33 +87,12 @@ before(async () => {
   apiPort = await freePort();
   apiBase = `http://127.0.0.1:${apiPort}`;
   await startApi();
-  userDataDir = mkdtempSync(join(tmpdir(), "pop-e2e-chromium-"));
-  context = await chromium.launchPersistentContext(userDataDir, {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-quic",
-      "--no-first-run",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-    ],
-    viewport: { width: 1280, height: 900 },
-  });
-  context.setDefaultTimeout(TIMEOUT);
-  await context.route("**", (route) => {
-    const url = new URL(route.request().url());
-    if (["127.0.0.1", "localhost", "[::1]"].includes(url.hostname)) return route.continue();
-    blocked.push(url.href);
-    return route.abort("blockedbyclient");
-  });
+  browser = await launchChromium({ executablePath: CHROMIUM, timeout: TIMEOUT, viewport: { width: 1280, height: 900 }, blocked });
+  context = browser.context;
 });
 
 after(async () => {
-  await context?.close().catch(() => {});
-  if (userDataDir) rmSync(userDataDir, { recursive: true, force: true });
+  await browser?.close();
   for (const w of workers) await w.stop();
   api?.closeAllConnections?.();
   api?.close();
