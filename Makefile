@@ -234,7 +234,8 @@ endef
 
 dev: build dev-vars
 	@$(collect_dev_vars); \
-	cmd=(npx --no-install wrangler dev --ip 127.0.0.1 --port $(PORT) --inspector-port $(INSPECTOR_PORT) \
+	cmd=(node scripts/dev.mjs --watch src,assets/consent.html,assets/error.html,Cargo.toml,Cargo.lock -- \
+	  --ip 127.0.0.1 --port $(PORT) --inspector-port $(INSPECTOR_PORT) \
 	  --local --persist-to $(STATE_DIR) "$${vars[@]}"); \
 	echo "$${cmd[*]}"; \
 	exec "$${cmd[@]}"
