@@ -114,6 +114,8 @@ test("both `make … dev` run side by side: each on its own port and inspector p
     await res.arrayBuffer();
     const out = s.proc.out() + s.proc.err();
     assert.doesNotMatch(out, /Address already in use/, `${who}:\n${out}`);
+    // Regression: wrangler's own [build] watcher rebuilt and reloaded at start with nothing edited.
+    assert.doesNotMatch(out, /changed, restarting build|\[make dev\] .* changed/, `${who} rebuilt at start:\n${out}`);
     assert.ok(out.includes(`--inspector-port ${s.inspectorPort} `), `${who} passes INSPECTOR_PORT=${s.inspectorPort} to wrangler:\n${out}`);
   }
   const prm = await (await fetch(mcp.base + PRM_PATH)).json();
