@@ -48,7 +48,6 @@ pub enum TokenGrant {
 }
 
 /// A well-formed token request for the refresh-token grant (RFC 6749 §6).
-#[derive(Debug)]
 pub struct RefreshRequest {
     /// The refresh token as sent (opened by the caller).
     pub refresh_token: String,
@@ -58,6 +57,17 @@ pub struct RefreshRequest {
     pub scope: Option<String>,
     /// The RFC 8707 resource, normalized, if sent.
     pub resource: Option<String>,
+}
+
+impl std::fmt::Debug for RefreshRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RefreshRequest")
+            .field("refresh_token", &"[redacted]")
+            .field("client_id", &self.client_id)
+            .field("scope", &self.scope)
+            .field("resource", &self.resource)
+            .finish()
+    }
 }
 
 /// Reads and validates a token request for the authorization-code grant.
@@ -272,6 +282,13 @@ mod tests {
 
     fn params(s: &str) -> Params {
         Params::parse(s).unwrap()
+    }
+
+    #[test]
+    fn refresh_request_debug_never_shows_the_token() {
+        let r =
+            RefreshRequest { refresh_token: "secret-rt".into(), client_id: "c".into(), scope: None, resource: None };
+        assert!(!format!("{r:?}").contains("secret-rt"));
     }
 
     #[test]
