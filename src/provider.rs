@@ -9,7 +9,7 @@ use crate::crypto::entropy::Entropy;
 use crate::crypto::seal::Keys;
 use crate::crypto::secret::Secret;
 use crate::endpoints::{
-    authorize, consent, cors, introspect, metadata, method_not_allowed, revoke, token, userinfo, Context,
+    authorize, consent, cors, grants_page, introspect, metadata, method_not_allowed, revoke, token, userinfo, Context,
 };
 use crate::grants::guard::Claims;
 use crate::grants::key_check::{KeyChecker, Verdicts};
@@ -92,6 +92,7 @@ enum Route {
     PrMetadata(String),
     UnknownWellKnown,
     Authorize,
+    Grants,
     Token,
     Register,
     Jwks,
@@ -176,6 +177,7 @@ impl Provider {
         let endpoint = path.strip_prefix(self.ctx.config.path_prefix.as_str())?;
         match endpoint {
             "/authorize" => Some(Route::Authorize),
+            "/grants" => Some(Route::Grants),
             "/token" => Some(Route::Token),
             "/register" => Some(Route::Register),
             "/revoke" => Some(Route::Revoke),
@@ -213,6 +215,15 @@ impl Provider {
             }
             (Route::Authorize, "POST") => consent::post(&self.ctx, request, store, now, &mut entropy).await,
             (Route::Authorize, _) => self
+                .ctx
+                .page(405, "Method not allowed", "Use GET or POST.", Some(ErrorCode::InvalidRequest))
+                .with_header("allow", "GET, POST"),
+            (Route::Grants, "GET" | "HEAD") => grants_page::get(&self.ctx, request, grants, now, &mut entropy),
+            (Route::Grants, "POST") if too_large => {
+                self.ctx.page(413, "Request too large", "The form is too large.", None)
+            }
+            (Route::Grants, "POST") => grants_page::post(&self.ctx, request, grants, now, &mut entropy).await,
+            (Route::Grants, _) => self
                 .ctx
                 .page(405, "Method not allowed", "Use GET or POST.", Some(ErrorCode::InvalidRequest))
                 .with_header("allow", "GET, POST"),
@@ -269,7 +280,7 @@ impl Provider {
             (Route::Token | Route::Register | Route::Revoke | Route::Introspect, _) => {
                 method_not_allowed("POST, OPTIONS")
             }
-            (Route::Authorize, _) => unreachable_route(),
+            (Route::Authorize | Route::Grants, _) => unreachable_route(),
         }
     }
 }

@@ -24,6 +24,8 @@ pub enum Purpose {
     ConsentForm,
     /// A refresh token (sealed deterministically, see [`Keys::seal_deterministic`]).
     RefreshToken,
+    /// The grants page's session: whose grants one open page may change.
+    GrantsSession,
 }
 
 impl Purpose {
@@ -32,6 +34,7 @@ impl Purpose {
             Purpose::RememberCookie => b"parallel-oauth-provider remember-cookie v1",
             Purpose::ConsentForm => b"parallel-oauth-provider consent-form v1",
             Purpose::RefreshToken => b"parallel-oauth-provider refresh-token v1",
+            Purpose::GrantsSession => b"parallel-oauth-provider grants-session v1",
         }
     }
 }

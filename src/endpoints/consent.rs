@@ -5,13 +5,11 @@
 //! platform first (`KEY_CHECK_URL`): a key it refuses gets the page back,
 //! still usable, and nothing is issued.
 
-use subtle::ConstantTimeEq;
-
 use crate::config::Config;
 use crate::crypto::entropy::Entropy;
 use crate::crypto::seal::{Keys, Purpose};
 use crate::crypto::secret::ApiKey;
-use crate::endpoints::{redirect, Context};
+use crate::endpoints::{form_check, redirect, Context};
 use crate::grants::code::{Code, Grant, CODE_STORE_TTL};
 use crate::grants::key_check::KeyVerdict;
 use crate::grants::request::AuthRequest;
@@ -187,11 +185,7 @@ pub fn read(config: &Config, keys: &Keys, request: &Request, now: u64) -> Result
         .open(Purpose::ConsentForm, sealed)
         .and_then(|json| serde_json::from_slice(&json).ok())
         .ok_or(refused(403, "Invalid form", FORGED))?;
-    let posted = params.get("csrf").unwrap_or("");
-    let cookie = request.cookie(cookie::CSRF).unwrap_or("");
-    let csrf_ok = bool::from(posted.as_bytes().ct_eq(form.csrf.as_bytes()))
-        & bool::from(cookie.as_bytes().ct_eq(form.csrf.as_bytes()));
-    if !csrf_ok {
+    if !form_check::csrf_matches(request, params.get("csrf").unwrap_or(""), &form.csrf) {
         return Err(refused(403, "Invalid form", FORGED));
     }
     if now > form.expires_at {
@@ -229,24 +223,12 @@ fn approve(params: &Params, keys: &Keys, request: &Request, now: u64) -> Choice 
     }
 }
 
-/// A consent POST must come from our own page: a foreign `Origin` or a
-/// cross-site fetch is refused. (`Origin: null` is what browsers send from
-/// a page with `Referrer-Policy: no-referrer`, so it falls to the CSRF check.)
 fn check_origin(config: &Config, request: &Request) -> Result<(), Refused> {
-    let own = request.origin();
-    let issuer_origin =
-        config.issuer.as_deref().and_then(|i| url::Url::parse(i).ok()).map(|u| u.origin().ascii_serialization());
-    if let Some(origin) = request.header("origin") {
-        if origin != "null" && origin != own && Some(origin) != issuer_origin.as_deref() {
-            return Err(refused(403, "Invalid form", FORGED));
-        }
+    if form_check::from_our_page(config, request) {
+        Ok(())
+    } else {
+        Err(refused(403, "Invalid form", FORGED))
     }
-    if let Some(site) = request.header("sec-fetch-site") {
-        if site != "same-origin" && site != "none" {
-            return Err(refused(403, "Invalid form", FORGED));
-        }
-    }
-    Ok(())
 }
 
 /// POST /authorize: the user's answer on the consent page.

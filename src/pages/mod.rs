@@ -1,9 +1,13 @@
-//! The two HTML pages (templates in `assets/`), with the headers that keep
+//! The HTML pages (templates in `assets/`: consent, grants, error), with the headers that keep
 //! them from being framed, cached, sniffed or leaking a referrer, and
 //! the cookies the pages set.
 
 pub mod cookie;
+pub mod date;
+pub mod grants;
 pub mod template;
+
+pub use grants::{GrantsState, GrantsView};
 
 use crate::config::Config;
 use crate::http::Response;
@@ -45,12 +49,14 @@ pub struct ConsentView<'a> {
     pub sealed_for: Option<(String, u64)>,
 }
 
-fn base_vars(config: &Config) -> Vars<'_> {
+pub(crate) fn base_vars(config: &Config) -> Vars<'_> {
+    let grants_url = config.endpoint_path("grants");
     Vars::default()
         .set("product_name", config.branding.product_name.as_str())
         .set("logo_url", config.branding.logo_url.as_str())
         .set("assets", config.assets_prefix.as_str())
         .set("key_url", config.branding.key_url.as_str())
+        .set("grants_url", grants_url)
 }
 
 /// The consent page.
@@ -71,23 +77,19 @@ pub fn consent(config: &Config, view: ConsentView, status: u16) -> Response {
         .maybe("new_key", view.new_key.then_some("1"))
         .maybe("sealed_host", view.sealed_for.as_ref().map(|(h, _)| h.clone()))
         .maybe("idle_days", view.sealed_for.as_ref().map(|(_, d)| d.to_string()));
-    secure(Response::html(status, render(CONSENT_TEMPLATE, &vars)), Some(view.form_target))
+    secure(Response::html(status, render(CONSENT_TEMPLATE, &vars)), &format!("'self' {}", view.form_target))
 }
 
 /// An error page (never a redirect).
 pub fn error(config: &Config, status: u16, title: &str, message: &str, code: Option<ErrorCode>) -> Response {
     let vars = base_vars(config).set("title", title).set("message", message).maybe("code", code.map(ErrorCode::as_str));
-    secure(Response::html(status, render(ERROR_TEMPLATE, &vars)), None)
+    secure(Response::html(status, render(ERROR_TEMPLATE, &vars)), "'none'")
 }
 
-/// Adds the page security headers. `form_target` is where the consent
-/// form's 303 goes: browsers check redirects after a form post against
-/// `form-action`.
-fn secure(response: Response, form_target: Option<&str>) -> Response {
-    let form_action = match form_target {
-        Some(target) => format!("'self' {target}"),
-        None => "'none'".to_string(),
-    };
+/// Adds the page security headers. `form_action` is the CSP source list
+/// of where forms may go: for the consent form, also where its 303 goes
+/// (browsers check redirects after a form post against `form-action`).
+pub(crate) fn secure(response: Response, form_action: &str) -> Response {
     let csp = format!(
         "default-src 'none'; style-src 'self'; img-src 'self' data:; font-src 'self'; form-action {form_action}; frame-ancestors 'none'; base-uri 'none'"
     );
@@ -125,7 +127,7 @@ mod tests {
 
     #[test]
     fn templates_have_no_inline_script_or_style() {
-        for t in [CONSENT_TEMPLATE, ERROR_TEMPLATE] {
+        for t in [CONSENT_TEMPLATE, ERROR_TEMPLATE, grants::GRANTS_TEMPLATE] {
             assert!(!t.contains("<script"), "no script at all on these pages");
             assert!(!t.contains("<style") && !t.contains("style="));
             assert!(!t.contains(" on") || !t.contains("onclick"));

@@ -1,11 +1,14 @@
 //! A tiny template language for the pages in `assets/`: `{{name}}` inserts
 //! an HTML-escaped value, `{{#name}}…{{/name}}` keeps a block when `name` is
-//! set, `{{^name}}…{{/name}}` when it is not. Nothing is ever inserted raw.
+//! set, `{{^name}}…{{/name}}` when it is not, and `{{*name}}…{{/name}}`
+//! once per item of a list (an item's names first, then the outer ones).
+//! Nothing is ever inserted raw.
 
 /// Values for one rendering: set names with their text.
 #[derive(Default)]
 pub struct Vars<'a> {
     values: Vec<(&'a str, String)>,
+    lists: Vec<(&'a str, Vec<Vars<'a>>)>,
 }
 
 impl<'a> Vars<'a> {
@@ -23,6 +26,12 @@ impl<'a> Vars<'a> {
         }
     }
 
+    /// Sets the list `name`, rendered by `{{*name}}…{{/name}}`.
+    pub fn list(mut self, name: &'a str, items: Vec<Vars<'a>>) -> Self {
+        self.lists.push((name, items));
+        self
+    }
+
     fn get(&self, name: &str) -> Option<&str> {
         self.values.iter().rev().find(|(n, _)| *n == name).map(|(_, v)| v.as_str())
     }
@@ -32,11 +41,16 @@ impl<'a> Vars<'a> {
 /// unclosed block renders to the end of the template.
 pub fn render(template: &str, vars: &Vars) -> String {
     let mut out = String::with_capacity(template.len() + 512);
-    render_into(template, vars, &mut out);
+    render_into(template, &[vars], &mut out);
     out
 }
 
-fn render_into(mut rest: &str, vars: &Vars, out: &mut String) {
+/// A name's value in the innermost scope that sets it.
+fn lookup<'v>(scopes: &[&'v Vars], name: &str) -> Option<&'v str> {
+    scopes.iter().rev().find_map(|v| v.get(name))
+}
+
+fn render_into(mut rest: &str, scopes: &[&Vars], out: &mut String) {
     while let Some(start) = rest.find("{{") {
         out.push_str(&rest[..start]);
         let after = &rest[start + 2..];
@@ -47,19 +61,26 @@ fn render_into(mut rest: &str, vars: &Vars, out: &mut String) {
         let tag = after[..end].trim();
         rest = &after[end + 2..];
         match tag.chars().next() {
-            Some(kind @ ('#' | '^')) => {
+            Some(kind @ ('#' | '^' | '*')) => {
                 let name = tag[1..].trim();
                 let close = format!("{{{{/{name}}}}}");
                 let (body, next) = match rest.find(&close) {
                     Some(i) => (&rest[..i], &rest[i + close.len()..]),
                     None => (rest, ""),
                 };
-                if vars.get(name).is_some() == (kind == '#') {
-                    render_into(body, vars, out);
+                if kind == '*' {
+                    let items = scopes.iter().rev().find_map(|v| v.lists.iter().rev().find(|(n, _)| *n == name));
+                    for item in items.map(|(_, items)| items.as_slice()).unwrap_or_default() {
+                        let mut inner = scopes.to_vec();
+                        inner.push(item);
+                        render_into(body, &inner, out);
+                    }
+                } else if lookup(scopes, name).is_some() == (kind == '#') {
+                    render_into(body, scopes, out);
                 }
                 rest = next;
             }
-            _ => escape_into(vars.get(tag).unwrap_or(""), out),
+            _ => escape_into(lookup(scopes, tag).unwrap_or(""), out),
         }
     }
     out.push_str(rest);
@@ -112,6 +133,15 @@ mod tests {
         let t = "{{#a}}A{{#b}}B{{/b}}{{/a}}";
         assert_eq!(render(t, &Vars::default().set("a", "1")), "A");
         assert_eq!(render(t, &Vars::default().set("a", "1").set("b", "1")), "AB");
+    }
+
+    #[test]
+    fn lists_render_each_item_escaped_with_outer_names_as_fallback() {
+        let items = vec![Vars::default().set("x", "<a>"), Vars::default().set("x", "b").set("flag", "1")];
+        let v = Vars::default().set("outer", "o").list("rows", items);
+        let t = "[{{*rows}}({{x}}{{outer}}{{#flag}}!{{/flag}}){{/rows}}]";
+        assert_eq!(render(t, &v), "[(&lt;a&gt;o)(bo!)]");
+        assert_eq!(render(t, &Vars::default()), "[]");
     }
 
     #[test]

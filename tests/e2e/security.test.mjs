@@ -381,7 +381,7 @@ describe("consent", () => {
     assertPage(r2, 403, "approve with only the remember cookie");
   });
 
-  test("every HTML page cannot be framed, runs no script and is not cached", async () => {
+  test("every HTML page (consent, grants, error) cannot be framed, runs no script and is not cached", async () => {
     const jar = new CookieJar();
     const page = await consentPage(base, authParams({}), jar);
     const pages = [
@@ -394,6 +394,13 @@ describe("consent", () => {
       })()],
       ["403", await post(new URL("/authorize", base), "request=x&csrf=y&action=approve")],
       ["413", await post(new URL("/authorize", base), "a".repeat(70_000))],
+      ["grants", await get(new URL("/grants", base))],
+      ["grants 403", await post(new URL("/grants", base), "session=x&csrf=y&action=revoke_all")],
+      ["grants 413", await post(new URL("/grants", base), "a".repeat(70_000))],
+      ["grants 405", await (async () => {
+        const res = await fetch(new URL("/grants", base), { method: "PUT", redirect: "manual" });
+        return { res, text: await res.text() };
+      })()],
     ];
     for (const [what, { res, text }] of pages) {
       assert.match(res.headers.get("content-type") || "", /^text\/html/, what);

@@ -5,6 +5,7 @@
 mod cimd;
 mod clients;
 mod endpoints;
+mod grants_page;
 mod key_check;
 mod sealed;
 mod security;
