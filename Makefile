@@ -232,9 +232,15 @@ vars=(); for name in $(DEV_VAR_NAMES); do \
 done
 endef
 
+# The page templates the build compiles in (what `make dev` watches, besides src/).
+comma := ,
+empty :=
+space := $(empty) $(empty)
+TEMPLATES := $(subst $(space),$(comma),$(wildcard assets/*.html))
+
 dev: build dev-vars
 	@$(collect_dev_vars); \
-	cmd=(node scripts/dev.mjs --watch src,assets/consent.html,assets/error.html,Cargo.toml,Cargo.lock -- \
+	cmd=(node scripts/dev.mjs --watch src,$(TEMPLATES),Cargo.toml,Cargo.lock -- \
 	  --ip 127.0.0.1 --port $(PORT) --inspector-port $(INSPECTOR_PORT) \
 	  --local --persist-to $(STATE_DIR) "$${vars[@]}"); \
 	echo "$${cmd[*]}"; \
