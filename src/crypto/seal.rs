@@ -24,6 +24,10 @@ pub enum Purpose {
     ConsentForm,
     /// A refresh token (sealed deterministically, see [`Keys::seal_deterministic`]).
     RefreshToken,
+    /// The device consent step's state (RFC 8628).
+    DeviceForm,
+    /// An approved device flow's key, in its device record.
+    DeviceKey,
 }
 
 impl Purpose {
@@ -32,6 +36,8 @@ impl Purpose {
             Purpose::RememberCookie => b"parallel-oauth-provider remember-cookie v1",
             Purpose::ConsentForm => b"parallel-oauth-provider consent-form v1",
             Purpose::RefreshToken => b"parallel-oauth-provider refresh-token v1",
+            Purpose::DeviceForm => b"parallel-oauth-provider device-form v1",
+            Purpose::DeviceKey => b"parallel-oauth-provider device-key v1",
         }
     }
 }

@@ -206,7 +206,7 @@ pub fn read(config: &Config, keys: &Keys, request: &Request, now: u64) -> Result
     Ok(Answer { form, sealed: sealed.to_string(), choice })
 }
 
-fn approve(params: &Params, keys: &Keys, request: &Request, now: u64) -> Choice {
+pub(crate) fn approve(params: &Params, keys: &Keys, request: &Request, now: u64) -> Choice {
     let typed = params.get("api_key");
     let use_saved = match params.get("key_choice") {
         Some("saved") => true,
@@ -232,7 +232,7 @@ fn approve(params: &Params, keys: &Keys, request: &Request, now: u64) -> Choice 
 /// A consent POST must come from our own page: a foreign `Origin` or a
 /// cross-site fetch is refused. (`Origin: null` is what browsers send from
 /// a page with `Referrer-Policy: no-referrer`, so it falls to the CSRF check.)
-fn check_origin(config: &Config, request: &Request) -> Result<(), Refused> {
+pub(crate) fn check_origin(config: &Config, request: &Request) -> Result<(), Refused> {
     let own = request.origin();
     let issuer_origin =
         config.issuer.as_deref().and_then(|i| url::Url::parse(i).ok()).map(|u| u.origin().ascii_serialization());

@@ -27,6 +27,7 @@ pub fn authorization_server(config: &Config, issuer: &str, origin: &str, cimd: b
     if config.tokens.any_sealed() {
         grant_types.push("refresh_token");
     }
+    grant_types.push(crate::endpoints::token::DEVICE_CODE_GRANT);
     serde_json::json!({
         "issuer": issuer,
         "authorization_endpoint": endpoint("authorize"),
@@ -46,6 +47,7 @@ pub fn authorization_server(config: &Config, issuer: &str, origin: &str, cimd: b
         "introspection_endpoint_auth_methods_supported": ["client_secret_basic"],
         "jwks_uri": format!("{origin}{JWKS_PATH}"),
         "userinfo_endpoint": endpoint("userinfo"),
+        "device_authorization_endpoint": endpoint("device_authorization"),
     })
 }
 

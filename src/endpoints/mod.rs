@@ -5,6 +5,7 @@
 pub mod authorize;
 pub mod consent;
 pub(crate) mod cors;
+pub(crate) mod device;
 pub(crate) mod introspect;
 mod issue;
 pub mod metadata;
