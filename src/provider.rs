@@ -250,7 +250,7 @@ impl Provider {
             (Route::UnknownWellKnown, _) => json_error(404, "not_found", "no such metadata document"),
             (Route::AsMetadata, "GET" | "HEAD") => {
                 let cimd = self.ctx.fetcher.is_some();
-                Response::json(200, &metadata::authorization_server(config, &issuer, &origin, cimd))
+                Response::json(200, &metadata::authorization_server(config, &issuer, &origin, cimd, grants.bound()))
                     .with_header("cache-control", "public, max-age=3600")
             }
             (Route::PrMetadata(path), "GET" | "HEAD") => {

@@ -4,6 +4,7 @@
 
 mod cimd;
 mod clients;
+mod device;
 mod endpoints;
 mod key_check;
 mod sealed;
