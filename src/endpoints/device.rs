@@ -153,11 +153,16 @@ fn unexpected(reply: &GrantReply) -> crate::store::StoreError {
     crate::store::StoreError(format!("unexpected reply {reply:?}"))
 }
 
-/// The sealed key of an approved record: bound to the record's id.
-#[derive(serde::Serialize, serde::Deserialize)]
-struct SealedKey {
-    id: String,
-    key: ApiKey,
+/// The plaintext of an approved record's sealed key: the record's id, a
+/// newline, the key (bound to the record; no serde, for size).
+fn key_plaintext(id: &str, key: &ApiKey) -> Vec<u8> {
+    format!("{id}\n{}", key.expose()).into_bytes()
+}
+
+fn open_key(plaintext: &[u8], id: &str) -> Option<ApiKey> {
+    let text = std::str::from_utf8(plaintext).ok()?;
+    let (bound, key) = text.split_once('\n')?;
+    (bound == id).then(|| ApiKey::parse(key)).flatten()
 }
 
 /// The device code grant at /token (RFC 8628 §3.4–3.5).
@@ -193,13 +198,9 @@ pub(crate) async fn poll<G: GrantStore>(
         Poll::Expired => return error(ErrorCode::ExpiredToken, "the device code has expired"),
         Poll::Tokens { device } => device,
     };
-    let opened = device
-        .sealed
-        .as_deref()
-        .and_then(|s| ctx.keys.open(Purpose::DeviceKey, s))
-        .and_then(|json| serde_json::from_slice::<SealedKey>(&json).ok())
-        .filter(|k| k.id == id);
-    let Some(SealedKey { key, .. }) = opened else {
+    let opened =
+        device.sealed.as_deref().and_then(|s| ctx.keys.open(Purpose::DeviceKey, s)).and_then(|p| open_key(&p, &id));
+    let Some(key) = opened else {
         (ctx.log)("an approved device record's key does not open (secret rotated?)");
         return error(ErrorCode::InvalidGrant, "the device code is invalid, expired or already used");
     };
@@ -234,11 +235,30 @@ pub const STEP_LIFETIME: u64 = DEVICE_LIFETIME;
 
 /// The consent step's sealed state: the pending record as found, bound to
 /// the browser's CSRF cookie.
-#[derive(serde::Serialize, serde::Deserialize)]
 pub struct DeviceForm {
     device: DeviceRecord,
     csrf: String,
     expires_at: u64,
+}
+
+impl DeviceForm {
+    /// Sealed as `csrf \n expires_at \n record JSON` (the record's serde
+    /// form exists anyway; a struct of its own would cost WASM bytes).
+    fn seal(&self, ctx: &Context, entropy: &mut Entropy) -> String {
+        let record = serde_json::to_string(&self.device).unwrap_or_default();
+        let text = format!("{}\n{}\n{record}", self.csrf, self.expires_at);
+        ctx.keys.seal(Purpose::DeviceForm, text.as_bytes(), entropy)
+    }
+
+    fn open(ctx: &Context, sealed: &str) -> Option<DeviceForm> {
+        let plain = ctx.keys.open(Purpose::DeviceForm, sealed)?;
+        let text = std::str::from_utf8(&plain).ok()?;
+        let mut parts = text.splitn(3, '\n');
+        let csrf = parts.next()?.to_string();
+        let expires_at = parts.next()?.parse().ok()?;
+        let device = serde_json::from_slice(parts.next()?.as_bytes()).ok()?;
+        Some(DeviceForm { device, csrf, expires_at })
+    }
 }
 
 /// GET /device: the code entry page, pre-filled from `?user_code=`.
@@ -352,8 +372,7 @@ pub(crate) async fn post<G: GrantStore>(
             match grants.call(DEVICE_SUBJECT, command).await {
                 Ok(GrantReply::Lookup { outcome: Lookup::Found { device } }) => {
                     let form = DeviceForm { device, csrf: csrf.to_string(), expires_at: now + STEP_LIFETIME };
-                    let sealed =
-                        ctx.keys.seal(Purpose::DeviceForm, &serde_json::to_vec(&form).unwrap_or_default(), entropy);
+                    let sealed = form.seal(ctx, entropy);
                     step(ctx, request, &form, &sealed, None, 200, now)
                 }
                 Ok(GrantReply::Lookup { outcome: Lookup::Wrong }) => entry_again(
@@ -376,11 +395,7 @@ pub(crate) async fn post<G: GrantStore>(
             }
         }
         DevicePost::Answer(action, sealed) => {
-            let form = ctx
-                .keys
-                .open(Purpose::DeviceForm, &sealed)
-                .and_then(|json| serde_json::from_slice::<DeviceForm>(&json).ok())
-                .filter(|f| bool::from(f.csrf.as_bytes().ct_eq(csrf.as_bytes())));
+            let form = DeviceForm::open(ctx, &sealed).filter(|f| bool::from(f.csrf.as_bytes().ct_eq(csrf.as_bytes())));
             let Some(form) = form else {
                 return ctx.page(403, "Invalid form", FORGED, None);
             };
@@ -433,9 +448,8 @@ pub(crate) async fn post<G: GrantStore>(
                             page
                         };
                     }
-                    let sealed_key = SealedKey { id: form.device.id.clone(), key };
-                    let json = serde_json::to_vec(&sealed_key).unwrap_or_default();
-                    let sealed_key_text = ctx.keys.seal(Purpose::DeviceKey, &json, entropy);
+                    let plaintext = key_plaintext(&form.device.id, &key);
+                    let sealed_key_text = ctx.keys.seal(Purpose::DeviceKey, &plaintext, entropy);
                     match grants.call(DEVICE_SUBJECT, decided(Some(sealed_key_text))).await {
                         Ok(GrantReply::Device { device: Some(_) }) => {
                             let page = ctx.page(
@@ -445,10 +459,7 @@ pub(crate) async fn post<G: GrantStore>(
                                 None,
                             );
                             if remember {
-                                page.with_header(
-                                    "set-cookie",
-                                    &cookie::remember(&ctx.keys, &sealed_key.key, now, entropy),
-                                )
+                                page.with_header("set-cookie", &cookie::remember(&ctx.keys, &key, now, entropy))
                             } else {
                                 page
                             }

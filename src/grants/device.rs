@@ -240,7 +240,7 @@ pub fn poll(record: &mut DeviceRecord, client_id: &str, now: u64) -> Poll {
 }
 
 /// Wrong user-code entries of one browser or IP in the current window.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Guesses {
     /// Wrong entries in the window.
     pub count: u32,
@@ -249,6 +249,17 @@ pub struct Guesses {
 }
 
 impl Guesses {
+    /// The stored form, `count since` (plain text: no serde, for size).
+    pub fn to_text(self) -> String {
+        format!("{} {}", self.count, self.since)
+    }
+
+    /// Reads [`Guesses::to_text`].
+    pub fn parse(text: &str) -> Option<Guesses> {
+        let (count, since) = text.split_once(' ')?;
+        Some(Guesses { count: count.parse().ok()?, since: since.parse().ok()? })
+    }
+
     /// The counter as it stands at `now` (a past window counts nothing).
     pub fn at(self, now: u64) -> Guesses {
         if now >= self.since.saturating_add(GUESS_WINDOW) {
@@ -400,5 +411,7 @@ mod tests {
         assert_eq!(g.wait(100 + GUESS_WINDOW - 1), Some(1));
         assert_eq!(g.wait(100 + GUESS_WINDOW), None);
         assert_eq!(g.wrong(100 + GUESS_WINDOW).count, 1);
+        assert_eq!(Guesses::parse(&g.to_text()), Some(g));
+        assert_eq!(Guesses::parse("x 1"), None);
     }
 }

@@ -258,7 +258,7 @@ fn put_device(table: &mut dyn GrantTable, record: &DeviceRecord) {
 fn guesses(table: &dyn GrantTable, who: &str, now: u64) -> Guesses {
     table
         .doc(&format!("guess:{who}"))
-        .and_then(|json| serde_json::from_slice::<Guesses>(json.as_bytes()).ok())
+        .and_then(|text| Guesses::parse(&text))
         .unwrap_or(Guesses { count: 0, since: now })
         .at(now)
 }
@@ -288,9 +288,7 @@ fn device_command(table: &mut dyn GrantTable, command: GrantCommand) -> GrantRep
                 None => {
                     for w in &who {
                         let counted = guesses(table, w, now).wrong(now);
-                        if let Ok(json) = serde_json::to_string(&counted) {
-                            table.put_doc(&format!("guess:{w}"), &json);
-                        }
+                        table.put_doc(&format!("guess:{w}"), &counted.to_text());
                     }
                     Lookup::Wrong
                 }
