@@ -7,7 +7,7 @@
 //! under a hash of it. The user code is 8 letters from 20 consonants
 //! (about 34.6 bits; RFC 8628 §6.1), shown as `XXXX-XXXX`, stored as a
 //! keyed hash; wrong entries are limited per browser and per IP
-//! ([`guess`]), so a guesser gets a handful of tries per 10 minutes
+//! ([`Guesses`]), so a guesser gets a handful of tries per 10 minutes
 //! against codes that live for 10.
 
 use serde::{Deserialize, Serialize};
