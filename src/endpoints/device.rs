@@ -204,21 +204,14 @@ pub(crate) async fn poll<G: GrantStore>(
         (ctx.log)("an approved device record's key does not open (secret rotated?)");
         return error(ErrorCode::InvalidGrant, "the device code is invalid, expired or already used");
     };
-    let approval = issue::Approval {
-        client_id: &device.client_id,
-        client_name: device.client_name.as_deref(),
-        client_host: None,
-        resource: device.resource.as_deref(),
-        scope: device.scope.as_deref(),
-        key: &key,
-    };
+    // The grant was recorded at the approval: nothing more to store, so
+    // nothing can fail between the redeeming poll and the tokens.
     if ctx.config.tokens.seals(device.resource.as_deref()) {
-        return match issue::record_sealed(ctx, grants, &approval, &id, now).await {
+        return match issue::first_refresh(ctx, &approval(&device, &key), &id) {
             Ok(first) => issue::sealed_response(ctx, &first, None, issuer, now, entropy),
             Err(response) => response,
         };
     }
-    issue::record_passthrough(ctx, grants, &approval, &id, now).await;
     let mut body = serde_json::json!({ "access_token": key.expose(), "token_type": "Bearer" });
     if let Some(scope) = &device.scope {
         body["scope"] = scope.as_str().into();
@@ -227,6 +220,29 @@ pub(crate) async fn poll<G: GrantStore>(
         body["resource"] = resource.as_str().into();
     }
     Response::json(200, &body).no_store()
+}
+
+/// Removes the sealed grant recorded for an approval that did not take
+/// (the request was answered or expired meanwhile). Best effort: such a
+/// grant never had a token.
+async fn forget_grant<G: GrantStore>(ctx: &Context, grants: &G, approved: &issue::Approval<'_>, id: &str) {
+    if let Ok(first) = issue::first_refresh(ctx, approved, id) {
+        if let Err(e) = grants.call(&first.sub, GrantCommand::Forget { id: first.gid }).await {
+            (ctx.log)(&format!("grant store failed forgetting an unused device grant: {}", e.0));
+        }
+    }
+}
+
+/// What the person approves for a device record.
+fn approval<'a>(device: &'a DeviceRecord, key: &'a ApiKey) -> issue::Approval<'a> {
+    issue::Approval {
+        client_id: &device.client_id,
+        client_name: device.client_name.as_deref(),
+        client_host: None,
+        resource: device.resource.as_deref(),
+        scope: device.scope.as_deref(),
+        key,
+    }
 }
 
 /// How long the consent step may stay open, in seconds (the record's own
@@ -448,10 +464,28 @@ pub(crate) async fn post<G: GrantStore>(
                             page
                         };
                     }
+                    // The grant is recorded first (idempotently, its id derived
+                    // from the device record's), so the poll that redeems the
+                    // approval needs no further write.
+                    let approved = approval(&form.device, &key);
+                    let sealed_mode = ctx.config.tokens.seals(form.device.resource.as_deref());
+                    if sealed_mode {
+                        if let Err(response) = issue::record_sealed(ctx, grants, &approved, &form.device.id, now).await
+                        {
+                            return if response.status == 503 {
+                                unavailable(crate::store::StoreError("recording the sealed grant".into()))
+                            } else {
+                                ctx.page(400, "Invalid request", "This request cannot be granted.", None)
+                            };
+                        }
+                    }
                     let plaintext = key_plaintext(&form.device.id, &key);
                     let sealed_key_text = ctx.keys.seal(Purpose::DeviceKey, &plaintext, entropy);
                     match grants.call(DEVICE_SUBJECT, decided(Some(sealed_key_text))).await {
                         Ok(GrantReply::Device { device: Some(_) }) => {
+                            if !sealed_mode {
+                                issue::record_passthrough(ctx, grants, &approved, &form.device.id, now).await;
+                            }
                             let page = ctx.page(
                                 200,
                                 "Device connected",
@@ -464,7 +498,12 @@ pub(crate) async fn post<G: GrantStore>(
                                 page
                             }
                         }
-                        Ok(GrantReply::Device { device: None }) => gone(),
+                        Ok(GrantReply::Device { device: None }) => {
+                            if sealed_mode {
+                                forget_grant(ctx, grants, &approved, &form.device.id).await;
+                            }
+                            gone()
+                        }
                         Ok(other) => unavailable(unexpected(&other)),
                         Err(e) => unavailable(e),
                     }

@@ -83,30 +83,40 @@ pub(crate) async fn record_sealed<G: GrantStore>(
     code_store_key: &str,
     now: u64,
 ) -> Result<RefreshToken, Response> {
+    let first = first_refresh(ctx, grant, code_store_key)?;
+    if !grants.bound() {
+        return Err(no_grant_store(ctx, grants.unbound_reason()));
+    }
+    let command = GrantCommand::Create {
+        record: record(grant, first.gid.clone(), GrantMode::Sealed, Some(first.resource.clone()), now),
+    };
+    if let Err(e) = grants.call(&first.sub, command).await {
+        (ctx.log)(&format!("grant store failed recording a sealed grant, nothing issued: {}", e.0));
+        return Err(OAuthError::unavailable().to_response());
+    }
+    Ok(first)
+}
+
+/// The first refresh token of the sealed grant that [`record_sealed`]
+/// records for `grant` (a pure function of it: the device flow records the
+/// grant at the approval and mints this at the poll).
+pub(crate) fn first_refresh(
+    ctx: &Context,
+    grant: &Approval<'_>,
+    code_store_key: &str,
+) -> Result<RefreshToken, Response> {
     let Some(resource) = grant.resource.map(str::to_string).or_else(|| ctx.config.tokens.default_resource.clone())
     else {
         return Err(OAuthError::new(ErrorCode::InvalidTarget, "a resource is required for sealed tokens").to_response());
     };
-    if !grants.bound() {
-        return Err(no_grant_store(ctx, grants.unbound_reason()));
-    }
-    let sub = subject(&ctx.keys, grant.key);
-    let gid = grant_id_for_code(&ctx.keys, code_store_key);
-    let command =
-        GrantCommand::Create { record: record(grant, gid.clone(), GrantMode::Sealed, Some(resource.clone()), now) };
-    if let Err(e) = grants.call(&sub, command).await {
-        (ctx.log)(&format!("grant store failed at the code exchange, code kept for a retry: {}", e.0));
-        return Err(OAuthError::unavailable().to_response());
-    }
-    let first = RefreshToken::first(
-        sub,
-        gid,
+    Ok(RefreshToken::first(
+        subject(&ctx.keys, grant.key),
+        grant_id_for_code(&ctx.keys, code_store_key),
         grant.client_id.to_string(),
         resource,
         grant.scope.map(str::to_string),
         grant.key.clone(),
-    );
-    Ok(first)
+    ))
 }
 
 /// Records a passthrough approval where a grant store is bound, so the

@@ -3,7 +3,7 @@
 //! at /device, sees where the request came from, and allows or denies.
 //! Memory stores, a fixed clock.
 
-use crate::sealed::{open_as, sealed, R};
+use crate::sealed::{open_as, refreshed, rt, sealed, R};
 use crate::*;
 
 const GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
@@ -386,4 +386,19 @@ fn sealed_mode_gives_a_sealed_token_for_the_resource() {
     assert_eq!(opened.api_key.expose(), KEY);
     assert!(!s.grants.dump().contains(KEY));
     assert_error(&poll(&s, &dc(&v)), 400, "invalid_grant", "once only");
+    // The grant was recorded at the approval: its refresh token rotates.
+    let next = refreshed(&s, &rt(&t));
+    assert!(next["access_token"].is_string());
+}
+
+#[test]
+fn sealed_mode_the_redeeming_poll_writes_nothing_but_the_device_record() {
+    let s = sealed();
+    let v = ask(&s, &format!("&resource={}", enc(R)));
+    allow(&s, &uc(&v));
+    let before = s.grants.dump().matches("\"generation\"").count();
+    assert_eq!(before, 1, "the grant is recorded when the person allows");
+    let r = poll(&s, &dc(&v));
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(s.grants.dump().matches("\"generation\"").count(), 1, "no second grant at the poll");
 }
