@@ -387,7 +387,7 @@ pub(crate) async fn post<G: GrantStore>(
             let command = GrantCommand::DeviceLookup { user: user_id(ctx, &code), who, now };
             match grants.call(DEVICE_SUBJECT, command).await {
                 Ok(GrantReply::Lookup { outcome: Lookup::Found { device } }) => {
-                    let form = DeviceForm { device, csrf: csrf.to_string(), expires_at: now + STEP_LIFETIME };
+                    let form = DeviceForm { device: *device, csrf: csrf.to_string(), expires_at: now + STEP_LIFETIME };
                     let sealed = form.seal(ctx, entropy);
                     step(ctx, request, &form, &sealed, None, 200, now)
                 }

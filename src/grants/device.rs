@@ -186,7 +186,7 @@ pub enum Poll {
     /// The tokens, this once: the record as approved, with the sealed key.
     Tokens {
         /// The record before it was marked redeemed.
-        device: DeviceRecord,
+        device: Box<DeviceRecord>,
     },
 }
 
@@ -223,7 +223,7 @@ pub fn poll(record: &mut DeviceRecord, client_id: &str, now: u64) -> Poll {
             record.state = DeviceState::Redeemed;
             record.sealed = None;
             record.last_poll = Some(now);
-            Poll::Tokens { device: approved }
+            Poll::Tokens { device: Box::new(approved) }
         }
         _ => {
             let outcome = match next_interval(record.interval, record.last_poll, now) {
@@ -289,7 +289,7 @@ pub enum Lookup {
     /// A pending, unexpired request.
     Found {
         /// Its record.
-        device: DeviceRecord,
+        device: Box<DeviceRecord>,
     },
     /// No such code (wrong, expired or already answered); counted.
     Wrong,

@@ -284,7 +284,7 @@ fn device_command(table: &mut dyn GrantTable, command: GrantCommand) -> GrantRep
             }
             let found = table.doc(&user_key(&user)).and_then(|id| get_device(table, &id)).filter(|d| d.answerable(now));
             let outcome = match found {
-                Some(device) => Lookup::Found { device },
+                Some(device) => Lookup::Found { device: Box::new(device) },
                 None => {
                     for w in &who {
                         let counted = guesses(table, w, now).wrong(now);

@@ -112,7 +112,7 @@ pub fn decode_reply(json: &str) -> Result<GrantReply, String> {
 
 fn lookup(f: Fields) -> Result<Lookup, String> {
     Ok(match need(f.result, "result")?.as_str() {
-        "found" => Lookup::Found { device: need(f.device, "device")? },
+        "found" => Lookup::Found { device: Box::new(need(f.device, "device")?) },
         "wrong" => Lookup::Wrong,
         "limited" => Lookup::Limited { wait: need(f.wait, "wait")? },
         result => return unknown("result", result),
@@ -128,7 +128,7 @@ fn poll(f: Fields) -> Result<Poll, String> {
         "denied" => Poll::Denied,
         "expired" => Poll::Expired,
         "redeemed" => Poll::Redeemed,
-        "tokens" => Poll::Tokens { device: need(f.device, "device")? },
+        "tokens" => Poll::Tokens { device: Box::new(need(f.device, "device")?) },
         result => return unknown("result", result),
     })
 }
@@ -226,7 +226,7 @@ mod tests {
             GrantReply::Taken,
             GrantReply::Device { device: None },
             GrantReply::Device { device: Some(device(true)) },
-            GrantReply::Lookup { outcome: Lookup::Found { device: device(false) } },
+            GrantReply::Lookup { outcome: Lookup::Found { device: Box::new(device(false)) } },
             GrantReply::Lookup { outcome: Lookup::Wrong },
             GrantReply::Lookup { outcome: Lookup::Limited { wait: 42 } },
         ]);
@@ -238,7 +238,7 @@ mod tests {
             Poll::Denied,
             Poll::Expired,
             Poll::Redeemed,
-            Poll::Tokens { device: device(true) },
+            Poll::Tokens { device: Box::new(device(true)) },
         ] {
             replies.push(GrantReply::Poll { outcome });
         }
