@@ -5,7 +5,9 @@
 // verification_uri, types the user code, sees the device's IP address and
 // user agent on the consent step, pastes a key and allows; the device's
 // next poll gets the key (passthrough) or a sealed token (sealed mode).
-// Screenshots of /device and of its consent step go under target/.
+// Of 8 concurrent polls after Allow exactly one gets the key (the Durable
+// Object serialises them). Screenshots of /device and of its consent step
+// go under target/.
 
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
@@ -44,11 +46,12 @@ const form = (fields) => ({
 
 /** The device: asks, then polls at the interval until it gets an answer
  *  other than authorization_pending / slow_down. */
-async function startDevice(base, extra = {}) {
+async function startDevice(base, extra = {}, { poll = true } = {}) {
   const res = await fetch(`${base}/device_authorization`, form({ client_id: CLIENT, scope: "api", ...extra }));
   assert.equal(res.status, 200);
   const grant = await res.json();
   const polls = [];
+  if (!poll) return { grant, polls };
   const answer = (async () => {
     let interval = grant.interval;
     for (;;) {
@@ -114,4 +117,21 @@ test("sealed: the device's poll receives a sealed token and a refresh token", as
   assert.ok(!body.access_token.includes(apiKey));
   assert.equal(typeof body.refresh_token, "string");
   assert.equal(body.token_type, "Bearer");
+});
+
+test("concurrent polls after Allow: exactly one gets the key, in the Durable Object", async () => {
+  const apiKey = testKey("sk-");
+  const device = await startDevice(passthrough.base, {}, { poll: false });
+  await personAllows(device.grant, apiKey, false);
+  const fields = { grant_type: GRANT, device_code: device.grant.device_code, client_id: CLIENT };
+  const answers = await Promise.all(
+    Array.from({ length: 8 }, async () => {
+      const r = await fetch(`${passthrough.base}/token`, form(fields));
+      return { status: r.status, body: await r.json() };
+    }),
+  );
+  const winners = answers.filter((a) => a.status === 200);
+  assert.equal(winners.length, 1, JSON.stringify(answers));
+  assert.equal(winners[0].body.access_token, apiKey);
+  for (const a of answers.filter((a) => a.status !== 200)) assert.equal(a.body.error, "invalid_grant");
 });
