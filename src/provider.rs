@@ -9,7 +9,8 @@ use crate::crypto::entropy::Entropy;
 use crate::crypto::seal::Keys;
 use crate::crypto::secret::Secret;
 use crate::endpoints::{
-    authorize, consent, cors, grants_page, introspect, metadata, method_not_allowed, revoke, token, userinfo, Context,
+    authorize, consent, cors, device, grants_page, introspect, metadata, method_not_allowed, revoke, token, userinfo,
+    Context,
 };
 use crate::grants::guard::Claims;
 use crate::grants::key_check::{KeyChecker, Verdicts};
@@ -99,6 +100,8 @@ enum Route {
     Revoke,
     Introspect,
     Userinfo,
+    DeviceAuthorization,
+    Device,
 }
 
 impl Provider {
@@ -183,6 +186,8 @@ impl Provider {
             "/revoke" => Some(Route::Revoke),
             "/introspect" => Some(Route::Introspect),
             "/userinfo" => Some(Route::Userinfo),
+            "/device_authorization" => Some(Route::DeviceAuthorization),
+            "/device" => Some(Route::Device),
             _ => None,
         }
     }
@@ -214,7 +219,7 @@ impl Provider {
                 self.ctx.page(413, "Request too large", "The form is too large.", None)
             }
             (Route::Authorize, "POST") => consent::post(&self.ctx, request, store, now, &mut entropy).await,
-            (Route::Authorize, _) => self
+            (Route::Authorize | Route::Device, _) if method != "GET" && method != "HEAD" && method != "POST" => self
                 .ctx
                 .page(405, "Method not allowed", "Use GET or POST.", Some(ErrorCode::InvalidRequest))
                 .with_header("allow", "GET, POST"),
@@ -227,6 +232,9 @@ impl Provider {
                 .ctx
                 .page(405, "Method not allowed", "Use GET or POST.", Some(ErrorCode::InvalidRequest))
                 .with_header("allow", "GET, POST"),
+            (Route::Device, "GET" | "HEAD") => device::page(&self.ctx, request, &mut entropy),
+            (Route::Device, _) if too_large => self.ctx.page(413, "Request too large", "The form is too large.", None),
+            (Route::Device, _) => device::post(&self.ctx, request, grants, now, &mut entropy).await,
             (_, "OPTIONS") => cors::preflight(request),
             (route, _) => {
                 cors::allow(request, self.api(route, request, store, grants, now, too_large, &mut entropy).await)
@@ -254,7 +262,7 @@ impl Provider {
             (Route::UnknownWellKnown, _) => json_error(404, "not_found", "no such metadata document"),
             (Route::AsMetadata, "GET" | "HEAD") => {
                 let cimd = self.ctx.fetcher.is_some();
-                Response::json(200, &metadata::authorization_server(config, &issuer, &origin, cimd))
+                Response::json(200, &metadata::authorization_server(config, &issuer, &origin, cimd, grants.bound()))
                     .with_header("cache-control", "public, max-age=3600")
             }
             (Route::PrMetadata(path), "GET" | "HEAD") => {
@@ -265,10 +273,14 @@ impl Provider {
             (Route::Jwks, "GET" | "HEAD") => metadata::jwks(&self.ctx.tokens),
             (Route::Userinfo, "GET" | "HEAD" | "POST") => userinfo::get(&self.ctx, request, grants, now).await,
             (Route::Jwks | Route::Userinfo, _) => method_not_allowed("GET, POST, OPTIONS"),
-            (Route::Token | Route::Register | Route::Revoke | Route::Introspect, "POST") if too_large => {
-                json_error(413, "invalid_request", "the request body is larger than 64 KB")
-            }
+            (
+                Route::Token | Route::Register | Route::Revoke | Route::Introspect | Route::DeviceAuthorization,
+                "POST",
+            ) if too_large => json_error(413, "invalid_request", "the request body is larger than 64 KB"),
             (Route::Token, "POST") => token::post(&self.ctx, request, store, grants, now, entropy).await,
+            (Route::DeviceAuthorization, "POST") => {
+                device::authorization(&self.ctx, request, grants, now, entropy).await
+            }
             (Route::Revoke, "POST") => revoke::post(&self.ctx, request, grants, now).await,
             (Route::Introspect, "POST") => introspect::post(&self.ctx, request, grants, now).await,
             (Route::Register, "POST") => {
@@ -277,10 +289,10 @@ impl Provider {
                     Err(e) => e.to_response(),
                 }
             }
-            (Route::Token | Route::Register | Route::Revoke | Route::Introspect, _) => {
+            (Route::Token | Route::Register | Route::Revoke | Route::Introspect | Route::DeviceAuthorization, _) => {
                 method_not_allowed("POST, OPTIONS")
             }
-            (Route::Authorize | Route::Grants, _) => unreachable_route(),
+            (Route::Authorize | Route::Device | Route::Grants, _) => unreachable_route(),
         }
     }
 }

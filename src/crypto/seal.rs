@@ -26,6 +26,10 @@ pub enum Purpose {
     RefreshToken,
     /// The grants page's session: whose grants one open page may change.
     GrantsSession,
+    /// The device consent step's state (RFC 8628).
+    DeviceForm,
+    /// An approved device flow's key, in its device record.
+    DeviceKey,
 }
 
 impl Purpose {
@@ -35,6 +39,8 @@ impl Purpose {
             Purpose::ConsentForm => b"parallel-oauth-provider consent-form v1",
             Purpose::RefreshToken => b"parallel-oauth-provider refresh-token v1",
             Purpose::GrantsSession => b"parallel-oauth-provider grants-session v1",
+            Purpose::DeviceForm => b"parallel-oauth-provider device-form v1",
+            Purpose::DeviceKey => b"parallel-oauth-provider device-key v1",
         }
     }
 }

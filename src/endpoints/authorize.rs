@@ -123,7 +123,7 @@ pub fn validate(
 
 /// RFC 6749 §3.3: space-separated tokens of `%x21 / %x23-5B / %x5D-7E`.
 /// Any such scope is accepted (the key carries no scopes of its own).
-fn check_scope(scope: &str) -> Result<&str, OAuthError> {
+pub(crate) fn check_scope(scope: &str) -> Result<&str, OAuthError> {
     let ok = scope.len() <= 1024
         && scope.split(' ').all(|t| {
             !t.is_empty() && t.bytes().all(|b| b == 0x21 || (0x23..=0x5b).contains(&b) || (0x5d..=0x7e).contains(&b))

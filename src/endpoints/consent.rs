@@ -200,7 +200,7 @@ pub fn read(config: &Config, keys: &Keys, request: &Request, now: u64) -> Result
     Ok(Answer { form, sealed: sealed.to_string(), choice })
 }
 
-fn approve(params: &Params, keys: &Keys, request: &Request, now: u64) -> Choice {
+pub(crate) fn approve(params: &Params, keys: &Keys, request: &Request, now: u64) -> Choice {
     let typed = params.get("api_key");
     let use_saved = match params.get("key_choice") {
         Some("saved") => true,
@@ -223,7 +223,7 @@ fn approve(params: &Params, keys: &Keys, request: &Request, now: u64) -> Choice 
     }
 }
 
-fn check_origin(config: &Config, request: &Request) -> Result<(), Refused> {
+pub(crate) fn check_origin(config: &Config, request: &Request) -> Result<(), Refused> {
     if form_check::from_our_page(config, request) {
         Ok(())
     } else {

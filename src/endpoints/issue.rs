@@ -3,6 +3,7 @@
 
 use crate::config::TokenFormat;
 use crate::crypto::entropy::Entropy;
+use crate::crypto::secret::ApiKey;
 use crate::endpoints::Context;
 use crate::grants::access_token::{mint_jwe, mint_jwt, AccessClaims};
 use crate::grants::code::Grant;
@@ -20,14 +21,37 @@ pub(crate) fn no_grant_store(ctx: &Context, why: &str) -> Response {
     json_error(503, ErrorCode::ServerError.as_str(), "the grant store is not configured").no_store()
 }
 
-fn record(grant: &Grant, id: String, mode: GrantMode, resource: Option<String>, now: u64) -> GrantRecord {
+/// What a person approved, from a code's grant or a device flow's record.
+pub(crate) struct Approval<'a> {
+    pub client_id: &'a str,
+    pub client_name: Option<&'a str>,
+    pub client_host: Option<String>,
+    pub resource: Option<&'a str>,
+    pub scope: Option<&'a str>,
+    pub key: &'a ApiKey,
+}
+
+impl<'a> From<&'a Grant> for Approval<'a> {
+    fn from(grant: &'a Grant) -> Self {
+        Approval {
+            client_id: &grant.request.client_id,
+            client_name: grant.request.client_name.as_deref(),
+            client_host: RedirectUri::parse(&grant.request.redirect_uri).ok().and_then(|u| u.host()),
+            resource: grant.request.resource.as_deref(),
+            scope: grant.request.scope.as_deref(),
+            key: &grant.key,
+        }
+    }
+}
+
+fn record(grant: &Approval, id: String, mode: GrantMode, resource: Option<String>, now: u64) -> GrantRecord {
     GrantRecord {
         id,
-        client_id: grant.request.client_id.clone(),
-        client_name: grant.request.client_name.clone(),
-        client_host: RedirectUri::parse(&grant.request.redirect_uri).ok().and_then(|u| u.host()),
+        client_id: grant.client_id.to_string(),
+        client_name: grant.client_name.map(str::to_string),
+        client_host: grant.client_host.clone(),
         resource,
-        scope: grant.request.scope.clone(),
+        scope: grant.scope.map(str::to_string),
         mode,
         created: now,
         last_used: now,
@@ -47,29 +71,52 @@ pub(crate) async fn record_sealed_grant<G: GrantStore>(
     code_store_key: &str,
     now: u64,
 ) -> Result<RefreshToken, Response> {
-    let Some(resource) = grant.request.resource.clone().or_else(|| ctx.config.tokens.default_resource.clone()) else {
-        return Err(OAuthError::new(ErrorCode::InvalidTarget, "a resource is required for sealed tokens").to_response());
-    };
+    record_sealed(ctx, grants, &Approval::from(grant), code_store_key, now).await
+}
+
+/// [`record_sealed_grant`] for any approval; the grant id is derived from
+/// `id_source` (a code's store key, a device record's id).
+pub(crate) async fn record_sealed<G: GrantStore>(
+    ctx: &Context,
+    grants: &G,
+    grant: &Approval<'_>,
+    code_store_key: &str,
+    now: u64,
+) -> Result<RefreshToken, Response> {
+    let first = first_refresh(ctx, grant, code_store_key)?;
     if !grants.bound() {
         return Err(no_grant_store(ctx, grants.unbound_reason()));
     }
-    let sub = subject(&ctx.keys, &grant.key);
-    let gid = grant_id_for_code(&ctx.keys, code_store_key);
-    let command =
-        GrantCommand::Create { record: record(grant, gid.clone(), GrantMode::Sealed, Some(resource.clone()), now) };
-    if let Err(e) = grants.call(&sub, command).await {
-        (ctx.log)(&format!("grant store failed at the code exchange, code kept for a retry: {}", e.0));
+    let command = GrantCommand::Create {
+        record: record(grant, first.gid.clone(), GrantMode::Sealed, Some(first.resource.clone()), now),
+    };
+    if let Err(e) = grants.call(&first.sub, command).await {
+        (ctx.log)(&format!("grant store failed recording a sealed grant, nothing issued: {}", e.0));
         return Err(OAuthError::unavailable().to_response());
     }
-    let first = RefreshToken::first(
-        sub,
-        gid,
-        grant.request.client_id.clone(),
-        resource,
-        grant.request.scope.clone(),
-        grant.key.clone(),
-    );
     Ok(first)
+}
+
+/// The first refresh token of the sealed grant that [`record_sealed`]
+/// records for `grant` (a pure function of it: the device flow records the
+/// grant at the approval and mints this at the poll).
+pub(crate) fn first_refresh(
+    ctx: &Context,
+    grant: &Approval<'_>,
+    code_store_key: &str,
+) -> Result<RefreshToken, Response> {
+    let Some(resource) = grant.resource.map(str::to_string).or_else(|| ctx.config.tokens.default_resource.clone())
+    else {
+        return Err(OAuthError::new(ErrorCode::InvalidTarget, "a resource is required for sealed tokens").to_response());
+    };
+    Ok(RefreshToken::first(
+        subject(&ctx.keys, grant.key),
+        grant_id_for_code(&ctx.keys, code_store_key),
+        grant.client_id.to_string(),
+        resource,
+        grant.scope.map(str::to_string),
+        grant.key.clone(),
+    ))
 }
 
 /// Records a passthrough approval where a grant store is bound, so the
@@ -78,17 +125,17 @@ pub(crate) async fn record_sealed_grant<G: GrantStore>(
 pub(crate) async fn record_passthrough<G: GrantStore>(
     ctx: &Context,
     grants: &G,
-    grant: &Grant,
+    grant: &Approval<'_>,
     code_store_key: &str,
     now: u64,
 ) {
     if !grants.bound() {
         return;
     }
-    let sub = subject(&ctx.keys, &grant.key);
+    let sub = subject(&ctx.keys, grant.key);
     let gid = grant_id_for_code(&ctx.keys, code_store_key);
     let command = GrantCommand::Create {
-        record: record(grant, gid, GrantMode::Passthrough, grant.request.resource.clone(), now),
+        record: record(grant, gid, GrantMode::Passthrough, grant.resource.map(str::to_string), now),
     };
     if let Err(e) = grants.call(&sub, command).await {
         (ctx.log)(&format!("grant store failed recording a passthrough approval: {}", e.0));

@@ -20,14 +20,24 @@ pub fn jwks(keys: &TokenKeys) -> Response {
 
 /// RFC 8414 metadata for `issuer`, with endpoints at `origin`.
 /// `client_id_metadata_document_supported` is advertised when the provider
-/// can fetch documents.
-pub fn authorization_server(config: &Config, issuer: &str, origin: &str, cimd: bool) -> serde_json::Value {
+/// can fetch documents; the device authorization grant (RFC 8628) when a
+/// grant store is bound (`device`), which its records need.
+pub fn authorization_server(
+    config: &Config,
+    issuer: &str,
+    origin: &str,
+    cimd: bool,
+    device: bool,
+) -> serde_json::Value {
     let endpoint = |name: &str| format!("{origin}{}", config.endpoint_path(name));
     let mut grant_types = vec!["authorization_code"];
     if config.tokens.any_sealed() {
         grant_types.push("refresh_token");
     }
-    serde_json::json!({
+    if device {
+        grant_types.push(crate::endpoints::token::DEVICE_CODE_GRANT);
+    }
+    let mut metadata = serde_json::json!({
         "issuer": issuer,
         "authorization_endpoint": endpoint("authorize"),
         "token_endpoint": endpoint("token"),
@@ -46,7 +56,11 @@ pub fn authorization_server(config: &Config, issuer: &str, origin: &str, cimd: b
         "introspection_endpoint_auth_methods_supported": ["client_secret_basic"],
         "jwks_uri": format!("{origin}{JWKS_PATH}"),
         "userinfo_endpoint": endpoint("userinfo"),
-    })
+    });
+    if device {
+        metadata["device_authorization_endpoint"] = endpoint("device_authorization").into();
+    }
+    metadata
 }
 
 /// RFC 9728 metadata for the resource at `origin` + `path`, protected by `issuer`.

@@ -5,6 +5,7 @@
 pub mod authorize;
 pub mod consent;
 pub(crate) mod cors;
+pub(crate) mod device;
 pub(crate) mod form_check;
 pub(crate) mod grants_page;
 pub(crate) mod introspect;

@@ -14,7 +14,7 @@ use sha2::{Digest, Sha256};
 use crate::clients::cimd;
 use crate::clients::client::Client;
 use crate::crypto::entropy::Entropy;
-use crate::endpoints::{issue, refresh, Context};
+use crate::endpoints::{device, issue, refresh, Context};
 use crate::grants::code::CODE_STORE_TTL;
 use crate::http::Response;
 use crate::store::{GrantStore, Store};
@@ -45,6 +45,20 @@ pub enum TokenGrant {
     Code(TokenRequest),
     /// `refresh_token`.
     Refresh(RefreshRequest),
+    /// `urn:ietf:params:oauth:grant-type:device_code` (RFC 8628 §3.4).
+    Device(DeviceRequest),
+}
+
+/// The device code grant type (RFC 8628 §3.4).
+pub const DEVICE_CODE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
+
+/// A well-formed device access token request (RFC 8628 §3.4).
+#[derive(Debug)]
+pub struct DeviceRequest {
+    /// The device code.
+    pub device_code: crate::grants::device::DeviceCode,
+    /// The client, from the form or HTTP Basic.
+    pub client_id: String,
 }
 
 /// A well-formed token request for the refresh-token grant (RFC 6749 §6).
@@ -74,7 +88,7 @@ impl std::fmt::Debug for RefreshRequest {
 pub fn parse(request: &Request) -> Result<TokenRequest, OAuthError> {
     match read(request, false)? {
         TokenGrant::Code(r) => Ok(r),
-        TokenGrant::Refresh(_) => Err(unsupported()),
+        TokenGrant::Refresh(_) | TokenGrant::Device(_) => Err(unsupported()),
     }
 }
 
@@ -90,7 +104,10 @@ pub fn read(request: &Request, refresh: bool) -> Result<TokenGrant, OAuthError> 
     }
     let params = Params::parse_body(&request.body)?;
     let grant_type = params.require("grant_type", "grant_type is required")?;
-    if !(grant_type == "authorization_code" || refresh && grant_type == "refresh_token") {
+    if !(grant_type == "authorization_code"
+        || grant_type == DEVICE_CODE_GRANT
+        || refresh && grant_type == "refresh_token")
+    {
         return Err(unsupported());
     }
     // A client we told to use `none` may still send a secret: it is ignored.
@@ -100,6 +117,12 @@ pub fn read(request: &Request, refresh: bool) -> Result<TokenGrant, OAuthError> 
         .get("resource")
         .map(|r| resource::normalize(r).ok_or(OAuthError::new(ErrorCode::InvalidTarget, "resource is not a valid URI")))
         .transpose()?;
+    if grant_type == DEVICE_CODE_GRANT {
+        let code = params.require("device_code", "device_code is required")?;
+        let device_code = crate::grants::device::DeviceCode::parse(code)
+            .ok_or(OAuthError::invalid_grant("the device code is invalid, expired or already used"))?;
+        return Ok(TokenGrant::Device(DeviceRequest { device_code, client_id }));
+    }
     if grant_type == "refresh_token" {
         let refresh_token = params.require("refresh_token", "refresh_token is required")?.to_string();
         let scope = params.get("scope").map(str::to_string);
@@ -195,6 +218,7 @@ pub(crate) async fn post<S: Store, G: GrantStore>(
     let client_id = match &token_request {
         TokenGrant::Code(r) => &r.client_id,
         TokenGrant::Refresh(r) => &r.client_id,
+        TokenGrant::Device(r) => &r.client_id,
     };
     if !cimd::is_document_url(client_id, ctx.config.dev) {
         if let Err(e) = Client::resolve(client_id, &ctx.keys) {
@@ -206,6 +230,7 @@ pub(crate) async fn post<S: Store, G: GrantStore>(
     match token_request {
         TokenGrant::Code(r) => exchange(ctx, &r, store, grants, &issuer, now, entropy).await,
         TokenGrant::Refresh(r) => refresh::refresh(ctx, &r, grants, &issuer, now, entropy).await,
+        TokenGrant::Device(r) => device::poll(ctx, &r, grants, &issuer, now, entropy).await,
     }
 }
 
@@ -270,7 +295,7 @@ async fn exchange<S: Store, G: GrantStore>(
     match sealed {
         Some(first) => issue::sealed_response(ctx, &first, None, issuer, now, entropy),
         None => {
-            issue::record_passthrough(ctx, grants, &grant, &key, now).await;
+            issue::record_passthrough(ctx, grants, &(&grant).into(), &key, now).await;
             Response::json(200, &response_body(&grant)).no_store()
         }
     }

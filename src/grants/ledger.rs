@@ -10,6 +10,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::grants::device::{self, DeviceRecord, DeviceState, Guesses, Lookup, Poll};
+
 /// Which kind of token a grant handed out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -95,6 +97,42 @@ pub enum GrantCommand {
         /// The grant.
         id: String,
     },
+    /// Stores a new device authorization (RFC 8628), indexed by its id and
+    /// its user code; `Taken` if a live one already has that user code.
+    DevicePut {
+        /// The new record.
+        device: DeviceRecord,
+    },
+    /// A person typed a user code: counts a wrong one against every `who`
+    /// (browser, IP), and refuses to look when one is over the limit.
+    DeviceLookup {
+        /// The keyed hash of the normalized user code.
+        user: String,
+        /// Who is guessing (e.g. `ip:…`, `browser:…`).
+        who: Vec<String>,
+        /// The time of the entry.
+        now: u64,
+    },
+    /// The person's answer: approve (with the key, sealed) or deny, only
+    /// if the request is still pending and unexpired.
+    DeviceDecide {
+        /// The device record.
+        id: String,
+        /// The sealed key to approve with, or `None` to deny.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        sealed: Option<String>,
+        /// The time of the answer.
+        now: u64,
+    },
+    /// The device polls (see [`device::poll`]).
+    DevicePoll {
+        /// The device record.
+        id: String,
+        /// The polling client.
+        client_id: String,
+        /// The time of the poll.
+        now: u64,
+    },
 }
 
 /// The answer to a [`GrantCommand`].
@@ -123,6 +161,25 @@ pub enum GrantReply {
     Revoked {
         /// Grants that were active and are now revoked.
         count: u32,
+    },
+    /// `DevicePut`: that user code is in use; draw another.
+    Taken,
+    /// `DeviceLookup`.
+    Lookup {
+        /// What the entry found.
+        outcome: Lookup,
+    },
+    /// `DeviceDecide`: the record as answered, or `None` when it was not
+    /// pending any more (expired, answered, unknown).
+    Device {
+        /// The answered record.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        device: Option<DeviceRecord>,
+    },
+    /// `DevicePoll`.
+    Poll {
+        /// What the device gets.
+        outcome: Poll,
     },
 }
 
@@ -174,6 +231,94 @@ pub trait GrantTable {
     fn remove(&mut self, id: &str);
     /// Every record, in any order.
     fn all(&self) -> Vec<GrantRecord>;
+    /// A document (device records, their user-code index, guess counters)
+    /// by key: JSON text, apart from the grant records.
+    fn doc(&self, key: &str) -> Option<String>;
+    /// Inserts or replaces a document.
+    fn put_doc(&mut self, key: &str, json: &str);
+    /// Removes a document.
+    fn remove_doc(&mut self, key: &str);
+}
+
+fn user_key(user: &str) -> String {
+    format!("user:{user}")
+}
+
+fn get_device(table: &dyn GrantTable, id: &str) -> Option<DeviceRecord> {
+    table.doc(id).and_then(|json| serde_json::from_slice(json.as_bytes()).ok())
+}
+
+fn put_device(table: &mut dyn GrantTable, record: &DeviceRecord) {
+    if let Ok(json) = serde_json::to_string(record) {
+        table.put_doc(&record.id, &json);
+    }
+}
+
+/// The guess counter of `who`.
+fn guesses(table: &dyn GrantTable, who: &str, now: u64) -> Guesses {
+    table
+        .doc(&format!("guess:{who}"))
+        .and_then(|text| Guesses::parse(&text))
+        .unwrap_or(Guesses { count: 0, since: now })
+        .at(now)
+}
+
+fn device_command(table: &mut dyn GrantTable, command: GrantCommand) -> GrantReply {
+    match command {
+        GrantCommand::DevicePut { device } => {
+            let index = user_key(&device.user);
+            let live = table
+                .doc(&index)
+                .and_then(|id| get_device(table, &id))
+                .is_some_and(|d| d.answerable(device.requested_at));
+            if live {
+                return GrantReply::Taken;
+            }
+            put_device(table, &device);
+            table.put_doc(&index, &device.id);
+            GrantReply::Done
+        }
+        GrantCommand::DeviceLookup { user, who, now } => {
+            if let Some(wait) = who.iter().filter_map(|w| guesses(table, w, now).wait(now)).max() {
+                return GrantReply::Lookup { outcome: Lookup::Limited { wait } };
+            }
+            let found = table.doc(&user_key(&user)).and_then(|id| get_device(table, &id)).filter(|d| d.answerable(now));
+            let outcome = match found {
+                Some(device) => Lookup::Found { device: Box::new(device) },
+                None => {
+                    for w in &who {
+                        let counted = guesses(table, w, now).wrong(now);
+                        table.put_doc(&format!("guess:{w}"), &counted.to_text());
+                    }
+                    Lookup::Wrong
+                }
+            };
+            GrantReply::Lookup { outcome }
+        }
+        GrantCommand::DeviceDecide { id, sealed, now } => {
+            let Some(mut device) = get_device(table, &id).filter(|d| d.answerable(now)) else {
+                return GrantReply::Device { device: None };
+            };
+            device.state = if sealed.is_some() { DeviceState::Approved } else { DeviceState::Denied };
+            device.sealed = sealed;
+            put_device(table, &device);
+            // The user code is spent: it can no longer be found.
+            table.remove_doc(&user_key(&device.user));
+            GrantReply::Device { device: Some(device) }
+        }
+        GrantCommand::DevicePoll { id, client_id, now } => {
+            let Some(mut device) = get_device(table, &id) else {
+                return GrantReply::Poll { outcome: Poll::Unknown };
+            };
+            let before = device.clone();
+            let outcome = device::poll(&mut device, &client_id, now);
+            if device != before {
+                put_device(table, &device);
+            }
+            GrantReply::Poll { outcome }
+        }
+        _ => GrantReply::Done,
+    }
 }
 
 /// Runs one command on one subject's table. The caller guarantees that no
@@ -221,6 +366,10 @@ pub fn execute(table: &mut dyn GrantTable, command: GrantCommand) -> GrantReply 
             table.remove(&id);
             GrantReply::Done
         }
+        device @ (GrantCommand::DevicePut { .. }
+        | GrantCommand::DeviceLookup { .. }
+        | GrantCommand::DeviceDecide { .. }
+        | GrantCommand::DevicePoll { .. }) => device_command(table, device),
     }
 }
 
@@ -262,29 +411,57 @@ pub fn rotate(record: &mut GrantRecord, generation: u64, now: u64, grace: u64, i
     refused(Refusal::Unknown)
 }
 
-/// A [`GrantTable`] in a `HashMap`, for the in-memory store.
-impl GrantTable for std::collections::HashMap<String, GrantRecord> {
+/// A [`GrantTable`] in memory, for the in-memory store: grants by id,
+/// and documents by key. Reads as the map of its grants.
+#[derive(Debug, Default, Clone)]
+pub struct MemoryTable {
+    /// The grant records, by id.
+    pub grants: std::collections::HashMap<String, GrantRecord>,
+    /// The documents, by key.
+    pub docs: std::collections::HashMap<String, String>,
+}
+
+impl std::ops::Deref for MemoryTable {
+    type Target = std::collections::HashMap<String, GrantRecord>;
+
+    fn deref(&self) -> &Self::Target {
+        &self.grants
+    }
+}
+
+impl GrantTable for MemoryTable {
     fn get(&self, id: &str) -> Option<GrantRecord> {
-        std::collections::HashMap::get(self, id).cloned()
+        self.grants.get(id).cloned()
     }
 
     fn put(&mut self, record: &GrantRecord) {
-        self.insert(record.id.clone(), record.clone());
+        self.grants.insert(record.id.clone(), record.clone());
     }
 
     fn remove(&mut self, id: &str) {
-        std::collections::HashMap::remove(self, id);
+        self.grants.remove(id);
     }
 
     fn all(&self) -> Vec<GrantRecord> {
-        self.values().cloned().collect()
+        self.grants.values().cloned().collect()
+    }
+
+    fn doc(&self, key: &str) -> Option<String> {
+        self.docs.get(key).cloned()
+    }
+
+    fn put_doc(&mut self, key: &str, json: &str) {
+        self.docs.insert(key.to_string(), json.to_string());
+    }
+
+    fn remove_doc(&mut self, key: &str) {
+        self.docs.remove(key);
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::HashMap;
 
     const GRACE: u64 = 60;
     const IDLE: u64 = 3600;
@@ -306,7 +483,7 @@ mod tests {
         }
     }
 
-    fn rot(table: &mut HashMap<String, GrantRecord>, generation: u64, now: u64) -> Rotation {
+    fn rot(table: &mut MemoryTable, generation: u64, now: u64) -> Rotation {
         let cmd = GrantCommand::Rotate { id: "g".into(), generation, now, grace: GRACE, idle: IDLE };
         match execute(table, cmd) {
             GrantReply::Rotation { outcome } => outcome,
@@ -314,8 +491,8 @@ mod tests {
         }
     }
 
-    fn table() -> HashMap<String, GrantRecord> {
-        let mut t = HashMap::new();
+    fn table() -> MemoryTable {
+        let mut t = MemoryTable::default();
         execute(&mut t, GrantCommand::Create { record: record("g", 100) });
         t
     }

@@ -4,6 +4,7 @@
 
 pub mod access_token;
 pub mod code;
+pub mod device;
 pub(crate) mod guard;
 pub mod key_check;
 pub mod ledger;

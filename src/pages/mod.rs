@@ -16,6 +16,60 @@ use crate::protocol::error::ErrorCode;
 
 const CONSENT_TEMPLATE: &str = include_str!("../../assets/consent.html");
 const ERROR_TEMPLATE: &str = include_str!("../../assets/error.html");
+const DEVICE_TEMPLATE: &str = include_str!("../../assets/device.html");
+
+/// What the /device page shows: the code entry, or (`step`) the consent
+/// step for a found request.
+#[derive(Default)]
+pub struct DeviceView<'a> {
+    /// The CSRF token.
+    pub csrf: &'a str,
+    /// The code as typed or from `?user_code=` (entry).
+    pub user_code: Option<&'a str>,
+    /// A message to show above the form.
+    pub error: Option<&'a str>,
+    /// Show the consent step instead of the code entry.
+    pub step: bool,
+    /// The sealed step state.
+    pub form: Option<&'a str>,
+    /// The requesting client's id.
+    pub client_id: Option<&'a str>,
+    /// Its unverified name.
+    pub client_name: Option<&'a str>,
+    /// The requested scope.
+    pub scope: Option<&'a str>,
+    /// The resource.
+    pub resource: Option<&'a str>,
+    /// The device's IP address.
+    pub ip: Option<&'a str>,
+    /// The device's user agent.
+    pub user_agent: Option<&'a str>,
+    /// When the device asked.
+    pub when: Option<&'a str>,
+    /// A masked hint of the remembered key.
+    pub saved_hint: Option<String>,
+}
+
+/// The /device page (code entry or consent step).
+pub fn device(config: &Config, view: DeviceView, status: u16) -> Response {
+    let vars = base_vars(config)
+        .set("action", config.endpoint_path("device"))
+        .set("csrf", view.csrf)
+        .maybe("user_code", view.user_code)
+        .maybe("error", view.error)
+        .maybe("step", view.step.then_some("1"))
+        .maybe("form", view.form)
+        .maybe("client_id", view.client_id)
+        .maybe("client_name", view.client_name)
+        .maybe("scope", view.scope)
+        .maybe("resource", view.resource)
+        .maybe("ip", view.ip)
+        .maybe("user_agent", view.user_agent)
+        .maybe("when", view.when)
+        .maybe("saved", view.saved_hint.as_ref().map(|_| "1"))
+        .maybe("saved_hint", view.saved_hint.clone());
+    secure(Response::html(status, render(DEVICE_TEMPLATE, &vars)), "'self'")
+}
 
 /// What the consent page shows and carries.
 pub struct ConsentView<'a> {
@@ -127,7 +181,7 @@ mod tests {
 
     #[test]
     fn templates_have_no_inline_script_or_style() {
-        for t in [CONSENT_TEMPLATE, ERROR_TEMPLATE, grants::GRANTS_TEMPLATE] {
+        for t in [CONSENT_TEMPLATE, ERROR_TEMPLATE, DEVICE_TEMPLATE, grants::GRANTS_TEMPLATE] {
             assert!(!t.contains("<script"), "no script at all on these pages");
             assert!(!t.contains("<style") && !t.contains("style="));
             assert!(!t.contains(" on") || !t.contains("onclick"));

@@ -39,6 +39,16 @@ pub enum ErrorCode {
     InvalidRedirectUri,
     /// RFC 7591 §3.2.2: "The value of one of the client metadata fields is invalid."
     InvalidClientMetadata,
+    /// RFC 8628 §3.5: "The authorization request is still pending as the end
+    /// user hasn't yet completed the user-interaction steps."
+    AuthorizationPending,
+    /// RFC 8628 §3.5: "A variant of 'authorization_pending', the authorization
+    /// request is still pending and polling should continue, but the interval
+    /// MUST be increased by 5 seconds for this and all subsequent requests."
+    SlowDown,
+    /// RFC 8628 §3.5: "The 'device_code' has expired, and the device
+    /// authorization session has concluded."
+    ExpiredToken,
 }
 
 impl ErrorCode {
@@ -57,6 +67,9 @@ impl ErrorCode {
             ErrorCode::InvalidTarget => "invalid_target",
             ErrorCode::InvalidRedirectUri => "invalid_redirect_uri",
             ErrorCode::InvalidClientMetadata => "invalid_client_metadata",
+            ErrorCode::AuthorizationPending => "authorization_pending",
+            ErrorCode::SlowDown => "slow_down",
+            ErrorCode::ExpiredToken => "expired_token",
         }
     }
 

@@ -14,6 +14,7 @@
 
 use serde::Deserialize;
 
+use crate::grants::device::{DeviceRecord, Lookup, Poll};
 use crate::grants::ledger::{GrantCommand, GrantRecord, GrantReply, Refusal, Rotation};
 
 /// Every field of every command, reply and rotation outcome, tags as
@@ -34,6 +35,13 @@ struct Fields {
     outcome: Option<Box<Fields>>,
     reason: Option<String>,
     count: Option<u64>,
+    device: Option<DeviceRecord>,
+    user: Option<String>,
+    who: Option<Vec<String>>,
+    sealed: Option<String>,
+    client_id: Option<String>,
+    interval: Option<u64>,
+    wait: Option<u64>,
 }
 
 fn fields(json: &str) -> Result<Fields, String> {
@@ -64,6 +72,20 @@ pub fn decode_command(json: &str) -> Result<GrantCommand, String> {
         "list" => GrantCommand::List,
         "revoke" => GrantCommand::Revoke { id: f.id },
         "forget" => GrantCommand::Forget { id: need(f.id, "id")? },
+        "device_put" => GrantCommand::DevicePut { device: need(f.device, "device")? },
+        "device_lookup" => GrantCommand::DeviceLookup {
+            user: need(f.user, "user")?,
+            who: need(f.who, "who")?,
+            now: need(f.now, "now")?,
+        },
+        "device_decide" => {
+            GrantCommand::DeviceDecide { id: need(f.id, "id")?, sealed: f.sealed, now: need(f.now, "now")? }
+        }
+        "device_poll" => GrantCommand::DevicePoll {
+            id: need(f.id, "id")?,
+            client_id: need(f.client_id, "client_id")?,
+            now: need(f.now, "now")?,
+        },
         op => return unknown("op", op),
     })
 }
@@ -80,7 +102,34 @@ pub fn decode_reply(json: &str) -> Result<GrantReply, String> {
             let count = need(f.count, "count")?;
             GrantReply::Revoked { count: u32::try_from(count).map_err(|_| format!("count {count} out of range"))? }
         }
+        "taken" => GrantReply::Taken,
+        "device" => GrantReply::Device { device: f.device },
+        "lookup" => GrantReply::Lookup { outcome: lookup(*need(f.outcome, "outcome")?)? },
+        "poll" => GrantReply::Poll { outcome: poll(*need(f.outcome, "outcome")?)? },
         reply => return unknown("reply", reply),
+    })
+}
+
+fn lookup(f: Fields) -> Result<Lookup, String> {
+    Ok(match need(f.result, "result")?.as_str() {
+        "found" => Lookup::Found { device: Box::new(need(f.device, "device")?) },
+        "wrong" => Lookup::Wrong,
+        "limited" => Lookup::Limited { wait: need(f.wait, "wait")? },
+        result => return unknown("result", result),
+    })
+}
+
+fn poll(f: Fields) -> Result<Poll, String> {
+    Ok(match need(f.result, "result")?.as_str() {
+        "unknown" => Poll::Unknown,
+        "wrong_client" => Poll::WrongClient,
+        "pending" => Poll::Pending,
+        "slow_down" => Poll::SlowDown { interval: need(f.interval, "interval")? },
+        "denied" => Poll::Denied,
+        "expired" => Poll::Expired,
+        "redeemed" => Poll::Redeemed,
+        "tokens" => Poll::Tokens { device: Box::new(need(f.device, "device")?) },
+        result => return unknown("result", result),
     })
 }
 
@@ -133,7 +182,33 @@ mod tests {
             GrantCommand::Revoke { id: Some("a".into()) },
             GrantCommand::Revoke { id: None },
             GrantCommand::Forget { id: "a".into() },
+            GrantCommand::DevicePut { device: device(true) },
+            GrantCommand::DevicePut { device: device(false) },
+            GrantCommand::DeviceLookup { user: "u".into(), who: vec!["ip:1".into(), "browser:b".into()], now: 5 },
+            GrantCommand::DeviceDecide { id: "dev:a".into(), sealed: Some("s".into()), now: 5 },
+            GrantCommand::DeviceDecide { id: "dev:a".into(), sealed: None, now: 5 },
+            GrantCommand::DevicePoll { id: "dev:a".into(), client_id: "c".into(), now: 5 },
         ]
+    }
+
+    fn device(full: bool) -> DeviceRecord {
+        use crate::grants::device::DeviceState;
+        DeviceRecord {
+            id: "dev:a".into(),
+            user: "u".into(),
+            client_id: "c".into(),
+            client_name: full.then(|| "CLI \"x\"".into()),
+            scope: full.then(|| "api".into()),
+            resource: full.then(|| "https://mcp.example/mcp".into()),
+            requested_at: 1,
+            ip: full.then(|| "203.0.113.9".into()),
+            user_agent: full.then(|| "curl/8".into()),
+            expires_at: 601,
+            interval: 5,
+            last_poll: full.then_some(3),
+            state: if full { DeviceState::Approved } else { DeviceState::Pending },
+            sealed: full.then(|| "sealed".into()),
+        }
     }
 
     fn replies() -> Vec<GrantReply> {
@@ -147,6 +222,26 @@ mod tests {
             GrantReply::Records { records: vec![record("a", true), record("b", false)] },
             GrantReply::Revoked { count: 2 },
         ];
+        replies.extend([
+            GrantReply::Taken,
+            GrantReply::Device { device: None },
+            GrantReply::Device { device: Some(device(true)) },
+            GrantReply::Lookup { outcome: Lookup::Found { device: Box::new(device(false)) } },
+            GrantReply::Lookup { outcome: Lookup::Wrong },
+            GrantReply::Lookup { outcome: Lookup::Limited { wait: 42 } },
+        ]);
+        for outcome in [
+            Poll::Unknown,
+            Poll::WrongClient,
+            Poll::Pending,
+            Poll::SlowDown { interval: 10 },
+            Poll::Denied,
+            Poll::Expired,
+            Poll::Redeemed,
+            Poll::Tokens { device: Box::new(device(true)) },
+        ] {
+            replies.push(GrantReply::Poll { outcome });
+        }
         for reason in [Refusal::Unknown, Refusal::Revoked, Refusal::Expired, Refusal::Reused] {
             replies.push(GrantReply::Rotation { outcome: Rotation::Refused { reason } });
         }

@@ -9,7 +9,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 
 use super::StoreError;
-use crate::grants::ledger::{execute, GrantCommand, GrantRecord, GrantReply};
+#[cfg(test)]
+use crate::grants::ledger::GrantRecord;
+use crate::grants::ledger::{execute, GrantCommand, GrantReply, MemoryTable};
 
 /// A store of grants, one strongly consistent table per subject: every
 /// command sees the effects of every command answered before it.
@@ -60,7 +62,7 @@ impl GrantStore for NoGrants {
 /// see when storage is down.
 #[derive(Default)]
 pub struct MemoryGrantStore {
-    subjects: Mutex<HashMap<String, HashMap<String, GrantRecord>>>,
+    subjects: Mutex<HashMap<String, MemoryTable>>,
     failing: AtomicBool,
     failing_after: AtomicBool,
 }
@@ -84,8 +86,8 @@ impl MemoryGrantStore {
     /// Everything stored, as JSON: what someone who reads the whole store sees.
     pub fn dump(&self) -> String {
         let subjects = self.subjects.lock().unwrap_or_else(|p| p.into_inner());
-        let mut all: Vec<(&String, Vec<&GrantRecord>)> =
-            subjects.iter().map(|(s, t)| (s, t.values().collect())).collect();
+        let mut all: Vec<(&String, Vec<_>, Vec<_>)> =
+            subjects.iter().map(|(s, t)| (s, t.grants.values().collect(), t.docs.values().collect())).collect();
         all.sort_by(|a, b| a.0.cmp(b.0));
         serde_json::to_string(&all).unwrap_or_default()
     }

@@ -7,7 +7,11 @@
 //!
 //! ```sql
 //! CREATE TABLE grants (id TEXT PRIMARY KEY, created INTEGER NOT NULL, record TEXT NOT NULL) WITHOUT ROWID
+//! CREATE TABLE docs (key TEXT PRIMARY KEY, doc TEXT NOT NULL) WITHOUT ROWID
 //! ```
+//!
+//! `docs` holds the device flow's records (RFC 8628), in the one object of
+//! the subject [`crate::grants::device::DEVICE_SUBJECT`].
 //!
 //! `record` is the record's JSON (its serde form in [`ledger`]), so a field
 //! added to [`GrantRecord`] with a serde default needs no migration; `created`
@@ -38,6 +42,9 @@ use crate::store::grant_wire::decode_command;
 
 const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS grants \
     (id TEXT PRIMARY KEY, created INTEGER NOT NULL, record TEXT NOT NULL) WITHOUT ROWID";
+/// Documents: device records, their user-code index, guess counters (only
+/// in the device subject's object).
+const DOCS_SCHEMA: &str = "CREATE TABLE IF NOT EXISTS docs (key TEXT PRIMARY KEY, doc TEXT NOT NULL) WITHOUT ROWID";
 
 #[wasm_bindgen]
 extern "C" {
@@ -148,6 +155,7 @@ fn transact(storage: &Storage, ready: &Cell<bool>, command: GrantCommand) -> Res
         let mut table = SqlTable { sql, error: RefCell::new(None) };
         if create {
             table.run(SCHEMA, &[]);
+            table.run(DOCS_SCHEMA, &[]);
         }
         let reply = ledger::execute(&mut table, command);
         match table.error.into_inner() {
@@ -237,5 +245,19 @@ impl GrantTable for SqlTable {
 
     fn all(&self) -> Vec<GrantRecord> {
         self.records("SELECT record FROM grants ORDER BY created DESC, id", &[])
+    }
+
+    fn doc(&self, key: &str) -> Option<String> {
+        let rows = self.run("SELECT doc FROM docs WHERE key = ?", &[key.into()])?;
+        let row = rows.iter().next()?;
+        js_sys::Reflect::get(&row, &"doc".into()).ok().and_then(|v| v.as_string())
+    }
+
+    fn put_doc(&mut self, key: &str, json: &str) {
+        self.run("INSERT OR REPLACE INTO docs (key, doc) VALUES (?, ?)", &[key.into(), json.into()]);
+    }
+
+    fn remove_doc(&mut self, key: &str) {
+        self.run("DELETE FROM docs WHERE key = ?", &[key.into()]);
     }
 }

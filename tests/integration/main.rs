@@ -4,6 +4,7 @@
 
 mod cimd;
 mod clients;
+mod device;
 mod endpoints;
 mod grants_page;
 mod key_check;

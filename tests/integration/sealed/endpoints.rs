@@ -14,9 +14,10 @@ fn metadata_lists_every_endpoint_and_the_refresh_grant_in_sealed_mode() {
     ] {
         assert_eq!(m[name], format!("{ORIGIN}{path}"), "{name}");
     }
-    assert_eq!(m["grant_types_supported"], serde_json::json!(["authorization_code", "refresh_token"]));
+    let device = "urn:ietf:params:oauth:grant-type:device_code";
+    assert_eq!(m["grant_types_supported"], serde_json::json!(["authorization_code", "refresh_token", device]));
     let passthrough = json(&Server::new().get("/.well-known/oauth-authorization-server"));
-    assert_eq!(passthrough["grant_types_supported"], serde_json::json!(["authorization_code"]));
+    assert_eq!(passthrough["grant_types_supported"], serde_json::json!(["authorization_code", device]));
 }
 
 #[test]

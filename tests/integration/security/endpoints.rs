@@ -39,8 +39,8 @@ fn malformed_token_requests_are_json_errors_that_do_not_consume_the_code() {
             swap("authorization_code", "urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Adevice_code"),
             Some(FORM),
             400,
-            "unsupported_grant_type",
-            "device_code",
+            "invalid_request",
+            "device_code (supported since issue 14; this body has no device_code)",
         ),
         (swap("authorization_code", "AUTHORIZATION_CODE"), Some(FORM), 400, "unsupported_grant_type", "upper case"),
         (
