@@ -223,7 +223,7 @@ pub(crate) fn approve(params: &Params, keys: &Keys, request: &Request, now: u64)
     }
 }
 
-pub(crate) fn check_origin(config: &Config, request: &Request) -> Result<(), Refused> {
+fn check_origin(config: &Config, request: &Request) -> Result<(), Refused> {
     if form_check::from_our_page(config, request) {
         Ok(())
     } else {

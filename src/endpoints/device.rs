@@ -7,14 +7,12 @@
 //! after the previous step's write, whichever isolate or location runs it.
 //! Without a grant store every device endpoint answers 503.
 
-use subtle::ConstantTimeEq;
-
 use crate::crypto::entropy::Entropy;
 use crate::crypto::seal::Purpose;
 use crate::crypto::secret::ApiKey;
 use crate::endpoints::consent::{self, Choice};
 use crate::endpoints::token::{client_id, DeviceRequest};
-use crate::endpoints::{authorize, issue, Context};
+use crate::endpoints::{authorize, form_check, issue, Context};
 use crate::grants::device::{
     format_user_code, normalize_user_code, user_code, DeviceCode, DeviceRecord, DeviceState, Lookup, Poll,
     DEVICE_LIFETIME, DEVICE_SUBJECT, INTERVAL,
@@ -313,8 +311,7 @@ pub enum DevicePost {
 pub fn read_post(body: &[u8], cookie_csrf: Option<&str>) -> Result<(Params, DevicePost), &'static str> {
     let params = Params::parse_body(body).map_err(|_| "The form could not be read.")?;
     let posted = params.get("csrf").unwrap_or("");
-    let cookie = cookie_csrf.unwrap_or("");
-    if cookie.is_empty() || !bool::from(posted.as_bytes().ct_eq(cookie.as_bytes())) {
+    if !form_check::same_token(posted, cookie_csrf.unwrap_or("")) {
         return Err(FORGED);
     }
     let post = match params.get("action") {
@@ -338,11 +335,8 @@ pub(crate) async fn post<G: GrantStore>(
     now: u64,
     entropy: &mut Entropy,
 ) -> Response {
-    if let Err(r) = consent::check_origin(&ctx.config, request) {
-        return ctx.page(r.status, r.title, r.message, None);
-    }
-    if request.media_type().as_deref() != Some("application/x-www-form-urlencoded") {
-        return ctx.page(400, "Invalid form", "The form must be posted as a form.", None);
+    if let Err(refused) = form_check::page_post(ctx, request, FORGED) {
+        return refused;
     }
     let cookie_csrf = request.cookie(cookie::CSRF).filter(|t| cookie::is_csrf_token(t));
     let (params, post) = match read_post(&request.body, cookie_csrf) {
@@ -411,7 +405,7 @@ pub(crate) async fn post<G: GrantStore>(
             }
         }
         DevicePost::Answer(action, sealed) => {
-            let form = DeviceForm::open(ctx, &sealed).filter(|f| bool::from(f.csrf.as_bytes().ct_eq(csrf.as_bytes())));
+            let form = DeviceForm::open(ctx, &sealed).filter(|f| form_check::same_token(&f.csrf, csrf));
             let Some(form) = form else {
                 return ctx.page(403, "Invalid form", FORGED, None);
             };

@@ -117,11 +117,8 @@ pub(crate) async fn post<G: GrantStore>(
     now: u64,
     entropy: &mut Entropy,
 ) -> Response {
-    if !form_check::from_our_page(&ctx.config, request) {
-        return forged(ctx);
-    }
-    if request.media_type().as_deref() != Some("application/x-www-form-urlencoded") {
-        return ctx.page(400, "Invalid form", "The form must be posted as a form.", None);
+    if let Err(refused) = form_check::page_post(ctx, request, FORGED) {
+        return refused;
     }
     let Ok(params) = Params::parse_body(&request.body) else {
         return ctx.page(400, "Invalid form", "The form could not be read.", None);
