@@ -17,10 +17,9 @@ pub(crate) fn grant_of(ctx: &Context, token: &str, now: u64) -> Option<(String, 
     if let Some(refresh) = RefreshToken::open(&ctx.keys, token) {
         return Some((refresh.sub, refresh.gid, refresh.client_id));
     }
-    // An expired access token still names its grant; revoking it is harmless.
-    let opened = open_for_provider(token, |r| ctx.tokens.resource_keys(r), &ctx.tokens.verifying(), 0)
-        .or_else(|_| open_for_provider(token, |r| ctx.tokens.resource_keys(r), &ctx.tokens.verifying(), now))
-        .ok()?;
+    // An access token that no longer opens (expired) has nothing left to
+    // revoke through it: its refresh token revokes the grant.
+    let opened = open_for_provider(token, |r| ctx.tokens.resource_keys(r), &ctx.tokens.verifying(), now).ok()?;
     let gid = grant_of_access_token_id(&opened.jti)?.to_string();
     Some((opened.sub, gid, opened.client_id))
 }

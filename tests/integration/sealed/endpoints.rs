@@ -173,3 +173,18 @@ fn new_endpoints_answer_cors_preflights() {
         assert!(r.header("access-control-allow-credentials").is_none());
     }
 }
+
+/// Revoking with an access token opened it twice, the first time at time 0,
+/// where no token can open (its `iat` is in the future): wasted work. An
+/// expired access token revokes nothing (RFC 7009: 200); its refresh token
+/// still revokes the grant.
+#[test]
+fn revoking_an_expired_access_token_is_200_and_the_refresh_token_still_revokes() {
+    let s = sealed();
+    let t = tokens(&s, "revoke-expired");
+    s.now.set(T0 + TTL + 61);
+    assert_eq!(revoke(&s, &at(&t), "yourapp.com").status, 200);
+    let next = refreshed(&s, &rt(&t));
+    assert_eq!(revoke(&s, &rt(&next), "yourapp.com").status, 200);
+    assert_error(&refresh(&s, &rt(&next), ""), 400, "invalid_grant", "revoked through the refresh token");
+}
