@@ -55,7 +55,7 @@ pub(crate) async fn post<G: GrantStore>(ctx: &Context, request: &Request, grants
     };
     let inactive = Response::json(200, &serde_json::json!({ "active": false })).no_store();
     let keys = ctx.tokens.resource_keys(&resource);
-    let Ok(opened) = open(token, &resource, &keys, &ctx.tokens.verifying(), now) else {
+    let Ok(opened) = open(token, &resource, &keys, &ctx.tokens.verifying_for(token), now) else {
         return inactive;
     };
     if now > opened.exp {

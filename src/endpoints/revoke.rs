@@ -19,7 +19,8 @@ pub(crate) fn grant_of(ctx: &Context, token: &str, now: u64) -> Option<(String, 
     }
     // An access token that no longer opens (expired) has nothing left to
     // revoke through it: its refresh token revokes the grant.
-    let opened = open_for_provider(token, |r| ctx.tokens.resource_keys(r), &ctx.tokens.verifying(), now).ok()?;
+    let opened =
+        open_for_provider(token, |r| ctx.tokens.resource_keys(r), &ctx.tokens.verifying_for(token), now).ok()?;
     let gid = grant_of_access_token_id(&opened.jti)?.to_string();
     Some((opened.sub, gid, opened.client_id))
 }

@@ -28,8 +28,12 @@ pub(crate) async fn get<G: GrantStore>(ctx: &Context, request: &Request, grants:
     let Some(token) = bearer_token(request) else {
         return challenge(None);
     };
-    let opened = match open_for_provider(token.expose(), |r| ctx.tokens.resource_keys(r), &ctx.tokens.verifying(), now)
-    {
+    let opened = match open_for_provider(
+        token.expose(),
+        |r| ctx.tokens.resource_keys(r),
+        &ctx.tokens.verifying_for(token.expose()),
+        now,
+    ) {
         Ok(o) => o,
         Err(e) => return challenge(Some(&e.to_string())),
     };

@@ -60,6 +60,17 @@ impl TokenKeys {
         self.signing_keys().iter().map(|k| k.verifying_key().clone()).collect()
     }
 
+    /// The keys that may verify `token`: none unless it is a JWS (three
+    /// parts), so that a JWE never derives the ES256 keys (a scalar
+    /// multiplication, once per instance).
+    pub fn verifying_for(&self, token: &str) -> Vec<VerifyingKey> {
+        if token.split('.').count() == 3 {
+            self.verifying()
+        } else {
+            Vec::new()
+        }
+    }
+
     /// The JWKS document (RFC 7517 §5) of [`TokenKeys::verifying`].
     pub fn jwks(&self) -> String {
         let keys = self.verifying();
@@ -87,6 +98,11 @@ mod tests {
         assert_eq!(rotated.signing().kid(), rotated.verifying()[0].kid());
         let jwks: serde_json::Value = serde_json::from_str(&rotated.jwks()).unwrap();
         assert_eq!(jwks["keys"].as_array().unwrap().len(), 2);
+        assert!(rotated.verifying_for("a.b.c.d.e").is_empty() && rotated.signing.get().is_some());
+        let fresh = TokenKeys::new(&secret("f"), None);
+        assert!(fresh.verifying_for("a.b.c.d.e").is_empty());
+        assert!(fresh.signing.get().is_none(), "a JWE derives no signing key");
+        assert_eq!(fresh.verifying_for("a.b.c").len(), 1);
         assert!(!format!("{rotated:?}").contains('o'.to_string().repeat(5).as_str()));
     }
 }
