@@ -2,5 +2,6 @@
 
 pub mod entropy;
 pub mod jose;
+pub mod p256;
 pub mod seal;
 pub mod secret;

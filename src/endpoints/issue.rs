@@ -21,6 +21,14 @@ pub(crate) fn no_grant_store(ctx: &Context, why: &str) -> Response {
     json_error(503, ErrorCode::ServerError.as_str(), "the grant store is not configured").no_store()
 }
 
+/// The answer when a JWT cannot be signed: no P-256 implementation (on
+/// Workers, the runtime lacks `node:crypto`; the Worker's configuration
+/// check names the missing `nodejs_compat` flag at start).
+fn cannot_sign(ctx: &Context) -> Response {
+    (ctx.log)("TOKEN_FORMAT=jwt: no ES256 implementation is installed, refusing to issue (see crypto::p256)");
+    json_error(503, ErrorCode::ServerError.as_str(), "the token signer is not available").no_store()
+}
+
 /// What a person approved, from a code's grant or a device flow's record.
 pub(crate) struct Approval<'a> {
     pub client_id: &'a str,
@@ -168,7 +176,15 @@ pub(crate) fn sealed_response(
     let resource_key = ctx.tokens.resource_key(&refresh.resource);
     let access_token = match policy.format {
         TokenFormat::Jwe => mint_jwe(&claims, &refresh.key, &resource_key, entropy.nonce()),
-        TokenFormat::Jwt => mint_jwt(&claims, &refresh.key, ctx.tokens.signing(), &resource_key, entropy.nonce()),
+        TokenFormat::Jwt => {
+            let signed = ctx.tokens.signing().and_then(|k| mint_jwt(&claims, &refresh.key, k, &resource_key, entropy.nonce()));
+            match signed {
+                Some(token) => token,
+                // The grant is kept: a retry within the grace window gets
+                // the same refresh token, and once signing works, a token.
+                None => return cannot_sign(ctx),
+            }
+        }
     };
     let mut body = serde_json::json!({
         "access_token": access_token,

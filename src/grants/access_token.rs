@@ -119,7 +119,9 @@ impl ResourceKey {
 /// (see [`SigningKey::derive`]; info
 /// `"parallel-oauth-provider access-token es256 v1"`). Its public half goes
 /// in the JWKS; during a rotation publish the previous `SECRET`'s too.
-pub fn signing_key(secret: &Secret) -> SigningKey {
+/// `None` only when no P-256 implementation is installed
+/// ([`crate::crypto::p256`]).
+pub fn signing_key(secret: &Secret) -> Option<SigningKey> {
     SigningKey::derive(secret.bytes(), SIGNING_KEY_INFO)
 }
 
@@ -196,14 +198,15 @@ pub fn mint_jwe(claims: &AccessClaims, api_key: &ApiKey, key: &ResourceKey, iv: 
 /// `sealed_api_key`, a compact JWE under `resource_key` with header
 /// `{"alg":"dir","enc":"A256GCM","kid":…,"cty":"api-key","jti":…}` (the
 /// outer token's `jti`, so it opens with no other token) whose plaintext is
-/// the API key. `iv`: 12 fresh random bytes.
+/// the API key. `iv`: 12 fresh random bytes. `None` when the P-256
+/// implementation could not sign ([`crate::crypto::p256`]).
 pub fn mint_jwt(
     claims: &AccessClaims,
     api_key: &ApiKey,
     signing: &SigningKey,
     resource_key: &ResourceKey,
     iv: [u8; 12],
-) -> String {
+) -> Option<String> {
     let sealed_header = Header {
         kid: Some(resource_key.kid.clone()),
         cty: Some(API_KEY_CTY.into()),
@@ -546,11 +549,11 @@ mod tests {
     }
 
     fn jwt(aud: &str) -> String {
-        mint_jwt(&claims(aud, "jti-1"), &api_key(KEY), &signing_key(&secret("s")), &rk("s", aud), IV)
+        mint_jwt(&claims(aud, "jti-1"), &api_key(KEY), &signing_key(&secret("s")).unwrap(), &rk("s", aud), IV).unwrap()
     }
 
     fn vks() -> Vec<VerifyingKey> {
-        vec![signing_key(&secret("s")).verifying_key().clone()]
+        vec![signing_key(&secret("s")).unwrap().verifying_key().clone()]
     }
 
     fn open_at(token: &str, resource: &str, now: u64) -> Result<Opened, Refusal> {
@@ -620,7 +623,7 @@ mod tests {
         assert_eq!(open_at(&token, A, NOW).unwrap(), expected(Format::Jwt));
         assert!(!token.contains(KEY));
         let parts: Vec<&str> = token.split('.').collect();
-        let signing = signing_key(&secret("s"));
+        let signing = signing_key(&secret("s")).unwrap();
         assert_eq!(
             from_b64url(parts[0]).unwrap(),
             format!(r#"{{"alg":"ES256","kid":"{}","typ":"at+jwt"}}"#, signing.kid()).as_bytes()
@@ -647,7 +650,7 @@ mod tests {
     fn empty_scope_is_left_out_and_reads_back_empty() {
         let mut c = claims(A, "j");
         c.scope.clear();
-        let token = mint_jwt(&c, &api_key(KEY), &signing_key(&secret("s")), &rk("s", A), IV);
+        let token = mint_jwt(&c, &api_key(KEY), &signing_key(&secret("s")).unwrap(), &rk("s", A), IV).unwrap();
         assert!(decoded(token.split('.').nth(1).unwrap()).get("scope").is_none());
         assert_eq!(open_at(&token, A, NOW).unwrap().scope, "");
     }
@@ -728,8 +731,8 @@ mod tests {
         assert_eq!(open(&old_token, A, &both[..1], &[], NOW), Err(Refusal::Invalid));
 
         // JWT: signed under the old SECRET's key, sealed under its resource key.
-        let old_jwt = mint_jwt(&claims(A, "j"), &api_key(KEY), &signing_key(&old), &ResourceKey::derive(&old, A), IV);
-        let jwks = [signing_key(&new).verifying_key().clone(), signing_key(&old).verifying_key().clone()];
+        let old_jwt = mint_jwt(&claims(A, "j"), &api_key(KEY), &signing_key(&old).unwrap(), &ResourceKey::derive(&old, A), IV).unwrap();
+        let jwks = [signing_key(&new).unwrap().verifying_key().clone(), signing_key(&old).unwrap().verifying_key().clone()];
         assert!(open(&old_jwt, A, &both, &jwks, NOW).is_ok());
         assert_eq!(open(&old_jwt, A, &both, &jwks[..1], NOW), Err(Refusal::Invalid));
         assert_eq!(open(&old_jwt, A, &both[..1], &jwks, NOW), Err(Refusal::Invalid));
@@ -738,14 +741,14 @@ mod tests {
 
     #[test]
     fn a_sealed_api_key_opens_only_in_its_own_token() {
-        let signing = signing_key(&secret("s"));
+        let signing = signing_key(&secret("s")).unwrap();
         let key = rk("s", A);
-        let one = mint_jwt(&claims(A, "jti-1"), &api_key("sk-one"), &signing, &key, [1; 12]);
-        let two = mint_jwt(&claims(A, "jti-2"), &api_key("sk-two"), &signing, &key, [2; 12]);
+        let one = mint_jwt(&claims(A, "jti-1"), &api_key("sk-one"), &signing, &key, [1; 12]).unwrap();
+        let two = mint_jwt(&claims(A, "jti-2"), &api_key("sk-two"), &signing, &key, [2; 12]).unwrap();
         let mut payload = decoded(one.split('.').nth(1).unwrap());
         let resign = |p: &serde_json::Value| {
             let h = Header { kid: Some(signing.kid().into()), typ: Some(TYP.into()), ..Header::default() };
-            jose::sign_es256(&signing, &h, p.to_string().as_bytes())
+            jose::sign_es256(&signing, &h, p.to_string().as_bytes()).unwrap()
         };
         // Re-signed unchanged: opens (the forgery below is otherwise sound).
         assert_eq!(open_at(&resign(&payload), A, NOW).unwrap().api_key, api_key("sk-one"));
@@ -882,8 +885,8 @@ mod tests {
             .expand(b"parallel-oauth-provider resource-key v1 https://mcp.example/mcp", &mut okm)
             .unwrap();
         assert_eq!(rk("s", A).key, okm);
-        let signing = signing_key(&secret("s"));
-        assert_eq!(signing.kid(), SigningKey::derive("s".repeat(40).as_bytes(), SIGNING_KEY_INFO).kid());
+        let signing = signing_key(&secret("s")).unwrap();
+        assert_eq!(signing.kid(), SigningKey::derive("s".repeat(40).as_bytes(), SIGNING_KEY_INFO).unwrap().kid());
     }
 
     #[test]
@@ -893,7 +896,7 @@ mod tests {
         assert!(debug.contains(key.kid()) && !debug.contains(&key.to_b64url()));
         let opened = open_at(&jwe(A), A, NOW).unwrap();
         assert!(!format!("{opened:?}").contains(KEY));
-        assert!(!format!("{:?}", signing_key(&secret("s"))).contains("ssss"));
+        assert!(!format!("{:?}", signing_key(&secret("s")).unwrap()).contains("ssss"));
     }
 
     /// The example in ACCESS_TOKENS.md: minting is deterministic (fixed IV,
@@ -906,7 +909,7 @@ mod tests {
         const JWT: &str = "eyJhbGciOiJFUzI1NiIsImtpZCI6IldvR3JINDBfVG1TcG9sa1p4S2hJcHBOVXdCZVRYb2xydndqRGZTMTZKTnciLCJ0eXAiOiJhdCtqd3QifQ.eyJpc3MiOiJodHRwczovL21jcC5leGFtcGxlL29hdXRoIiwic3ViIjoidXNlci0xIiwiYXVkIjoiaHR0cHM6Ly9tY3AuZXhhbXBsZS9tY3AiLCJleHAiOjE3MDAwMDM2MDAsImlhdCI6MTcwMDAwMDAwMCwianRpIjoianRpLTEiLCJjbGllbnRfaWQiOiJjbGllbnQtMSIsInNjb3BlIjoicmVhZCB3cml0ZSIsInNlYWxlZF9hcGlfa2V5IjoiZXlKaGJHY2lPaUprYVhJaUxDSmxibU1pT2lKQk1qVTJSME5OSWl3aWEybGtJam9pYldOdmRsazBXRVp0V21jaUxDSmpkSGtpT2lKaGNHa3RhMlY1SWl3aWFuUnBJam9pYW5ScExURWlmUS4uQlFVRkJRVUZCUVVGQlFVRi5BM0UwYXptZnRFY3BiaGdZMkRDbEJ1RTBiMElXdFYzMC5hZl9fZG9WSjU4bmFGdVYtSHAzOHRBIn0.-uPpnB-mIVOLAl889PfX2xDPcK8cipZGlr7Pctiy2XiCPp7EHZcFaDr-oGk1CcUMH1Ww310wbFtTIPHSFr3VbQ";
         let key = rk("s", A);
         assert_eq!((key.to_b64url().as_str(), key.kid()), (RESOURCE_KEY, "mcovY4XFmZg"));
-        assert_eq!(jose::jwks(&[signing_key(&secret("s")).verifying_key()]), JWKS);
+        assert_eq!(jose::jwks(&[signing_key(&secret("s")).unwrap().verifying_key()]), JWKS);
         assert_eq!(jwe(A), JWE);
         assert_eq!(jwt(A), JWT);
         let printed = [ResourceKey::from_b64url(RESOURCE_KEY).unwrap()];

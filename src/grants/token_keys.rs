@@ -45,13 +45,15 @@ impl TokenKeys {
 
     fn signing_keys(&self) -> &[SigningKey] {
         self.signing.get_or_init(|| {
-            [Some(&self.current), self.previous.as_ref()].into_iter().flatten().map(signing_key).collect()
+            // Empty only when no P-256 implementation is installed.
+            [Some(&self.current), self.previous.as_ref()].into_iter().flatten().filter_map(signing_key).collect()
         })
     }
 
-    /// The key that signs JWT access tokens.
-    pub fn signing(&self) -> &SigningKey {
-        &self.signing_keys()[0]
+    /// The key that signs JWT access tokens; `None` only when no P-256
+    /// implementation is installed ([`crate::crypto::p256`]).
+    pub fn signing(&self) -> Option<&SigningKey> {
+        self.signing_keys().first()
     }
 
     /// Every key that verifies them: the current one and, while rotating,
@@ -95,7 +97,7 @@ mod tests {
         assert_eq!(rotated.resource_keys(r)[1], old.resource_key(r));
         assert_ne!(rotated.resource_key(r), old.resource_key(r));
         assert_eq!(rotated.verifying()[1], old.verifying()[0]);
-        assert_eq!(rotated.signing().kid(), rotated.verifying()[0].kid());
+        assert_eq!(rotated.signing().unwrap().kid(), rotated.verifying()[0].kid());
         let jwks: serde_json::Value = serde_json::from_str(&rotated.jwks()).unwrap();
         assert_eq!(jwks["keys"].as_array().unwrap().len(), 2);
         assert!(rotated.verifying_for("a.b.c.d.e").is_empty() && rotated.signing.get().is_some());

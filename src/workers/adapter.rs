@@ -23,7 +23,8 @@ use worker::wasm_bindgen_futures::{future_to_promise, JsFuture};
 use worker::worker_sys::web_sys;
 use worker::{console_error, js_sys, Date, Env};
 
-use super::{KvStore, WorkerFetch, WorkerKeyChecker};
+use super::{install_p256, KvStore, WorkerFetch, WorkerKeyChecker};
+use crate::config::TokenFormat;
 use crate::provider::MAX_BODY;
 use crate::store::{GrantStore, NoGrants, Store};
 use crate::{Config, Provider, Secrets};
@@ -73,8 +74,9 @@ pub async fn parallel_oauth_provider_with<'a, G: GrantStore>(
     let provider = match cached {
         Some(p) => p,
         None => {
-            let p =
-                Provider::with_secrets(config.clone(), secrets).map_err(|e| worker::Error::RustError(e.to_string()))?;
+            let p = with_runtime_p256(config.clone())
+                .and_then(|config| Provider::with_secrets(config, secrets))
+                .map_err(|e| worker::Error::RustError(e.to_string()))?;
             let p = Rc::new(p.with_fetcher(Box::new(WorkerFetch)).with_key_checker(Box::new(WorkerKeyChecker)));
             CACHE.with(|c| *c.borrow_mut() = Some((fingerprint, config.clone(), p.clone())));
             p
@@ -127,6 +129,7 @@ pub async fn handle_raw_with<S: Store, G: GrantStore>(
     if !provider.owns(&url) {
         return Ok(None);
     }
+    install_p256();
     let request = read_request(req, url, MAX_BODY).await?;
     let (now, seed) = clock_and_seed()?;
     match provider.handle_with(&request, store, grants, now, seed).await {
@@ -316,6 +319,20 @@ pub fn secrets_from_env(env: &Env) -> (String, Option<String>) {
 
 pub(crate) fn var(env: &Env, name: &str) -> Option<String> {
     env.var(name).ok().map(|v| v.to_string()).filter(|v| !v.trim().is_empty())
+}
+
+/// `config`, once the runtime's ES256 is installed ([`install_p256`]):
+/// JWT access tokens need it, so `TOKEN_FORMAT=jwt` on a Worker without
+/// the `nodejs_compat` compatibility flag is a configuration error, said
+/// at start rather than at the first token.
+pub fn with_runtime_p256(config: Config) -> Result<Config, crate::ConfigError> {
+    if !install_p256() && config.tokens.format == TokenFormat::Jwt {
+        return Err(crate::ConfigError::InvalidVar {
+            name: "TOKEN_FORMAT",
+            reason: "jwe unless the Worker sets compatibility_flags = [\"nodejs_compat\"] (ES256 signs with the runtime's node:crypto)",
+        });
+    }
+    Ok(config)
 }
 
 /// The configuration from `wrangler.toml` vars.

@@ -15,8 +15,8 @@ use worker::worker_sys::web_sys;
 use worker::{console_error, Env};
 
 use crate::workers::{
-    config_from_env, not_found, parse_url, respond, secrets_from_env, settled, to_raw, BoundGrants, KvNamespace,
-    WorkerFetch, WorkerKeyChecker,
+    config_from_env, not_found, parse_url, respond, secrets_from_env, settled, to_raw, with_runtime_p256, BoundGrants,
+    KvNamespace, WorkerFetch, WorkerKeyChecker,
 };
 use crate::Provider;
 
@@ -31,7 +31,7 @@ fn provider(env: &Env) -> Result<Rc<Provider>, crate::ConfigError> {
     }
     let (current, previous) = secrets_from_env(env);
     let p = Rc::new(
-        Provider::new(config_from_env(env)?, &current, previous.as_deref())?
+        Provider::new(with_runtime_p256(config_from_env(env)?)?, &current, previous.as_deref())?
             .with_logger(|m| console_error!("{}", m))
             .with_fetcher(Box::new(WorkerFetch))
             .with_key_checker(Box::new(WorkerKeyChecker)),
@@ -59,7 +59,7 @@ pub fn fetch(req: web_sys::Request, env: Env, _ctx: JsValue) -> JsValue {
         Ok(p) => p,
         Err(e) => {
             console_error!("parallel-oauth-provider is not configured: {}", e);
-            let why = "the provider is not configured (SECRET is missing or too short); see the server log";
+            let why = "the provider is not configured (a missing or short SECRET, or an invalid var); see the server log";
             return now(crate::protocol::error::json_error(503, "server_error", why));
         }
     };

@@ -12,6 +12,7 @@ mod grants;
 mod grants_object;
 mod key_check;
 mod kv;
+mod p256;
 
 pub use adapter::*;
 pub use fetch::WorkerFetch;
@@ -20,3 +21,4 @@ pub use grants::{BoundGrants, DurableGrants, CALL_TIMEOUT_MS, GRANTS_BINDING};
 pub use grants_object::Grants;
 pub use key_check::WorkerKeyChecker;
 pub use kv::{KvNamespace, KvStore};
+pub use p256::{install_p256, RuntimeP256};

@@ -123,6 +123,39 @@ export async function approveViaForm(base, authorizeUrl, apiKey, { jar = new Coo
   return { location, code: q.get("code"), state: q.get("state"), iss: q.get("iss"), consentResponse: page, html, jar };
 }
 
+/**
+ * A whole code flow as a public client would run it: register (`clientName`,
+ * redirect http://127.0.0.1:6277/cb), PKCE S256, consent through the form
+ * with `apiKey`, then /token. `params` go on the authorize URL (resource,
+ * scope…). Returns { tokens, clientId } after asserting the 200.
+ */
+export async function codeFlow(base, apiKey, { clientName = "e2e", params = {} } = {}) {
+  const redirect = "http://127.0.0.1:6277/cb";
+  const reg = await (await fetch(`${base}/register`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ redirect_uris: [redirect], client_name: clientName, token_endpoint_auth_method: "none" }),
+  })).json();
+  const verifier = Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("base64url");
+  const challenge = Buffer.from(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(verifier))).toString("base64url");
+  const authUrl = new URL(`${base}/authorize`);
+  for (const [k, v] of Object.entries({
+    response_type: "code", client_id: reg.client_id, redirect_uri: redirect, code_challenge: challenge,
+    code_challenge_method: "S256", state: "flow", ...params,
+  })) authUrl.searchParams.set(k, v);
+  const consent = await approveViaForm(base, authUrl, apiKey);
+  const res = await fetch(`${base}/token`, {
+    method: "POST",
+    headers: { "content-type": "application/x-www-form-urlencoded" },
+    body: new URLSearchParams({
+      grant_type: "authorization_code", code: consent.code, client_id: reg.client_id, redirect_uri: redirect, code_verifier: verifier,
+    }),
+  });
+  const tokens = await res.json();
+  assert.equal(res.status, 200, JSON.stringify(tokens));
+  return { tokens, clientId: reg.client_id };
+}
+
 export async function metadata(base) {
   const res = await fetch(new URL("/.well-known/oauth-authorization-server", base));
   assert.equal(res.status, 200);

@@ -14,7 +14,7 @@ import * as jose from "jose";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { UnauthorizedError, refreshAuthorization } from "@modelcontextprotocol/sdk/client/auth.js";
-import { MemoryOAuthClientProvider, approveViaForm, testKey } from "./helpers.mjs";
+import { MemoryOAuthClientProvider, approveViaForm, codeFlow, testKey } from "./helpers.mjs";
 import { ROOT, devSecret, resourceKey, startMcpExample, startWorker } from "./worker.mjs";
 
 const GRACE = 2;
@@ -235,25 +235,7 @@ test("the access token expires; the SDK refreshes on the 401 and carries on with
 test("TOKEN_FORMAT=jwt: jose verifies the token against the served JWKS and opens its sealed_api_key", async () => {
   const base = jwtProvider.base;
   const apiKey = testKey("sk-");
-  const redirect = "http://127.0.0.1:6277/cb";
-  const reg = await (await fetch(`${base}/register`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ redirect_uris: [redirect], client_name: "e2e jwt", token_endpoint_auth_method: "none" }),
-  })).json();
-  const verifier = Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("base64url");
-  const challenge = Buffer.from(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(verifier))).toString("base64url");
-  const authUrl = new URL(`${base}/authorize`);
-  for (const [k, v] of Object.entries({
-    response_type: "code", client_id: reg.client_id, redirect_uri: redirect, code_challenge: challenge,
-    code_challenge_method: "S256", state: "jwt", scope: "api",
-  })) authUrl.searchParams.set(k, v);
-  const consent = await approveViaForm(base, authUrl, apiKey);
-  const res = await fetch(`${base}/token`, form({
-    grant_type: "authorization_code", code: consent.code, client_id: reg.client_id, redirect_uri: redirect, code_verifier: verifier,
-  }));
-  const tokens = await res.json();
-  assert.equal(res.status, 200, JSON.stringify(tokens));
+  const { tokens, clientId } = await codeFlow(base, apiKey, { clientName: "e2e jwt", params: { scope: "api" } });
   const audience = "https://mcp.example/mcp"; // DEFAULT_RESOURCE: the request sent none
   const jwks = jose.createLocalJWKSet(await (await fetch(`${base}/.well-known/jwks.json`)).json());
   const { payload, protectedHeader } = await jose.jwtVerify(tokens.access_token, jwks, {
@@ -269,7 +251,7 @@ test("TOKEN_FORMAT=jwt: jose verifies the token against the served JWKS and open
   assert.equal(inner.protectedHeader.cty, "api-key");
   assert.equal(inner.protectedHeader.jti, payload.jti, "bound to its token");
   assert.equal(new TextDecoder().decode(inner.plaintext), apiKey);
-  const refreshed = await fetch(`${base}/token`, form({ grant_type: "refresh_token", refresh_token: tokens.refresh_token, client_id: reg.client_id }));
+  const refreshed = await fetch(`${base}/token`, form({ grant_type: "refresh_token", refresh_token: tokens.refresh_token, client_id: clientId }));
   assert.equal(refreshed.status, 200);
   assert.equal((await refreshed.json()).access_token.split(".").length, 3);
 });

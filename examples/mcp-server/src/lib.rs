@@ -16,7 +16,7 @@ mod glue {
     use std::cell::RefCell;
 
     use parallel_oauth_provider::resource_server::{bearer_token, parse_jwks, ResourceKey, VerifyingKey};
-    use parallel_oauth_provider::workers::{from_worker, to_worker};
+    use parallel_oauth_provider::workers::{from_worker, install_p256, to_worker};
     use worker::{event, Context, Date, Env};
 
     use crate::mcp::{self, Settings, Tokens, MAX_BODY};
@@ -46,6 +46,8 @@ mod glue {
         if let Some(keys) = JWKS.with(|j| j.borrow().as_ref().filter(|(at, _)| now < at + JWKS_LIFETIME).map(|(_, k)| k.clone())) {
             return keys;
         }
+        // ES256 in a Worker is the runtime's node:crypto (nodejs_compat).
+        install_p256();
         let url = format!("{authorization_server}/.well-known/jwks.json");
         let fetched = async {
             let mut response = worker::Fetch::Url(url.parse().ok()?).send().await.ok()?;
