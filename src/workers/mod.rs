@@ -21,4 +21,4 @@ pub use grants::{BoundGrants, DurableGrants, CALL_TIMEOUT_MS, GRANTS_BINDING};
 pub use grants_object::Grants;
 pub use key_check::WorkerKeyChecker;
 pub use kv::{KvNamespace, KvStore};
-pub use p256::{install_p256, RuntimeP256};
+pub use p256::{has_node_crypto, install_p256, RuntimeP256};

@@ -70,12 +70,18 @@ fn with_node_crypto<T>(f: impl FnOnce(&NodeCrypto) -> Option<T>) -> Option<T> {
 pub struct RuntimeP256;
 
 /// Installs [`RuntimeP256`] as this isolate's ES256 implementation
-/// ([`crate::crypto::p256::install`]); whether the runtime has
-/// `node:crypto` (the `nodejs_compat` compatibility flag). The crate's
-/// own entry points call it; a resource server that verifies JWT access
-/// tokens in a Worker calls it once before [`crate::resource_server::parse_jwks`].
-pub fn install_p256() -> bool {
+/// ([`crate::crypto::p256::install`]). The crate's own entry points call
+/// it; a resource server that verifies JWT access tokens in a Worker calls
+/// it once before [`crate::resource_server::parse_jwks`]. It does not load
+/// `node:crypto` (about 10 ms of a cold start in workerd): the first ES256
+/// operation does.
+pub fn install_p256() {
     p256::install(&RuntimeP256);
+}
+
+/// Whether the runtime has `node:crypto` (the `nodejs_compat` flag);
+/// loads it when it does.
+pub fn has_node_crypto() -> bool {
     with_node_crypto(|_| Some(())).is_some()
 }
 
