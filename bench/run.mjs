@@ -303,7 +303,13 @@ async function benchMode(mode, starters) {
       }
     }
   } finally {
-    for (const rt of Object.values(rts)) await rt.stop();
+    // A failed flow's cause is often only in the Worker's log (wrangler dev's output).
+    const failed = Object.values(out).some((impl) => impl.runs.some((run) => Object.values(run).some((s) => s?.failed)));
+    for (const [label, rt] of Object.entries(rts)) {
+      const text = failed ? (rt.logs?.() ?? "").trim() : "";
+      if (text) log(`  ${label}: last lines of its runtime's output\n${text.split("\n").slice(-20).map((l) => `    | ${l}`).join("\n")}`);
+      await rt.stop();
+    }
   }
   return out;
 }

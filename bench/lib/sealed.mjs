@@ -133,6 +133,7 @@ export async function startSealed({ mode, oursConfig, verbose = false }) {
     startMs: provider.startMs,
     mcpStartMs: mcp.startMs,
     cpu: () => bothCpu(provider, mcp),
+    logs: () => [provider.logs(), mcp.logs()].filter(Boolean).join("\n"),
     stop: async () => {
       await mcp.stop();
       await provider.stop();
