@@ -276,8 +276,10 @@ clean:
 	  $(INSPECTOR_DIR)/node_modules
 
 # ---------------------------------------------------------------- performance
-#   make bench  native micro-benchmarks, size, then the worker in workerd against
-#               its floor and the original (npm parallel-oauth-provider@0.0.13);
+#   make bench  native micro-benchmarks, size, then the worker in workerd (passthrough,
+#               and sealed with the example MCP server opening its tokens) against
+#               its floors, the best peer (npm @cloudflare/workers-oauth-provider@1.2.3)
+#               and the original (npm parallel-oauth-provider@0.0.13);
 #               results in target/bench/ (see bench/run.mjs for BENCH_* settings)
 #   make size   size of build/ and what takes the bytes (installs twiggy if missing)
 
@@ -290,7 +292,7 @@ $(BENCH_NPM_STAMP): bench/package.json bench/package-lock.json
 	npm ci --prefix bench --no-audit --no-fund --loglevel=error
 	@touch $@
 
-bench: build bench-deps
+bench: build build-example bench-deps
 	cargo bench --bench core
 	node scripts/size-report.mjs
 	node bench/run.mjs

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `make bench`: our Worker against its floor and against the original.
+// `make bench`: our Worker against its floors, the best peer and the original.
 //
 // For each runtime mode —
 //   wrangler: `wrangler dev --local` with fresh local state, as `make dev`
@@ -7,15 +7,33 @@
 //             bench` builds first, and a source edit during the run must not
 //             rebuild and restart the worker). Requests go through wrangler's
 //             dev proxy (a second workerd) and, for ours, static-assets routing.
-//   workerd:  the same built Worker in one plain workerd through Miniflare,
-//             without the dev proxy, middleware or assets routing: closer to
-//             what the production runtime spends on the Worker itself.
-// — and each implementation —
-//   ours:     complete flows (metadata -> register -> consent page -> consent
-//             POST -> token, fresh PKCE pair and key per flow, the key checked)
-//             for a fixed time at each concurrency, then the floor: as many
-//             requests to GET /__noop (answered without provider work) at the
-//             same concurrency;
+//   workerd:  the same built Workers, each in one plain workerd through
+//             Miniflare, without the dev proxy, middleware or assets routing:
+//             closer to what the production runtime spends on the Worker.
+// — and each implementation, each in its own runtime —
+//   ours (passthrough): complete flows (metadata -> register -> consent page
+//             -> consent POST -> token, a fresh PKCE pair and key per flow,
+//             the key checked: the access token is the key) for a fixed time
+//             at each concurrency, then its floor: as many flows of five
+//             GET /__noop (answered without provider work);
+//   ours sealed (lib/sealed.mjs): our Worker again with TOKEN_MODE=sealed
+//             (JWE, grants in the GRANTS Durable Object, SQLite-backed) and
+//             the example MCP server (examples/mcp-server, RESOURCE_KEY
+//             derived from the bench's SECRET) in runtimes of their own: the
+//             same five steps with `resource` = the MCP server's /mcp, then
+//             tools/call whoami at /mcp with the token, which the MCP server
+//             opens (the masked key must be the typed one). Its CPU is both
+//             runtimes'. Then, on the sealed provider alone, a loop of
+//             refreshes (grant_type=refresh_token, each on the successor of
+//             the last, on lineages begun by sealed flows before the rounds)
+//             and a loop of as many consent POSTs (their pages fetched
+//             beforehand, outside the measurement): CPU per request of each;
+//   peer (lib/peer.mjs): npm @cloudflare/workers-oauth-provider@1.2.3 in a
+//             minimal Worker doing our job (bench/peer/): metadata ->
+//             register -> consent page -> consent POST -> token -> GET
+//             /api/key (the library checks the token and decrypts the
+//             grant's props; the body must be the typed key), and its floor,
+//             six GET /__noop per flow;
 //   original: npm parallel-oauth-provider@0.0.13 in a minimal Worker
 //             (bench/original/), its own flow (the page's script POSTs a
 //             browser-made code to /store-key), and its floor likewise,
@@ -23,39 +41,49 @@
 // CPU milliseconds of the workerd processes per flow (/proc utime+stime,
 // children included, before and after).
 //
-// Then cold starts (fresh workerd -> first answered request; and wrangler
-// dev spawn -> first answered request), the ratios ours/floor and
-// ours/original against the targets, and everything to
-// target/bench/bench-<time>.json and target/bench/latest.json (with
-// target/bench/native.json from `cargo bench --bench core` and size.json
-// from scripts/size-report.mjs when present).
-//
-// A third reference, "JS+KV floor", runs on the original's runtime: two
+// Two more references. "JS+KV floor" runs on the original's runtime: two
 // no-op requests and three requests doing one KV operation each (what a
 // flow's store traffic costs the local runtime, where KV is simulated in
-// the same workerd process; in production it is a remote call).
+// the same workerd process; in production it is a remote call). "Protocol
+// floor" runs in plain workerd only, in its own workerd: a JS Worker
+// (bench/protocol-floor/) that answers our passthrough flow with our own
+// responses, captured from our Worker at the start (same statuses, headers
+// and bodies), reads the same request bodies and does the same KV
+// operations, but checks and encrypts nothing: the least any Worker
+// speaking our flow's messages spends here.
 //
-// A fourth, "protocol floor", runs in plain workerd only, in its own
-// workerd: a JS Worker (bench/protocol-floor/) that answers our flow with
-// our own responses, captured from our Worker at the start (same statuses,
-// headers and bodies), reads the same request bodies and does the same KV
-// operations, but checks and encrypts nothing. It is the least any Worker
-// speaking our flow's messages spends here; ours minus it is the
-// provider's own work.
+// The measurements of one mode run interleaved: all implementations are up
+// at once, and each concurrency runs BENCH_ROUNDS rounds of ours, its floor,
+// the protocol floor, ours sealed, the refresh loop, the consent POST loop,
+// the peer, its floor, the original, its floor and the JS+KV floor, summed
+// per measurement (so that the machine's drift falls on all alike). Each
+// implementation first runs unrecorded (BENCH_WARMUP_SECONDS): V8 optimizes
+// hot code only after it has run a while.
+//
+// Then cold starts of ours, the original and the peer (fresh workerd ->
+// first answered request; wrangler dev spawn -> first answered request), and
+// the ratios against the targets (lib/report.mjs TARGETS):
+//   passthrough CPU / protocol floor <= 1.10 (plain workerd);
+//   ours sealed (+ the MCP server's open) CPU / peer (+ its API request)
+//   <= 0.25, and flows/s at c=8 sealed / peer >= 4;
+//   sealed CPU / passthrough CPU <= 1.25;
+//   a refresh's CPU <= a consent POST's (per request, the loops above);
+//   cold start ours <= the original's;
+// with ours/original, ours/floor and the floors' ratios reported beside, all
+// printed and written to target/bench/bench-<time>.json and
+// target/bench/latest.json (with target/bench/native.json from `cargo bench
+// --bench core` and size.json from scripts/size-report.mjs when present).
+// Targets are reported, not enforced; a failed flow anywhere fails the run.
 //
 // The load generator (lib/client.mjs: node:http, keep-alive, the requests
 // Node's fetch would send) shares the machine with workerd, so it is kept
 // light: about 1.3 ms of CPU per flow, a third of what fetch spends.
 //
-// The measurements of one mode run interleaved: both implementations are up
-// at once, and each concurrency runs BENCH_ROUNDS rounds of ours, its floor,
-// the original, its floor and the JS+KV floor, summed per measurement.
-//
-// Environment: BENCH_SECONDS (10 per run, split over the rounds),
+// Environment: BENCH_SECONDS (10 per measurement, split over the rounds),
 // BENCH_ROUNDS (5), BENCH_WARMUP_SECONDS (5 per implementation, not
-// recorded), BENCH_CONCURRENCY ("1,8"),
-// BENCH_MODES ("wrangler,workerd"), BENCH_COLD_RUNS (5),
-// BENCH_WRANGLER_STARTS (3), BENCH_SKIP_ORIGINAL=1, BENCH_VERBOSE=1.
+// recorded), BENCH_CONCURRENCY ("1,8"), BENCH_MODES ("wrangler,workerd"),
+// BENCH_COLD_RUNS (5), BENCH_WRANGLER_STARTS (3), BENCH_SKIP_ORIGINAL=1,
+// BENCH_SKIP_PEER=1, BENCH_SKIP_SEALED=1, BENCH_VERBOSE=1.
 
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
@@ -64,10 +92,35 @@ import { join } from "node:path";
 import { benchConfigForOurs } from "./lib/config.mjs";
 import { captureOurs, protocolFloorOptions } from "./lib/capture.mjs";
 import { coldStarts, originalWorkerOptions, oursWorkerOptions } from "./lib/coldstart.mjs";
-import { KV_FLOOR_STEPS, NOOP_STEPS, ORIGINAL_STEPS, OURS_STEPS, kvFloorFlow, noopFlow, originalFlow, oursFlow } from "./lib/flows.mjs";
-import { measure, summarize, summary } from "./lib/load.mjs";
+import {
+  KV_FLOOR_STEPS,
+  NOOP6_STEPS,
+  NOOP_STEPS,
+  ORIGINAL_STEPS,
+  OURS_STEPS,
+  kvFloorFlow,
+  noop6Flow,
+  noopFlow,
+  originalFlow,
+  oursFlow,
+} from "./lib/flows.mjs";
+import { measure, summarize } from "./lib/load.mjs";
 import { OUT_DIR, ROOT } from "./lib/paths.mjs";
+import { PEER_CONFIG, PEER_STEPS, peerFlow, peerWorkerOptions } from "./lib/peer.mjs";
+import { TARGETS, coldStartTargets, compare, fmt, median, printRun, printSummary, targetsByConcurrency, targetsFor } from "./lib/report.mjs";
 import { CLK_TCK, startMiniflare, startWranglerRuntime } from "./lib/runtime.mjs";
+import {
+  CONSENT_POST_STEPS,
+  MCP_DIR,
+  REFRESH_STEPS,
+  SEALED_STEPS,
+  consentForms,
+  consentPostFlow,
+  refreshFlow,
+  refreshLineages,
+  sealedFlow,
+  startSealed,
+} from "./lib/sealed.mjs";
 
 const SECONDS = Number(process.env.BENCH_SECONDS || 10);
 const CONCURRENCY = (process.env.BENCH_CONCURRENCY || "1,8").split(",").map(Number).filter((n) => n > 0);
@@ -77,21 +130,15 @@ const WRANGLER_STARTS = Math.max(1, Number(process.env.BENCH_WRANGLER_STARTS || 
 const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS || 5));
 const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 5);
 const SKIP_ORIGINAL = process.env.BENCH_SKIP_ORIGINAL === "1";
+const SKIP_PEER = process.env.BENCH_SKIP_PEER === "1";
+const SKIP_SEALED = process.env.BENCH_SKIP_SEALED === "1";
 const VERBOSE = process.env.BENCH_VERBOSE === "1";
 const DISCOVERY = "/.well-known/oauth-authorization-server";
 const ORIGINAL_CONFIG = join(ROOT, "bench", "original", "wrangler.toml");
-
-const TARGETS = {
-  cpuVsFloorMax: 1.5,
-  cpuVsOriginalMax: 0.1,
-  throughputVsOriginalMinAtC8: 8,
-};
+// The consent POST loop runs as many requests as the refresh loop did, within these bounds.
+const CONSENT_POSTS = { min: 50, max: 1000 };
 
 const log = (...a) => console.log(...a);
-const fmt = (x, d = 2) => (x == null || Number.isNaN(x) ? "-" : Number(x).toFixed(d));
-const median = (xs) => summary(xs).p50;
-/** "[lo–hi]" of a round-by-round range, or "". */
-const span = (r, d) => (r ? `[rounds ${fmt(r[0], d)}–${fmt(r[1], d)}]` : "");
 
 function preflight() {
   const missing = [];
@@ -101,6 +148,12 @@ function preflight() {
   if (!existsSync(join(ROOT, "node_modules", "wrangler"))) missing.push("node_modules (run `make tools`)");
   if (!SKIP_ORIGINAL && !existsSync(join(ROOT, "bench", "node_modules", "parallel-oauth-provider", "index.js"))) {
     missing.push("bench/node_modules (run `npm ci --prefix bench`)");
+  }
+  if (!SKIP_PEER && !existsSync(join(ROOT, "bench", "node_modules", "@cloudflare", "workers-oauth-provider", "package.json"))) {
+    missing.push("bench/node_modules/@cloudflare/workers-oauth-provider (run `npm ci --prefix bench`)");
+  }
+  if (!SKIP_SEALED && !existsSync(join(MCP_DIR, "build", "index.js"))) {
+    missing.push("examples/mcp-server/build/ (run `make -C examples/mcp-server build`)");
   }
   const unknown = MODES.filter((m) => m !== "wrangler" && m !== "workerd");
   if (unknown.length) missing.push(`known modes (not ${unknown.join(", ")})`);
@@ -133,19 +186,9 @@ function machine() {
   };
 }
 
-function printRun(r, steps) {
-  const cpu = r.cpu;
-  const roles = Object.entries(cpu.byRoleMsPerFlow).map(([k, v]) => `${k} ${fmt(v, 2)}`).join(", ");
-  log(
-    `  ${r.label.padEnd(14)} c=${String(r.concurrency).padEnd(2)} ${String(r.ok).padStart(6)} ok ${String(r.failed).padStart(3)} failed` +
-      `  ${fmt(r.flowsPerSec, 1).padStart(7)} flows/s  flow p50/p95/p99 ${fmt(r.latencyMs.flow.p50, 1)}/${fmt(r.latencyMs.flow.p95, 1)}/${fmt(r.latencyMs.flow.p99, 1)} ms` +
-      `  CPU ${fmt(cpu.workerdMsPerFlow, 2)} ms/flow (${roles})  load ${fmt(r.loadAverage1m, 1)}`,
-  );
-  for (const s of steps) {
-    const l = r.latencyMs.steps[s];
-    log(`      ${s.padEnd(16)} p50 ${fmt(l.p50).padStart(7)}  p95 ${fmt(l.p95).padStart(7)}  p99 ${fmt(l.p99).padStart(7)} ms`);
-  }
-  if (r.failed) log(`      errors: ${JSON.stringify(r.errors)}`);
+/** Unrecorded load, unless `seconds` is 0. */
+async function warmUp(runtime, flow, steps, seconds) {
+  if (seconds > 0) await measure({ runtime, flow, steps, concurrency: Math.max(...CONCURRENCY), seconds });
 }
 
 async function benchMode(mode, starters) {
@@ -157,57 +200,102 @@ async function benchMode(mode, starters) {
       rts[label] = await start(rts);
       out[label] = { startMs: rts[label].startMs, runs: [] };
       log(`  ${label} started in ${fmt(rts[label].startMs, 0)} ms (start -> first answered request) on ${rts[label].base}`);
+      if (rts[label].mcp) {
+        out[label].resourceServerStartMs = rts[label].mcpStartMs;
+        log(`  ${label}: example MCP server started in ${fmt(rts[label].mcpStartMs, 0)} ms on ${rts[label].mcp.base}`);
+      }
     }
+    delete out.protocolFloor; // reported with ours
     // Warm-up (not recorded), the same time for each: V8 compiles hot code
     // again, optimized, after it has run a while (a fresh isolate of ours
     // spends up to twice the CPU per flow for its first ~600 flows).
-    const warm = { concurrency: 8, seconds: WARMUP_SECONDS };
-    await measure({ runtime: rts.ours, flow: oursFlow, steps: OURS_STEPS, ...warm });
-    if (rts.original) await measure({ runtime: rts.original, flow: originalFlow, steps: ORIGINAL_STEPS, ...warm });
-    if (rts.protocolFloor) await measure({ runtime: rts.protocolFloor, flow: oursFlow, steps: OURS_STEPS, ...warm, seconds: 2 });
-    for (const rt of Object.values(rts)) await measure({ runtime: rt, flow: noopFlow, steps: NOOP_STEPS, ...warm, seconds: 1 });
+    await warmUp(rts.ours, oursFlow, OURS_STEPS, WARMUP_SECONDS);
+    if (rts.sealed) await warmUp(rts.sealed, sealedFlow, SEALED_STEPS, WARMUP_SECONDS);
+    if (rts.peer) await warmUp(rts.peer, peerFlow, PEER_STEPS, WARMUP_SECONDS);
+    if (rts.original) await warmUp(rts.original, originalFlow, ORIGINAL_STEPS, WARMUP_SECONDS);
+    if (rts.protocolFloor) await warmUp(rts.protocolFloor, oursFlow, OURS_STEPS, Math.min(2, WARMUP_SECONDS));
+    for (const label of ["ours", "protocolFloor", "original"]) if (rts[label]) await warmUp(rts[label], noopFlow, NOOP_STEPS, Math.min(1, WARMUP_SECONDS));
+    if (rts.peer) await warmUp(rts.peer, noop6Flow, NOOP6_STEPS, Math.min(1, WARMUP_SECONDS));
+    // Refresh lineages, one per client at the highest concurrency, begun by sealed flows.
+    const lineages = rts.sealed ? await refreshLineages(rts.sealed, Math.max(...CONCURRENCY)) : null;
+    if (rts.sealed) await warmUp(rts.sealed.provider, refreshFlow(lineages), REFRESH_STEPS, Math.min(2, WARMUP_SECONDS));
     for (const c of CONCURRENCY) {
-      const slices = { ours: [], floor: [], protocolFloor: [], original: [], originalFloor: [], kvFloor: [] };
+      const slices = {
+        ours: [], floor: [], protocolFloor: [], sealed: [], refresh: [], consentPost: [], peer: [], peerFloor: [], original: [], originalFloor: [], kvFloor: [],
+      };
       const seconds = SECONDS / ROUNDS;
+      const timed = (runtime, flow, steps) => measure({ runtime, flow, steps, concurrency: c, seconds });
+      const counted = (runtime, flow, steps, flows) => measure({ runtime, flow, steps, concurrency: c, flows });
       // Interleaved, so that the machine's drift falls on every measurement alike.
       for (let round = 0; round < ROUNDS; round++) {
-        const ours = await measure({ runtime: rts.ours, flow: oursFlow, steps: OURS_STEPS, concurrency: c, seconds });
+        const ours = await timed(rts.ours, oursFlow, OURS_STEPS);
         const flows = ours.ok + ours.failed;
         slices.ours.push(ours);
-        slices.floor.push(await measure({ runtime: rts.ours, flow: noopFlow, steps: NOOP_STEPS, concurrency: c, flows }));
-        if (rts.protocolFloor) {
-          slices.protocolFloor.push(await measure({ runtime: rts.protocolFloor, flow: oursFlow, steps: OURS_STEPS, concurrency: c, flows }));
+        slices.floor.push(await counted(rts.ours, noopFlow, NOOP_STEPS, flows));
+        if (rts.protocolFloor) slices.protocolFloor.push(await counted(rts.protocolFloor, oursFlow, OURS_STEPS, flows));
+        if (rts.sealed) {
+          slices.sealed.push(await timed(rts.sealed, sealedFlow, SEALED_STEPS));
+          const refresh = await timed(rts.sealed.provider, refreshFlow(lineages), REFRESH_STEPS);
+          slices.refresh.push(refresh);
+          const n = Math.min(CONSENT_POSTS.max, Math.max(CONSENT_POSTS.min, refresh.ok + refresh.failed));
+          const forms = await consentForms(rts.sealed.base, rts.sealed.resource, n);
+          slices.consentPost.push(await counted(rts.sealed.provider, consentPostFlow(forms), CONSENT_POST_STEPS, n));
         }
-        if (!rts.original) continue;
-        const original = await measure({ runtime: rts.original, flow: originalFlow, steps: ORIGINAL_STEPS, concurrency: c, seconds });
-        slices.original.push(original);
-        slices.originalFloor.push(await measure({ runtime: rts.original, flow: noopFlow, steps: NOOP_STEPS, concurrency: c, flows: original.ok + original.failed }));
-        slices.kvFloor.push(await measure({ runtime: rts.original, flow: kvFloorFlow, steps: KV_FLOOR_STEPS, concurrency: c, flows }));
+        if (rts.peer) {
+          const peer = await timed(rts.peer, peerFlow, PEER_STEPS);
+          slices.peer.push(peer);
+          slices.peerFloor.push(await counted(rts.peer, noop6Flow, NOOP6_STEPS, peer.ok + peer.failed));
+        }
+        if (rts.original) {
+          const original = await timed(rts.original, originalFlow, ORIGINAL_STEPS);
+          slices.original.push(original);
+          slices.originalFloor.push(await counted(rts.original, noopFlow, NOOP_STEPS, original.ok + original.failed));
+          slices.kvFloor.push(await counted(rts.original, kvFloorFlow, KV_FLOOR_STEPS, flows));
+        }
       }
-      const run = { concurrency: c, flows: summarize(slices.ours, "ours"), floor: summarize(slices.floor, "ours floor") };
-      if (rts.protocolFloor) run.protocolFloor = summarize(slices.protocolFloor, "protocol floor");
+      const sum = (key, label) => (slices[key].length ? summarize(slices[key], label) : undefined);
+      const run = { concurrency: c, flows: sum("ours", "ours"), floor: sum("floor", "ours floor"), protocolFloor: sum("protocolFloor", "protocol floor") };
       // CPU ms per flow of each measurement in each round: how much the ratios move between rounds.
+      const perFlow = (slice) => (slice ? slice.cpu.workerdMs / (slice.ok + slice.failed) : null);
+      const perSec = (slice) => (slice ? slice.ok / (slice.wallMs / 1000) : null);
       run.rounds = slices.ours.map((_, i) => {
-        const perFlow = (slice) => (slice ? slice.cpu.workerdMs / (slice.ok + slice.failed) : null);
+        const sealed = slices.sealed[i];
         return {
           ours: perFlow(slices.ours[i]),
           floor: perFlow(slices.floor[i]),
           protocolFloor: perFlow(slices.protocolFloor[i]),
+          sealed: perFlow(sealed),
+          sealedProvider: sealed ? Object.entries(sealed.cpu.byRole).filter(([r]) => !r.startsWith("resource ")).reduce((a, [, v]) => a + v, 0) / (sealed.ok + sealed.failed) : null,
+          refresh: perFlow(slices.refresh[i]),
+          consentPost: perFlow(slices.consentPost[i]),
+          peer: perFlow(slices.peer[i]),
+          peerFloor: perFlow(slices.peerFloor[i]),
           original: perFlow(slices.original[i]),
+          originalFloor: perFlow(slices.originalFloor[i]),
           kvFloor: perFlow(slices.kvFloor[i]),
+          sealedFlowsPerSec: perSec(sealed),
+          peerFlowsPerSec: perSec(slices.peer[i]),
         };
       });
       printRun(run.flows, OURS_STEPS);
       printRun(run.floor, []);
       if (run.protocolFloor) printRun(run.protocolFloor, []);
       out.ours.runs.push(run);
+      if (rts.sealed) {
+        const sealed = { concurrency: c, flows: sum("sealed", "ours sealed"), refresh: sum("refresh", "refresh"), consentPost: sum("consentPost", "consent POST") };
+        printRun(sealed.flows, SEALED_STEPS);
+        printRun(sealed.refresh, []);
+        printRun(sealed.consentPost, []);
+        out.sealed.runs.push(sealed);
+      }
+      if (rts.peer) {
+        const peer = { concurrency: c, flows: sum("peer", "peer"), floor: sum("peerFloor", "peer floor") };
+        printRun(peer.flows, PEER_STEPS);
+        printRun(peer.floor, []);
+        out.peer.runs.push(peer);
+      }
       if (rts.original) {
-        const orig = {
-          concurrency: c,
-          flows: summarize(slices.original, "original"),
-          floor: summarize(slices.originalFloor, "original floor"),
-          kvFloor: summarize(slices.kvFloor, "JS+KV floor"),
-        };
+        const orig = { concurrency: c, flows: sum("original", "original"), floor: sum("originalFloor", "original floor"), kvFloor: sum("kvFloor", "JS+KV floor") };
         printRun(orig.flows, ORIGINAL_STEPS);
         printRun(orig.floor, []);
         printRun(orig.kvFloor, []);
@@ -215,7 +303,13 @@ async function benchMode(mode, starters) {
       }
     }
   } finally {
-    for (const rt of Object.values(rts)) await rt.stop();
+    // A failed flow's cause is often only in the Worker's log (wrangler dev's output).
+    const failed = Object.values(out).some((impl) => impl.runs.some((run) => Object.values(run).some((s) => s?.failed)));
+    for (const [label, rt] of Object.entries(rts)) {
+      const text = failed ? (rt.logs?.() ?? "").trim() : "";
+      if (text) log(`  ${label}: last lines of its runtime's output\n${text.split("\n").slice(-20).map((l) => `    | ${l}`).join("\n")}`);
+      await rt.stop();
+    }
   }
   return out;
 }
@@ -247,83 +341,6 @@ async function coldStartsFor(label, options) {
   return out;
 }
 
-function compare(ours, original) {
-  return ours.runs.map((run) => {
-    const c = run.concurrency;
-    const orig = original?.runs.find((r) => r.concurrency === c);
-    const cmp = {
-      concurrency: c,
-      oursFlowsPerSec: run.flows.flowsPerSec,
-      originalFlowsPerSec: orig?.flows.flowsPerSec ?? null,
-      oursFailed: run.flows.failed,
-      originalFailed: orig?.flows.failed ?? null,
-      oursCpuMsPerFlow: run.flows.cpu.workerdMsPerFlow,
-      floorCpuMsPerFlow: run.floor.cpu.workerdMsPerFlow,
-      originalCpuMsPerFlow: orig?.flows.cpu.workerdMsPerFlow ?? null,
-      originalFloorCpuMsPerFlow: orig?.floor.cpu.workerdMsPerFlow ?? null,
-      // 2 no-op + 3 single-KV-operation requests to a JS Worker on the original's runtime.
-      kvFloorCpuMsPerFlow: orig?.kvFloor?.cpu.workerdMsPerFlow ?? null,
-      // Our five responses replayed by a JS Worker that does the same KV operations (plain workerd only).
-      protocolFloorCpuMsPerFlow: run.protocolFloor?.cpu.workerdMsPerFlow ?? null,
-    };
-    cmp.cpuOursOverFloor = cmp.oursCpuMsPerFlow / cmp.floorCpuMsPerFlow;
-    cmp.cpuOursOverOriginal = orig ? cmp.oursCpuMsPerFlow / cmp.originalCpuMsPerFlow : null;
-    // Work above each runtime's own floor: what the provider code costs.
-    cmp.cpuAboveFloorOursMs = cmp.oursCpuMsPerFlow - cmp.floorCpuMsPerFlow;
-    cmp.cpuAboveFloorOriginalMs = orig ? cmp.originalCpuMsPerFlow - cmp.originalFloorCpuMsPerFlow : null;
-    cmp.cpuAboveFloorOursOverOriginal = orig ? cmp.cpuAboveFloorOursMs / cmp.cpuAboveFloorOriginalMs : null;
-    cmp.cpuOursOverKvFloor = cmp.kvFloorCpuMsPerFlow ? cmp.oursCpuMsPerFlow / cmp.kvFloorCpuMsPerFlow : null;
-    // The lowest ours/original that any provider doing the flow's KV operations could reach on this runtime.
-    cmp.cpuKvFloorOverOriginal = orig && cmp.kvFloorCpuMsPerFlow ? cmp.kvFloorCpuMsPerFlow / cmp.originalCpuMsPerFlow : null;
-    cmp.cpuOursOverProtocolFloor = cmp.protocolFloorCpuMsPerFlow ? cmp.oursCpuMsPerFlow / cmp.protocolFloorCpuMsPerFlow : null;
-    // The lowest ours/original that any Worker sending our flow's messages could reach on this runtime.
-    cmp.cpuProtocolFloorOverOriginal = orig && cmp.protocolFloorCpuMsPerFlow ? cmp.protocolFloorCpuMsPerFlow / cmp.originalCpuMsPerFlow : null;
-    cmp.throughputOursOverOriginal = orig ? cmp.oursFlowsPerSec / cmp.originalFlowsPerSec : null;
-    // The same ratios round by round: [lowest, highest].
-    const range = (f) => {
-      const xs = run.rounds.map(f).filter((x) => x != null && Number.isFinite(x));
-      return xs.length ? [Math.min(...xs), Math.max(...xs)] : null;
-    };
-    cmp.roundRanges = {
-      cpuOursOverFloor: range((r) => r.ours / r.floor),
-      cpuOursOverKvFloor: range((r) => r.kvFloor && r.ours / r.kvFloor),
-      cpuOursOverOriginal: range((r) => r.original && r.ours / r.original),
-      cpuKvFloorOverOriginal: range((r) => r.original && r.kvFloor && r.kvFloor / r.original),
-      cpuOursOverProtocolFloor: range((r) => r.protocolFloor && r.ours / r.protocolFloor),
-      cpuProtocolFloorOverOriginal: range((r) => r.original && r.protocolFloor && r.protocolFloor / r.original),
-    };
-    return cmp;
-  });
-}
-
-function targetsFor(comparisons, hasOriginal) {
-  const c8 = comparisons.find((c) => c.concurrency === 8);
-  return {
-    cpuPerFlowAtMost1_5xFloor: comparisons.every((c) => c.cpuOursOverFloor <= TARGETS.cpuVsFloorMax),
-    cpuPerFlowAtMostTenthOfOriginal: hasOriginal ? comparisons.every((c) => c.cpuOursOverOriginal <= TARGETS.cpuVsOriginalMax) : null,
-    throughputC8AtLeast8xOriginal: hasOriginal && c8 ? c8.throughputOursOverOriginal >= TARGETS.throughputVsOriginalMinAtC8 : null,
-    zeroFailedFlows: comparisons.every((c) => c.oursFailed === 0),
-  };
-}
-
-/**
- * Whether each CPU target is within reach of any Worker in this runtime, per
- * concurrency: the floor plus the flow's KV operations (JS+KV floor) against
- * 1.5x the floor, and the protocol floor (our messages, our KV operations, no
- * logic) against 1/10 of the original. null where a reference did not run.
- */
-function attainableFor(comparisons) {
-  const at = (c, ok) => [`c=${c.concurrency}`, ok];
-  return {
-    cpuPerFlowAtMost1_5xFloor: Object.fromEntries(
-      comparisons.map((c) => at(c, c.kvFloorCpuMsPerFlow ? c.kvFloorCpuMsPerFlow <= TARGETS.cpuVsFloorMax * c.floorCpuMsPerFlow : null)),
-    ),
-    cpuPerFlowAtMostTenthOfOriginal: Object.fromEntries(
-      comparisons.map((c) => at(c, c.cpuProtocolFloorOverOriginal == null ? null : c.cpuProtocolFloorOverOriginal <= TARGETS.cpuVsOriginalMax)),
-    ),
-  };
-}
-
 function readJson(path) {
   try {
     return JSON.parse(readFileSync(path, "utf8"));
@@ -337,67 +354,46 @@ async function main() {
   const startedAt = new Date();
   const info = machine();
   log(`parallel-oauth-provider bench: ${info.cpus} × ${info.cpuModel}, ${info.memoryGiB} GiB, load ${info.loadAverageAtStart.map((l) => l.toFixed(2)).join(" ")}, node ${info.node}, wrangler ${info.wrangler}, workerd ${info.workerd}`);
-  log(`${SECONDS} s per run, concurrency ${CONCURRENCY.join(" and ")}, modes ${MODES.join(" and ")}`);
+  log(`${SECONDS} s per measurement, concurrency ${CONCURRENCY.join(" and ")}, modes ${MODES.join(" and ")}`);
 
   const oursConfig = benchConfigForOurs();
   const originalOptions = SKIP_ORIGINAL ? null : await originalWorkerOptions();
+  const peerOptions = SKIP_PEER ? null : await peerWorkerOptions();
   const modes = {};
   for (const mode of MODES) {
-    const starter = (label) =>
+    const start = (label, config, options) =>
       mode === "wrangler"
-        ? () => startWranglerRuntime({ label, config: label === "ours" ? oursConfig : ORIGINAL_CONFIG, readyPath: DISCOVERY, verbose: VERBOSE })
-        : () => startMiniflare({ label, options: label === "ours" ? oursWorkerOptions() : originalOptions });
-    const starters = { ours: starter("ours") };
+        ? () => startWranglerRuntime({ label, config, readyPath: DISCOVERY, verbose: VERBOSE })
+        : () => startMiniflare({ label, options });
+    const starters = { ours: start("ours", oursConfig, oursWorkerOptions()) };
     if (mode === "workerd") {
       starters.protocolFloor = async (started) =>
         startMiniflare({ label: "protocol floor", options: protocolFloorOptions(await captureOurs(started.ours.base)) });
     }
-    if (!SKIP_ORIGINAL) starters.original = starter("original");
-    const { ours, original = null } = await benchMode(mode, starters);
-    const comparisons = compare(ours, original);
-    modes[mode] = { ours, original, comparisons, targets: targetsFor(comparisons, !!original), attainable: attainableFor(comparisons) };
+    if (!SKIP_SEALED) starters.sealed = () => startSealed({ mode, oursConfig, verbose: VERBOSE });
+    if (!SKIP_PEER) starters.peer = start("peer", PEER_CONFIG, peerOptions);
+    if (!SKIP_ORIGINAL) starters.original = start("original", ORIGINAL_CONFIG, originalOptions);
+    const results = await benchMode(mode, starters);
+    const comparisons = compare(results);
+    const byC = targetsByConcurrency(comparisons);
+    modes[mode] = { ...results, comparisons, targets: targetsFor(comparisons, byC), targetsByConcurrency: byC };
   }
 
   log(`\n== cold start: fresh workerd (Miniflare ${info.miniflare}) -> first answered request, ${COLD_RUNS} runs each`);
   const cold = { ours: await coldStartsFor("ours", oursWorkerOptions()) };
   if (!SKIP_ORIGINAL) cold.original = await coldStartsFor("original", originalOptions);
+  if (!SKIP_PEER) cold.peer = await coldStartsFor("peer", peerOptions);
   log(`== cold start: wrangler dev spawn -> first answered request, ${WRANGLER_STARTS} runs each`);
   const wranglerDev = { ours: await wranglerStarts("ours", oursConfig) };
   if (!SKIP_ORIGINAL) wranglerDev.original = await wranglerStarts("original", ORIGINAL_CONFIG);
+  if (!SKIP_PEER) wranglerDev.peer = await wranglerStarts("peer", PEER_CONFIG);
+  const coldStart = { workerd: cold, wranglerDev, targets: coldStartTargets(cold, wranglerDev) };
 
-  log("\n== summary (CPU = workerd processes, ms per flow of 5 requests)");
-  for (const [mode, m] of Object.entries(modes)) {
-    for (const c of m.comparisons) {
-      log(
-        `  ${mode.padEnd(8)} c=${c.concurrency}: ours ${fmt(c.oursFlowsPerSec, 1)} flows/s, ${fmt(c.oursCpuMsPerFlow)} ms | floor ${fmt(c.floorCpuMsPerFlow)} ms` +
-          ` | original ${fmt(c.originalFlowsPerSec, 1)} flows/s, ${fmt(c.originalCpuMsPerFlow)} ms (its floor ${fmt(c.originalFloorCpuMsPerFlow)})` +
-          ` | JS+KV floor ${fmt(c.kvFloorCpuMsPerFlow)} ms` +
-          (c.protocolFloorCpuMsPerFlow ? ` | protocol floor ${fmt(c.protocolFloorCpuMsPerFlow)} ms` : "") +
-          ` => CPU ours/floor ${fmt(c.cpuOursOverFloor)}× ${span(c.roundRanges.cpuOursOverFloor, 2)} (ours/JS+KV floor ${fmt(c.cpuOursOverKvFloor)}× ${span(c.roundRanges.cpuOursOverKvFloor, 2)}),` +
-          ` ours/original ${fmt(c.cpuOursOverOriginal, 3)}× ${span(c.roundRanges.cpuOursOverOriginal, 3)}` +
-          ` (above floor ${fmt(c.cpuAboveFloorOursOverOriginal, 3)}×; JS+KV floor/original ${fmt(c.cpuKvFloorOverOriginal, 3)}× ${span(c.roundRanges.cpuKvFloorOverOriginal, 3)}),` +
-          (c.protocolFloorCpuMsPerFlow
-            ? ` ours/protocol floor ${fmt(c.cpuOursOverProtocolFloor)}× ${span(c.roundRanges.cpuOursOverProtocolFloor, 2)},` +
-              ` protocol floor/original ${fmt(c.cpuProtocolFloorOverOriginal, 3)}× ${span(c.roundRanges.cpuProtocolFloorOverOriginal, 3)},`
-            : "") +
-          ` throughput ours/original ${fmt(c.throughputOursOverOriginal, 1)}×`,
-      );
-    }
-    log(`  ${mode.padEnd(8)} targets: ${Object.entries(m.targets).map(([k, v]) => `${k} ${v === null ? "n/a" : v ? "met" : "MISSED"}`).join(", ")}`);
-    const reach = (byC) => Object.entries(byC).map(([c, v]) => `${c} ${v === null ? "n/a" : v ? "yes" : "no"}`).join(" ");
-    log(
-      `  ${mode.padEnd(8)} within reach of any Worker here? cpuPerFlowAtMost1_5xFloor (JS+KV floor <= 1.5x floor): ${reach(m.attainable.cpuPerFlowAtMost1_5xFloor)};` +
-        ` cpuPerFlowAtMostTenthOfOriginal (protocol floor <= original/10): ${reach(m.attainable.cpuPerFlowAtMostTenthOfOriginal)}`,
-    );
-  }
-  log(
-    `  cold start (workerd -> first response): ours ${fmt(cold.ours.medianFirstResponseMs, 0)} ms` +
-      (cold.original ? `, original ${fmt(cold.original.medianFirstResponseMs, 0)} ms` : "") +
-      `; wrangler dev -> first response: ours ${fmt(wranglerDev.ours.medianMs, 0)} ms` +
-      (wranglerDev.original ? `, original ${fmt(wranglerDev.original.medianMs, 0)} ms` : ""),
-  );
+  printSummary(modes, coldStart);
   // The bench itself keeps about two runnable threads busy; much more means other work competed.
-  const busy = Object.values(modes).flatMap((m) => [m.ours, m.original].filter(Boolean).flatMap((i) => i.runs.flatMap((r) => [r.flows, r.floor, r.protocolFloor, r.kvFloor].filter(Boolean))));
+  const busy = Object.values(modes).flatMap((m) =>
+    ["ours", "sealed", "peer", "original"].flatMap((impl) => (m[impl]?.runs ?? []).flatMap((r) => Object.values(r).filter((s) => s?.loadAverage1m != null))),
+  );
   const maxLoad = Math.max(...busy.map((r) => r.loadAverage1m));
   if (maxLoad > info.cpus + 1) {
     log(`  note: 1-minute load average reached ${fmt(maxLoad, 1)} on ${info.cpus} CPUs: other work competed, so throughput and latency are pessimistic (CPU per flow much less so)`);
@@ -410,14 +406,25 @@ async function main() {
   const result = {
     startedAt: startedAt.toISOString(),
     machine: info,
-    settings: { secondsPerRun: SECONDS, rounds: ROUNDS, warmupSeconds: WARMUP_SECONDS, concurrency: CONCURRENCY, modes: MODES, coldRuns: COLD_RUNS, wranglerStarts: WRANGLER_STARTS },
+    settings: {
+      secondsPerMeasurement: SECONDS,
+      rounds: ROUNDS,
+      warmupSeconds: WARMUP_SECONDS,
+      concurrency: CONCURRENCY,
+      modes: MODES,
+      coldRuns: COLD_RUNS,
+      wranglerStarts: WRANGLER_STARTS,
+      consentPosts: CONSENT_POSTS,
+      skipped: { original: SKIP_ORIGINAL, peer: SKIP_PEER, sealed: SKIP_SEALED },
+    },
     thresholds: TARGETS,
     modes,
-    coldStart: { workerd: cold, wranglerDev },
+    coldStart,
     kv: {
       note: "store operations per flow, counted natively by benches/core.rs (MemoryStore op counts); the Workers adapter maps each to one KV call",
       ours: native?.store_ops_per_flow ?? null,
       original: { put: 1, get: 1, delete: 1, source: "index.js: kv.put at /store-key, kv.get + kv.delete at /token" },
+      peer: { source: "not counted: @cloudflare/workers-oauth-provider's storage-schema.md (clients, grants, tokens in OAUTH_KV)" },
     },
     native,
     size,

@@ -5,19 +5,19 @@
 // same for both Workers, and keeps process start, configuration, script and
 // WebAssembly compilation, instantiation and the first request.
 
-import { existsSync, mkdirSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 
 import { OUT_DIR, ROOT } from "./paths.mjs";
-import { readDevVars, readWranglerToml } from "./config.mjs";
+import { benchDevVars, readDevVars, readWranglerToml } from "./config.mjs";
 
 const FIRST = "/.well-known/oauth-authorization-server";
 
-/** Miniflare options for our built Worker (build/index.js + index_bg.wasm). */
-export function oursWorkerOptions() {
+/** Miniflare options for our built Worker (build/index.js + index_bg.wasm), with `vars` over its own. */
+export function oursWorkerOptions(vars = {}) {
   const toml = readWranglerToml(join(ROOT, "wrangler.toml"));
-  const devVars = existsSync(join(ROOT, ".dev.vars")) ? join(ROOT, ".dev.vars") : join(ROOT, ".dev.vars.example");
+  const devVars = benchDevVars();
   return {
     modules: true,
     scriptPath: join(ROOT, "build", "index.js"),
@@ -27,30 +27,41 @@ export function oursWorkerOptions() {
     kvNamespaces: ["KV"],
     // As wrangler.toml binds it (in memory here).
     durableObjects: { GRANTS: { className: "Grants", useSQLite: true } },
-    bindings: { ...toml.vars, ...readDevVars(devVars) },
+    bindings: { ...toml.vars, ...readDevVars(devVars), ...vars },
   };
 }
 
-/** Bundles bench/original/worker.mjs with esbuild (as wrangler would); Miniflare options for it. */
-export async function originalWorkerOptions() {
+/**
+ * Bundles a Worker's entry with esbuild as wrangler would (its npm
+ * dependencies from bench/node_modules; the runtime's own `cloudflare:`
+ * modules left to workerd) into target/bench/<name>-bundle/worker.mjs.
+ */
+export async function bundleWorker(entry, name) {
   const { build } = await import("esbuild");
-  const outdir = join(OUT_DIR, "original-bundle");
+  const outdir = join(OUT_DIR, `${name}-bundle`);
   mkdirSync(outdir, { recursive: true });
   const outfile = join(outdir, "worker.mjs");
   await build({
-    entryPoints: [join(ROOT, "bench", "original", "worker.mjs")],
+    entryPoints: [entry],
     bundle: true,
     format: "esm",
     platform: "neutral",
     conditions: ["workerd", "worker", "browser"],
     mainFields: ["module", "main"],
+    external: ["cloudflare:*"],
     outfile,
     logLevel: "error",
   });
+  return outfile;
+}
+
+/** Bundles bench/original/worker.mjs (as wrangler would); Miniflare options for it. */
+export async function originalWorkerOptions() {
+  const scriptPath = await bundleWorker(join(ROOT, "bench", "original", "worker.mjs"), "original");
   const toml = readWranglerToml(join(ROOT, "bench", "original", "wrangler.toml"));
   return {
     modules: true,
-    scriptPath: outfile,
+    scriptPath,
     compatibilityDate: toml.compatibilityDate,
     compatibilityFlags: toml.compatibilityFlags,
     kvNamespaces: ["KV"],

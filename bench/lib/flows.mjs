@@ -1,15 +1,19 @@
 // The flows the benchmark drives, as a client would (client.mjs: redirects
-// not followed, cookies by hand). Each flow is five requests; each step is
-// timed; any unexpected answer throws (a failed flow).
+// not followed, cookies by hand). Each step is timed; any unexpected answer
+// throws (a failed flow). A flow is `flow(base, runtime)` -> [[step, ms], ...].
 //
 // - ours: metadata -> register -> consent page -> consent POST (303 with the
 //   code) -> token; a fresh PKCE pair and API key per flow, and the key
-//   returned by /token must be the one typed.
+//   returned by /token must be the one typed (passthrough mode).
 // - original (npm parallel-oauth-provider@0.0.13): metadata -> register ->
 //   GET /authorize (the page with its inline script) -> POST /store-key (what
 //   that script does: the browser makes up the code and posts it with the
 //   key and the PKCE challenge) -> token.
 // - noop: five GET /__noop (the floor: the runtime with no provider work).
+// - kvFloor: the floor with the flow's three KV operations.
+//
+// Ours sealed (+ the resource server's open) is in sealed.mjs, the peer's
+// flow in peer.mjs; both use the steps exported here.
 
 import { createHash, randomBytes } from "node:crypto";
 import { performance } from "node:perf_hooks";
@@ -20,7 +24,7 @@ export const OURS_REDIRECT = "http://127.0.0.1:9/cb";
 // The original accepts http only for "localhost" (no request is ever sent there).
 export const ORIGINAL_REDIRECT = "http://localhost:9/cb";
 
-const b64url = (buf) => buf.toString("base64url");
+export const b64url = (buf) => buf.toString("base64url");
 
 export function pkcePair() {
   const verifier = b64url(randomBytes(32));
@@ -28,11 +32,11 @@ export function pkcePair() {
   return { verifier, challenge };
 }
 
-const newKey = () => `sk-bench-${randomBytes(12).toString("hex")}`;
+export const newKey = () => `sk-bench-${randomBytes(12).toString("hex")}`;
 
-class FlowError extends Error {}
+export class FlowError extends Error {}
 
-function expectStatus(step, res, status) {
+export function expectStatus(step, res, status) {
   if (res.status !== status) throw new FlowError(`${step}: HTTP ${res.status}, expected ${status}`);
 }
 
@@ -44,15 +48,15 @@ function htmlUnescape(s) {
   });
 }
 
-function hiddenInput(html, name) {
+export function hiddenInput(html, name) {
   const m = html.match(new RegExp(`<input[^>]*\\bname="${name}"[^>]*>`));
   const v = m && m[0].match(/\bvalue="([^"]*)"/);
   if (!v) throw new FlowError(`consent page: no hidden input ${name}`);
   return htmlUnescape(v[1]);
 }
 
-/** Runs `steps` in order, timing each: [name, async () => value]. */
-async function timed(times, name, fn) {
+/** Runs `fn` as the step `name`, its time pushed to `times`; its value. */
+export async function timed(times, name, fn) {
   const t = performance.now();
   const v = await fn();
   times.push([name, performance.now() - t]);
@@ -60,7 +64,7 @@ async function timed(times, name, fn) {
 }
 
 /** The "metadata" step: the provider's metadata document. */
-function metadataStep(times, base) {
+export function metadataStep(times, base) {
   return timed(times, "metadata", async () => {
     const res = await request(`${base}/.well-known/oauth-authorization-server`);
     expectStatus("metadata", res, 200);
@@ -69,7 +73,7 @@ function metadataStep(times, base) {
 }
 
 /** The "register" step: dynamic client registration of `client`; the client_id. */
-function registerStep(times, meta, client) {
+export function registerStep(times, meta, client) {
   return timed(times, "register", async () => {
     const res = await request(meta.registration_endpoint, {
       method: "POST",
@@ -82,7 +86,7 @@ function registerStep(times, meta, client) {
 }
 
 /** The authorization request (PKCE S256) for a client, plus `extra` parameters. */
-function authorizeUrl(meta, { clientId, redirectUri, challenge, state, ...extra }) {
+export function authorizeUrl(meta, { clientId, redirectUri, challenge, state, ...extra }) {
   const url = new URL(meta.authorization_endpoint);
   url.search = new URLSearchParams({
     response_type: "code",
@@ -96,8 +100,17 @@ function authorizeUrl(meta, { clientId, redirectUri, challenge, state, ...extra 
   return url;
 }
 
-/** The "token" step: exchanges `code`; the access token must be `key`. */
-function tokenStep(times, meta, { code, clientId, redirectUri, verifier, key }) {
+/** The key must have come back as the access token (passthrough). */
+const passthroughToken = (key) => (body) => {
+  if (body.access_token !== key) throw new FlowError("token: not the key that was typed");
+};
+
+/**
+ * The "token" step: exchanges `code` (with `resource` when given); `check(body)`
+ * throws if the answer is not the expected one (default: the access token is
+ * `key`). The token response's body.
+ */
+export function tokenStep(times, meta, { code, clientId, redirectUri, verifier, key, resource }, check = passthroughToken(key)) {
   return timed(times, "token", async () => {
     const res = await request(meta.token_endpoint, {
       method: "POST",
@@ -108,11 +121,13 @@ function tokenStep(times, meta, { code, clientId, redirectUri, verifier, key }) 
         client_id: clientId,
         redirect_uri: redirectUri,
         code_verifier: verifier,
+        ...(resource ? { resource } : {}),
       }),
     });
     expectStatus("token", res, 200);
     const body = res.json();
-    if (body.access_token !== key) throw new FlowError("token: not the key that was typed");
+    check(body);
+    return body;
   });
 }
 
@@ -120,28 +135,31 @@ export const OURS_STEPS = ["metadata", "register", "consent page", "consent POST
 export const ORIGINAL_STEPS = ["metadata", "register", "authorize page", "store-key", "token"];
 export const NOOP_STEPS = ["noop 1", "noop 2", "noop 3", "noop 4", "noop 5"];
 
-/** One complete flow against our worker; returns [[step, ms], ...]. */
-export async function oursFlow(base) {
-  const times = [];
-  const meta = await metadataStep(times, base);
-  if (meta.issuer !== base) throw new FlowError(`metadata: issuer ${meta.issuer}`);
-  const clientId = await registerStep(times, meta, { redirect_uris: [OURS_REDIRECT], client_name: "bench" });
-  const { verifier, challenge } = pkcePair();
-  const state = b64url(randomBytes(9));
-  const key = newKey();
-  const page = await timed(times, "consent page", async () => {
-    const url = authorizeUrl(meta, { clientId, redirectUri: OURS_REDIRECT, challenge, state });
-    const res = await request(url);
-    expectStatus("consent page", res, 200);
-    const html = res.text();
-    const csrfCookie = res.headers
-      .getSetCookie()
-      .map((c) => c.split(";")[0])
-      .find((c) => c.startsWith("__Host-parallel-oauth-csrf="));
-    if (!csrfCookie) throw new FlowError("consent page: no CSRF cookie");
-    return { request: hiddenInput(html, "request"), csrf: hiddenInput(html, "csrf"), csrfCookie };
-  });
-  const code = await timed(times, "consent POST", async () => {
+/**
+ * Our "consent page" step: GET /authorize (with `extra` parameters such as
+ * resource and scope); the form's hidden fields and its CSRF cookie.
+ */
+export function consentPageStep(times, meta, { clientId, challenge, state, ...extra }) {
+  return timed(times, "consent page", () => consentPage(meta, { clientId, challenge, state, ...extra }));
+}
+
+/** GET /authorize on our Worker, untimed: { request, csrf, csrfCookie }. */
+export async function consentPage(meta, { clientId, challenge, state, ...extra }) {
+  const url = authorizeUrl(meta, { clientId, redirectUri: OURS_REDIRECT, challenge, state, ...extra });
+  const res = await request(url);
+  expectStatus("consent page", res, 200);
+  const html = res.text();
+  const csrfCookie = res.headers
+    .getSetCookie()
+    .map((c) => c.split(";")[0])
+    .find((c) => c.startsWith("__Host-parallel-oauth-csrf="));
+  if (!csrfCookie) throw new FlowError("consent page: no CSRF cookie");
+  return { request: hiddenInput(html, "request"), csrf: hiddenInput(html, "csrf"), csrfCookie };
+}
+
+/** Our "consent POST" step: approves `page` with `key`; the code (303 to the client, `state` and `iss` checked). */
+export function consentPostStep(times, base, meta, page, { key, state }) {
+  return timed(times, "consent POST", async () => {
     const res = await request(meta.authorization_endpoint, {
       method: "POST",
       headers: {
@@ -160,6 +178,19 @@ export async function oursFlow(base) {
     }
     return p.get("code");
   });
+}
+
+/** One complete flow against our worker (passthrough); returns [[step, ms], ...]. */
+export async function oursFlow(base) {
+  const times = [];
+  const meta = await metadataStep(times, base);
+  if (meta.issuer !== base) throw new FlowError(`metadata: issuer ${meta.issuer}`);
+  const clientId = await registerStep(times, meta, { redirect_uris: [OURS_REDIRECT], client_name: "bench" });
+  const { verifier, challenge } = pkcePair();
+  const state = b64url(randomBytes(9));
+  const key = newKey();
+  const page = await consentPageStep(times, meta, { clientId, challenge, state });
+  const code = await consentPostStep(times, base, meta, page, { key, state });
   await tokenStep(times, meta, { code, clientId, redirectUri: OURS_REDIRECT, verifier, key });
   return times;
 }
@@ -195,10 +226,10 @@ export async function originalFlow(base) {
   return times;
 }
 
-/** Five requests to the no-op route: the floor. */
-export async function noopFlow(base) {
+/** `steps.length` requests to the no-op route, one per step: a floor. */
+async function noopRequests(base, steps) {
   const times = [];
-  for (const name of NOOP_STEPS) {
+  for (const name of steps) {
     await timed(times, name, async () => {
       const res = await request(`${base}/__noop`);
       const text = res.text();
@@ -207,6 +238,13 @@ export async function noopFlow(base) {
   }
   return times;
 }
+
+/** Five requests to the no-op route: the floor of a five-request flow. */
+export const noopFlow = (base) => noopRequests(base, NOOP_STEPS);
+
+/** Six: the floor of the peer's flow (five requests and the API request). */
+export const NOOP6_STEPS = [...NOOP_STEPS, "noop 6"];
+export const noop6Flow = (base) => noopRequests(base, NOOP6_STEPS);
 
 export const KV_FLOOR_STEPS = ["noop 1", "noop 2", "kv put", "kv get", "kv delete"];
 

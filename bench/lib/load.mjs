@@ -43,7 +43,7 @@ export async function measure({ runtime, flow, steps, concurrency, seconds, flow
       started++;
       const t = performance.now();
       try {
-        const times = await flow(runtime.base);
+        const times = await flow(runtime.base, runtime);
         flowMs.push(performance.now() - t);
         for (const [name, ms] of times) perStep.get(name).push(ms);
         ok++;

@@ -123,13 +123,16 @@ export function cpuDelta(before, after) {
  * Starts `wrangler dev --local` for `config` (used as it is: the caller
  * leaves out [build]) on a free port with fresh local state; resolves once
  * `readyPath` answers 200. `startMs` is the time from spawning wrangler to
- * that first answered request (polled every 20 ms).
+ * that first answered request (polled every 20 ms). `vars` ({ NAME: value })
+ * and `varsFor(port)` go to wrangler as `--var NAME:value`.
  */
-export async function startWranglerRuntime({ label, config, readyPath, verbose = false }) {
+export async function startWranglerRuntime({ label, config, readyPath, vars = {}, varsFor, verbose = false }) {
   const rt = await startWrangler({
     config,
     name: label,
     readyPath,
+    vars,
+    varsFor,
     pollMs: 20,
     verbose,
     // Quieter than the e2e default (info): wrangler does as little beside the load as it can.
@@ -139,24 +142,26 @@ export async function startWranglerRuntime({ label, config, readyPath, verbose =
 }
 
 /**
- * Starts our Worker or the original in a plain workerd through Miniflare
- * (the library wrangler dev uses), without wrangler's dev proxy, inspector
- * plumbing, middleware or static-assets routing: closer to what the
- * production runtime spends on the Worker itself.
+ * Starts a Worker (ours, the original, the peer, the example MCP server) in
+ * a plain workerd through Miniflare (the library wrangler dev uses), without
+ * wrangler's dev proxy, inspector plumbing, middleware or static-assets
+ * routing: closer to what the production runtime spends on the Worker
+ * itself. On `port` (default: any free one); ready when `readyPath` answers
+ * 200.
  */
-export async function startMiniflare({ label, options }) {
+export async function startMiniflare({ label, options, port = 0, readyPath = "/.well-known/oauth-authorization-server" }) {
   const { Miniflare } = await import("miniflare");
   const workerd = () => processTree(process.pid).filter((p) => p.comm === "workerd" && p.state !== "Z").map((p) => p.pid);
   const running = new Set(workerd());
   const t0 = performance.now();
-  const mf = new Miniflare({ ...options, host: "127.0.0.1", port: 0, kvPersist: false });
+  const mf = new Miniflare({ ...options, host: "127.0.0.1", port, kvPersist: false });
   const url = await mf.ready;
   const base = url.toString().replace(/\/$/, "");
-  const res = await fetch(`${base}/.well-known/oauth-authorization-server`);
+  const res = await fetch(`${base}${readyPath}`);
   await res.arrayBuffer();
   if (res.status !== 200) {
     await mf.dispose();
-    throw new Error(`${label}: metadata -> ${res.status}`);
+    throw new Error(`${label}: GET ${readyPath} -> ${res.status}`);
   }
   // Its own workerd only: another implementation may be running beside it.
   const own = workerd().filter((pid) => !running.has(pid));
