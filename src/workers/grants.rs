@@ -166,4 +166,15 @@ impl GrantStore for BoundGrants {
             BoundGrants::Missing(none) => none.call(subject, command).await,
         }
     }
+
+    fn bound(&self) -> bool {
+        matches!(self, BoundGrants::Durable(_))
+    }
+
+    fn unbound_reason(&self) -> &str {
+        match self {
+            BoundGrants::Durable(_) => "",
+            BoundGrants::Missing(none) => none.unbound_reason(),
+        }
+    }
 }

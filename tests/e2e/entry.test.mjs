@@ -3,12 +3,15 @@
 // set up: a Worker deployed without its KV binding. A provider route then
 // fails at the runtime, and the answer is still an RFC-shaped JSON error,
 // with the reason in the log and not in the body; routes that need no
-// provider keep working.
+// provider keep working. And one deployed without its GRANTS binding: a
+// passthrough-only deployment that works quietly and advertises no grant
+// that needs the store.
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { Miniflare } from "miniflare";
+import { codeFlow, testKey } from "./helpers.mjs";
 import { DISCOVERY, ROOT } from "./worker.mjs";
 
 describe("the Worker deployed without its KV binding", () => {
@@ -65,5 +68,41 @@ describe("the Worker deployed without its KV binding", () => {
     const other = await fetch(`${base}/nothing-here`);
     assert.equal(other.status, 404);
     assert.equal((await other.json()).error, "not_found");
+  });
+});
+
+describe("the Worker deployed without its GRANTS binding (passthrough only)", () => {
+  let mf;
+  let base;
+  let log = "";
+  before(async () => {
+    mf = new Miniflare({
+      modules: true,
+      scriptPath: join(ROOT, "build", "index.js"),
+      modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"] }],
+      compatibilityDate: "2026-04-20",
+      kvNamespaces: ["KV"],
+      bindings: { SECRET: "entry-test-secret-0123456789abcdefghijklmnop", DEV: "1" },
+      host: "127.0.0.1",
+      port: 0,
+      handleRuntimeStdio(stdout, stderr) {
+        for (const s of [stdout, stderr]) s.on("data", (chunk) => (log += chunk));
+      },
+    });
+    base = (await mf.ready).toString().replace(/\/$/, "");
+  });
+  after(() => mf?.dispose());
+
+  test("unbound_grants_store_is_not_called_or_logged_per_exchange: passthrough works, quietly, and the metadata offers no device grant", async () => {
+    const meta = await (await fetch(`${base}${DISCOVERY}`)).json();
+    assert.ok(!meta.grant_types_supported.includes("urn:ietf:params:oauth:grant-type:device_code"), JSON.stringify(meta));
+    assert.equal(meta.device_authorization_endpoint, undefined);
+    const apiKey = testKey("sk-");
+    for (let i = 0; i < 3; i++) {
+      const { tokens } = await codeFlow(base, apiKey);
+      assert.equal(tokens.access_token, apiKey);
+    }
+    await new Promise((r) => setTimeout(r, 500));
+    assert.doesNotMatch(log, /grant store|GRANTS/, "no log line per exchange about the missing binding");
   });
 });
