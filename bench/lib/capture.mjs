@@ -55,6 +55,8 @@ export function protocolFloorOptions(canned) {
     // The same runtime behaviour as ours.
     compatibilityDate: readWranglerToml(join(ROOT, "wrangler.toml")).compatibilityDate,
     kvNamespaces: ["KV"],
+    // As ours: one object per subject, SQLite storage.
+    durableObjects: { GRANTS: { className: "Grants", useSQLite: true } },
     bindings: { CANNED: JSON.stringify(canned) },
   };
 }

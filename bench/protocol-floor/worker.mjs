@@ -2,15 +2,47 @@
 // flow in this runtime. It answers our five requests with our own responses,
 // captured from our Worker when the bench starts (bench/lib/capture.mjs: the
 // same statuses, headers and bodies, with the per-flow values filled in),
-// reads the same request bodies and does the same three KV operations. It
-// checks nothing and encrypts nothing: everything our Worker spends beyond
-// this is the provider's own work.
+// reads the same request bodies and does the same storage operations: the
+// three KV operations, and at /token the one Durable Object call our Worker
+// makes to record the passthrough approval for the grants page (the same
+// SQLite schema, one SELECT and one INSERT of a record of the same size in
+// one transactionSync, in an object named by the key, as ours is named by
+// the key's subject). It checks nothing and encrypts nothing: everything our
+// Worker spends beyond this is the provider's own work.
 //
 // CANNED (a JSON binding): { metadata, register, consent, approve, token },
 // each { status, headers: [[name, value], ...], body } with the placeholders
 // {{origin}}, {{request}} and {{key}}.
 
 let canned;
+
+const SCHEMA = "CREATE TABLE IF NOT EXISTS grants (id TEXT PRIMARY KEY, created INTEGER NOT NULL, record TEXT NOT NULL) WITHOUT ROWID";
+const DOCS_SCHEMA = "CREATE TABLE IF NOT EXISTS docs (key TEXT PRIMARY KEY, doc TEXT NOT NULL) WITHOUT ROWID";
+
+/** The grants object of the floor: what ours does for a passthrough approval, minus the checks. */
+export class Grants {
+  constructor(state) {
+    this.storage = state.storage;
+    this.ready = false;
+  }
+
+  async fetch(request) {
+    const { record } = JSON.parse(await request.text()).create;
+    const reply = this.storage.transactionSync(() => {
+      const sql = this.storage.sql;
+      if (!this.ready) {
+        sql.exec(SCHEMA);
+        sql.exec(DOCS_SCHEMA);
+        this.ready = true;
+      }
+      if (sql.exec("SELECT record FROM grants WHERE id = ?", record.id).toArray().length === 0) {
+        sql.exec("INSERT INTO grants (id, created, record) VALUES (?, ?, ?)", record.id, record.created, JSON.stringify(record));
+      }
+      return '{"created":true}';
+    });
+    return new Response(reply, { headers: { "content-type": "application/json" } });
+  }
+}
 
 const b64url = (bytes) => btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
 
@@ -46,6 +78,15 @@ export default {
         const key = `code:${form.get("code")}`;
         const grant = JSON.parse(await env.KV.get(key));
         await env.KV.delete(key);
+        // The approval, as ours records it (a record of the same shape and size).
+        const record = {
+          id: b64url(crypto.getRandomValues(new Uint8Array(32))), client_id: grant.client_id, client_name: "bench client",
+          client_host: "127.0.0.1:9", resource: null, scope: null, mode: "passthrough", created: Math.floor(Date.now() / 1000),
+          last_used: 0, generation: 0, rotated_at: 0, revoked: false,
+        };
+        const stub = env.GRANTS.get(env.GRANTS.idFromName(`sub:${grant.key}`));
+        const done = await stub.fetch("https://grants/", { method: "POST", body: JSON.stringify({ create: { record } }) });
+        await done.text();
         return reply(canned.token, canned.token.body.replace("{{key}}", grant.key));
       }
     }
