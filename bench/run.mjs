@@ -48,9 +48,12 @@
 // floor" runs in plain workerd only, in its own workerd: a JS Worker
 // (bench/protocol-floor/) that answers our passthrough flow with our own
 // responses, captured from our Worker at the start (same statuses, headers
-// and bodies), reads the same request bodies and does the same KV
-// operations, but checks and encrypts nothing: the least any Worker
-// speaking our flow's messages spends here.
+// and bodies), reads the same request bodies and does the same storage
+// operations (three KV operations, and the GRANTS Durable Object call that
+// records the passthrough approval), but checks and encrypts nothing: the
+// least any Worker speaking our flow's messages spends here. Against the
+// peer it is a lower bound too (protocol floor / peer): the sealed flow
+// does all of its storage operations and more.
 //
 // The measurements of one mode run interleaved: all implementations are up
 // at once, and each concurrency runs BENCH_ROUNDS rounds of ours, its floor,
