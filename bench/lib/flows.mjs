@@ -157,6 +157,29 @@ export async function consentPage(meta, { clientId, challenge, state, ...extra }
   return { request: hiddenInput(html, "request"), csrf: hiddenInput(html, "csrf"), csrfCookie };
 }
 
+/** The code of a consent POST's redirect to OURS_REDIRECT, its `state` and `iss` checked. */
+export function codeFromRedirect(res, meta, state) {
+  const location = new URL(res.headers.get("location"));
+  const p = location.searchParams;
+  if (`${location.origin}${location.pathname}` !== OURS_REDIRECT) throw new FlowError(`consent POST: to ${location}`);
+  if (p.get("state") !== state || p.get("iss") !== meta.issuer || !p.get("code")) {
+    throw new FlowError(`consent POST: bad redirect parameters ${location.search}`);
+  }
+  return p.get("code");
+}
+
+/**
+ * A flow's first two steps (metadata, its issuer checked; registration of
+ * `client` redirecting to OURS_REDIRECT) and its fresh values: the PKCE
+ * pair, a state and an API key.
+ */
+export async function flowStart(times, base, client = {}) {
+  const meta = await metadataStep(times, base);
+  if (meta.issuer !== base) throw new FlowError(`metadata: issuer ${meta.issuer}`);
+  const clientId = await registerStep(times, meta, { redirect_uris: [OURS_REDIRECT], client_name: "bench", ...client });
+  return { meta, clientId, ...pkcePair(), state: b64url(randomBytes(9)), key: newKey() };
+}
+
 /** Our "consent POST" step: approves `page` with `key`; the code (303 to the client, `state` and `iss` checked). */
 export function consentPostStep(times, base, meta, page, { key, state }) {
   return timed(times, "consent POST", async () => {
@@ -170,25 +193,14 @@ export function consentPostStep(times, base, meta, page, { key, state }) {
       body: new URLSearchParams({ request: page.request, csrf: page.csrf, api_key: key, action: "approve" }),
     });
     expectStatus("consent POST", res, 303);
-    const location = new URL(res.headers.get("location"));
-    const p = location.searchParams;
-    if (`${location.origin}${location.pathname}` !== OURS_REDIRECT) throw new FlowError(`consent POST: to ${location}`);
-    if (p.get("state") !== state || p.get("iss") !== meta.issuer || !p.get("code")) {
-      throw new FlowError(`consent POST: bad redirect parameters ${location.search}`);
-    }
-    return p.get("code");
+    return codeFromRedirect(res, meta, state);
   });
 }
 
 /** One complete flow against our worker (passthrough); returns [[step, ms], ...]. */
 export async function oursFlow(base) {
   const times = [];
-  const meta = await metadataStep(times, base);
-  if (meta.issuer !== base) throw new FlowError(`metadata: issuer ${meta.issuer}`);
-  const clientId = await registerStep(times, meta, { redirect_uris: [OURS_REDIRECT], client_name: "bench" });
-  const { verifier, challenge } = pkcePair();
-  const state = b64url(randomBytes(9));
-  const key = newKey();
+  const { meta, clientId, verifier, challenge, state, key } = await flowStart(times, base);
   const page = await consentPageStep(times, meta, { clientId, challenge, state });
   const code = await consentPostStep(times, base, meta, page, { key, state });
   await tokenStep(times, meta, { code, clientId, redirectUri: OURS_REDIRECT, verifier, key });

@@ -13,7 +13,6 @@
 // grant's props, which is what our sealed flow's resource server does by
 // opening the token itself.
 
-import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 
 import { request } from "./client.mjs";
@@ -23,13 +22,10 @@ import {
   FlowError,
   OURS_REDIRECT,
   authorizeUrl,
-  b64url,
+  codeFromRedirect,
   expectStatus,
+  flowStart,
   hiddenInput,
-  metadataStep,
-  newKey,
-  pkcePair,
-  registerStep,
   timed,
   tokenStep,
 } from "./flows.mjs";
@@ -56,18 +52,11 @@ export async function peerWorkerOptions() {
 /** One complete flow against the peer; returns [[step, ms], ...]. */
 export async function peerFlow(base) {
   const times = [];
-  const meta = await metadataStep(times, base);
-  if (meta.issuer !== base) throw new FlowError(`metadata: issuer ${meta.issuer}`);
-  const clientId = await registerStep(times, meta, {
-    redirect_uris: [OURS_REDIRECT],
-    client_name: "bench",
+  const { meta, clientId, verifier, challenge, state, key } = await flowStart(times, base, {
     token_endpoint_auth_method: "none",
     grant_types: ["authorization_code", "refresh_token"],
     response_types: ["code"],
   });
-  const { verifier, challenge } = pkcePair();
-  const state = b64url(randomBytes(9));
-  const key = newKey();
   const resource = `${base}/api`;
   const form = await timed(times, "consent page", async () => {
     const res = await request(authorizeUrl(meta, { clientId, redirectUri: OURS_REDIRECT, challenge, state, resource, scope: "api" }));
@@ -81,13 +70,7 @@ export async function peerFlow(base) {
       body: new URLSearchParams({ request: form, api_key: key }),
     });
     expectStatus("consent POST", res, 302);
-    const location = new URL(res.headers.get("location"));
-    const p = location.searchParams;
-    if (`${location.origin}${location.pathname}` !== OURS_REDIRECT) throw new FlowError(`consent POST: to ${location}`);
-    if (p.get("state") !== state || p.get("iss") !== meta.issuer || !p.get("code")) {
-      throw new FlowError(`consent POST: bad redirect parameters ${location.search}`);
-    }
-    return p.get("code");
+    return codeFromRedirect(res, meta, state);
   });
   const tokens = await tokenStep(times, meta, { code, clientId, redirectUri: OURS_REDIRECT, verifier, key, resource }, (body) => {
     if (!body.access_token || body.access_token.includes(key)) throw new FlowError("token: no opaque access token");

@@ -39,10 +39,9 @@ import {
   consentPageStep,
   consentPostStep,
   expectStatus,
-  metadataStep,
+  flowStart,
   newKey,
   pkcePair,
-  registerStep,
   timed,
   tokenStep,
 } from "./flows.mjs";
@@ -172,17 +171,10 @@ function mcpStep(times, resource, accessToken, key) {
 /** One sealed flow against `base` for `resource`: its times, and what a refresh needs. */
 export async function sealedSession(base, resource) {
   const times = [];
-  const meta = await metadataStep(times, base);
-  if (meta.issuer !== base) throw new FlowError(`metadata: issuer ${meta.issuer}`);
-  const clientId = await registerStep(times, meta, {
-    redirect_uris: [OURS_REDIRECT],
-    client_name: "bench",
+  const { meta, clientId, verifier, challenge, state, key } = await flowStart(times, base, {
     token_endpoint_auth_method: "none",
     grant_types: ["authorization_code", "refresh_token"],
   });
-  const { verifier, challenge } = pkcePair();
-  const state = b64url(randomBytes(9));
-  const key = newKey();
   const page = await consentPageStep(times, meta, { clientId, challenge, state, resource, scope: "api" });
   const code = await consentPostStep(times, base, meta, page, { key, state });
   const tokens = await tokenStep(times, meta, { code, clientId, redirectUri: OURS_REDIRECT, verifier, key, resource }, sealedToken(key));

@@ -14,26 +14,32 @@ import { Miniflare } from "miniflare";
 import { codeFlow, testKey } from "./helpers.mjs";
 import { DISCOVERY, ROOT } from "./worker.mjs";
 
-describe("the Worker deployed without its KV binding", () => {
-  let mf;
-  let base;
-  let log = "";
-  before(async () => {
-    mf = new Miniflare({
-      modules: true,
-      scriptPath: join(ROOT, "build", "index.js"),
-      modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"] }],
-      compatibilityDate: "2026-04-20",
-      bindings: { SECRET: "entry-test-secret-0123456789abcdefghijklmnop", DEV: "1" },
-      host: "127.0.0.1",
-      port: 0,
-      handleRuntimeStdio(stdout, stderr) {
-        for (const s of [stdout, stderr]) s.on("data", (chunk) => (log += chunk));
-      },
-    });
-    base = (await mf.ready).toString().replace(/\/$/, "");
+/** Our built Worker in plain workerd with `options` (bindings, KV); its base URL and its log so far. */
+async function startEntry({ bindings, ...options }) {
+  const out = { log: "" };
+  out.mf = new Miniflare({
+    modules: true,
+    scriptPath: join(ROOT, "build", "index.js"),
+    modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"] }],
+    compatibilityDate: "2026-04-20",
+    bindings: { SECRET: "entry-test-secret-0123456789abcdefghijklmnop", DEV: "1", ...bindings },
+    host: "127.0.0.1",
+    port: 0,
+    handleRuntimeStdio(stdout, stderr) {
+      for (const s of [stdout, stderr]) s.on("data", (chunk) => (out.log += chunk));
+    },
+    ...options,
   });
-  after(() => mf?.dispose());
+  out.base = (await out.mf.ready).toString().replace(/\/$/, "");
+  return out;
+}
+
+describe("the Worker deployed without its KV binding", () => {
+  let w;
+  before(async () => {
+    w = await startEntry({ bindings: {} });
+  });
+  after(() => w?.mf.dispose());
 
   test("provider routes answer 500 server_error as JSON, the log says why, the body does not", async () => {
     const requests = [
@@ -42,7 +48,7 @@ describe("the Worker deployed without its KV binding", () => {
       ["POST", "/token", "grant_type=authorization_code&code=x", "application/x-www-form-urlencoded"],
     ];
     for (const [method, path, body, type] of requests) {
-      const res = await fetch(base + path, { method, body, headers: type ? { "content-type": type } : {} });
+      const res = await fetch(w.base + path, { method, body, headers: type ? { "content-type": type } : {} });
       const text = await res.text();
       assert.equal(res.status, 500, `${method} ${path}: ${text}`);
       assert.match(res.headers.get("content-type") || "", /^application\/json/);
@@ -52,57 +58,42 @@ describe("the Worker deployed without its KV binding", () => {
       assert.doesNotMatch(text, /KV|binding|RustError|panicked|at \w+/, "no internals in the body");
     }
     // workerd flushes console output asynchronously.
-    for (let i = 0; i < 40 && !/KV/.test(log); i++) await new Promise((r) => setTimeout(r, 100));
-    assert.match(log, /KV/, "the log names the missing binding");
-    if (process.env.E2E_VERBOSE) console.log(log);
+    for (let i = 0; i < 40 && !/KV/.test(w.log); i++) await new Promise((r) => setTimeout(r, 100));
+    assert.match(w.log, /KV/, "the log names the missing binding");
+    if (process.env.E2E_VERBOSE) console.log(w.log);
   });
 
   test("routes the provider does not own still answer (they needed the KV binding before)", async () => {
-    const noop = await fetch(`${base}/__noop`);
+    const noop = await fetch(`${w.base}/__noop`);
     assert.equal(noop.status, 200);
     assert.equal(await noop.text(), "ok");
-    const root = await fetch(`${base}/`, { redirect: "manual" });
+    const root = await fetch(`${w.base}/`, { redirect: "manual" });
     assert.equal(root.status, 302);
     assert.equal(root.headers.get("location"), "/demo/");
     await root.text();
-    const other = await fetch(`${base}/nothing-here`);
+    const other = await fetch(`${w.base}/nothing-here`);
     assert.equal(other.status, 404);
     assert.equal((await other.json()).error, "not_found");
   });
 });
 
 describe("the Worker deployed without its GRANTS binding (passthrough only)", () => {
-  let mf;
-  let base;
-  let log = "";
+  let w;
   before(async () => {
-    mf = new Miniflare({
-      modules: true,
-      scriptPath: join(ROOT, "build", "index.js"),
-      modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"] }],
-      compatibilityDate: "2026-04-20",
-      kvNamespaces: ["KV"],
-      bindings: { SECRET: "entry-test-secret-0123456789abcdefghijklmnop", DEV: "1" },
-      host: "127.0.0.1",
-      port: 0,
-      handleRuntimeStdio(stdout, stderr) {
-        for (const s of [stdout, stderr]) s.on("data", (chunk) => (log += chunk));
-      },
-    });
-    base = (await mf.ready).toString().replace(/\/$/, "");
+    w = await startEntry({ bindings: {}, kvNamespaces: ["KV"] });
   });
-  after(() => mf?.dispose());
+  after(() => w?.mf.dispose());
 
   test("unbound_grants_store_is_not_called_or_logged_per_exchange: passthrough works, quietly, and the metadata offers no device grant", async () => {
-    const meta = await (await fetch(`${base}${DISCOVERY}`)).json();
+    const meta = await (await fetch(`${w.base}${DISCOVERY}`)).json();
     assert.ok(!meta.grant_types_supported.includes("urn:ietf:params:oauth:grant-type:device_code"), JSON.stringify(meta));
     assert.equal(meta.device_authorization_endpoint, undefined);
     const apiKey = testKey("sk-");
     for (let i = 0; i < 3; i++) {
-      const { tokens } = await codeFlow(base, apiKey);
+      const { tokens } = await codeFlow(w.base, apiKey);
       assert.equal(tokens.access_token, apiKey);
     }
     await new Promise((r) => setTimeout(r, 500));
-    assert.doesNotMatch(log, /grant store|GRANTS/, "no log line per exchange about the missing binding");
+    assert.doesNotMatch(w.log, /grant store|GRANTS/, "no log line per exchange about the missing binding");
   });
 });
