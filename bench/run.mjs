@@ -86,7 +86,8 @@
 // BENCH_ROUNDS (5), BENCH_WARMUP_SECONDS (5 per implementation, not
 // recorded), BENCH_CONCURRENCY ("1,8"), BENCH_MODES ("wrangler,workerd"),
 // BENCH_COLD_RUNS (5), BENCH_WRANGLER_STARTS (3), BENCH_SKIP_ORIGINAL=1,
-// BENCH_SKIP_PEER=1, BENCH_SKIP_SEALED=1, BENCH_VERBOSE=1.
+// BENCH_SKIP_PEER=1, BENCH_SKIP_SEALED=1, BENCH_VERBOSE=1, BENCH_USERS (keys
+// drawn from that many users; unset: a fresh key, a new user, per flow).
 
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
@@ -418,6 +419,7 @@ async function main() {
       coldRuns: COLD_RUNS,
       wranglerStarts: WRANGLER_STARTS,
       consentPosts: CONSENT_POSTS,
+      users: Number(process.env.BENCH_USERS || 0) || "a new one per flow",
       skipped: { original: SKIP_ORIGINAL, peer: SKIP_PEER, sealed: SKIP_SEALED },
     },
     thresholds: TARGETS,

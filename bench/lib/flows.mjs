@@ -32,7 +32,13 @@ export function pkcePair() {
   return { verifier, challenge };
 }
 
-export const newKey = () => `sk-bench-${randomBytes(12).toString("hex")}`;
+const freshKey = () => `sk-bench-${randomBytes(12).toString("hex")}`;
+// BENCH_USERS=N: each flow's key is one of N users' (returning users: their
+// grants object exists after their first flow); unset, a fresh key per flow
+// (every flow a new user: the worst case for the Durable Object).
+const USERS = Math.max(0, Number(process.env.BENCH_USERS || 0));
+const POOL = Array.from({ length: USERS }, freshKey);
+export const newKey = () => (USERS ? POOL[Math.floor(Math.random() * USERS)] : freshKey());
 
 export class FlowError extends Error {}
 
