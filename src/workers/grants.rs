@@ -4,8 +4,6 @@
 //! [`BoundGrants`], what the crate's own Worker passes to the core.
 //! Transport only: every decision is [`crate::grants::ledger::execute`]'s.
 
-use std::future::Future;
-use std::task::Poll;
 
 use worker::wasm_bindgen::{self, prelude::wasm_bindgen, JsCast, JsValue};
 use worker::wasm_bindgen_futures::JsFuture;
@@ -95,16 +93,14 @@ impl DurableGrants {
 impl GrantStore for DurableGrants {
     async fn call(&self, subject: &str, command: GrantCommand) -> Result<GrantReply, StoreError> {
         let body = serde_json::to_string(&command).map_err(|e| StoreError(format!("grant command: {e}")))?;
-        let controller = web_sys::AbortController::new().map_err(|e| StoreError(js_text(&e)))?;
-        let signal = controller.signal();
-        let exchange = self.exchange(subject, body, signal.as_ref());
-        let (status, text) = match within(self.timeout_ms, exchange).await {
-            Some(Ok(answer)) => answer,
-            Some(Err(e)) => return Err(StoreError(format!("grant object: {}", js_text(&e)))),
-            None => {
-                controller.abort();
-                return Err(StoreError(format!("grant object: no answer within {} ms", self.timeout_ms)));
+        // One runtime timer that aborts the call, its body included.
+        let signal = web_sys::AbortSignal::timeout_with_u32(self.timeout_ms);
+        let (status, text) = match self.exchange(subject, body, signal.as_ref()).await {
+            Ok(answer) => answer,
+            Err(_) if signal.aborted() => {
+                return Err(StoreError(format!("grant object: no answer within {} ms", self.timeout_ms)))
             }
+            Err(e) => return Err(StoreError(format!("grant object: {}", js_text(&e)))),
         };
         if !(200..300).contains(&status) {
             let why: String = text.chars().take(300).collect();
@@ -114,32 +110,6 @@ impl GrantStore for DurableGrants {
     }
 }
 
-/// `future`'s output, or `None` once `ms` milliseconds have passed. The
-/// timer is a JS promise, so whichever waker polled last is woken (the
-/// adapter polls first with a no-op waker, then on wasm-bindgen's executor).
-async fn within<F: Future>(ms: u32, future: F) -> Option<F::Output> {
-    let global: web_sys::WorkerGlobalScope = js_sys::global().unchecked_into();
-    let mut handle = None;
-    let timer = js_sys::Promise::new(&mut |resolve, _reject| {
-        handle = global.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms as i32).ok();
-    });
-    let mut timer = JsFuture::from(timer);
-    let mut future = std::pin::pin!(future);
-    let out = std::future::poll_fn(|cx| {
-        if let Poll::Ready(out) = future.as_mut().poll(cx) {
-            return Poll::Ready(Some(out));
-        }
-        match std::pin::Pin::new(&mut timer).poll(cx) {
-            Poll::Ready(_) => Poll::Ready(None),
-            Poll::Pending => Poll::Pending,
-        }
-    })
-    .await;
-    if let Some(handle) = handle {
-        global.clear_timeout_with_handle(handle);
-    }
-    out
-}
 
 /// The grant store of a Worker's environment: the [`GRANTS_BINDING`]
 /// namespace, or, when it is not bound, [`NoGrants`] naming what is

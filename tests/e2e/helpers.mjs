@@ -127,9 +127,10 @@ export async function approveViaForm(base, authorizeUrl, apiKey, { jar = new Coo
  * A whole code flow as a public client would run it: register (`clientName`,
  * redirect http://127.0.0.1:6277/cb), PKCE S256, consent through the form
  * with `apiKey`, then /token. `params` go on the authorize URL (resource,
- * scope…). Returns { tokens, clientId } after asserting the 200.
+ * scope…). Returns { tokens, clientId, ms } (`ms`: how long /token took) after
+ * asserting /token's status is `status`.
  */
-export async function codeFlow(base, apiKey, { clientName = "e2e", params = {} } = {}) {
+export async function codeFlow(base, apiKey, { clientName = "e2e", params = {}, status = 200 } = {}) {
   const redirect = "http://127.0.0.1:6277/cb";
   const reg = await (await fetch(`${base}/register`, {
     method: "POST",
@@ -144,6 +145,7 @@ export async function codeFlow(base, apiKey, { clientName = "e2e", params = {} }
     code_challenge_method: "S256", state: "flow", ...params,
   })) authUrl.searchParams.set(k, v);
   const consent = await approveViaForm(base, authUrl, apiKey);
+  const t0 = performance.now();
   const res = await fetch(`${base}/token`, {
     method: "POST",
     headers: { "content-type": "application/x-www-form-urlencoded" },
@@ -152,8 +154,8 @@ export async function codeFlow(base, apiKey, { clientName = "e2e", params = {} }
     }),
   });
   const tokens = await res.json();
-  assert.equal(res.status, 200, JSON.stringify(tokens));
-  return { tokens, clientId: reg.client_id };
+  assert.equal(res.status, status, JSON.stringify(tokens));
+  return { tokens, clientId: reg.client_id, ms: performance.now() - t0 };
 }
 
 export async function metadata(base) {

@@ -1,0 +1,73 @@
+// A GRANTS Durable Object that never answers (plain workerd, Miniflare: the
+// binding points at a class of another Worker that hangs). The provider
+// waits CALL_TIMEOUT_MS (5 s) for it, then: sealed mode answers /token with
+// an RFC-shaped 503 and the log says why; passthrough, whose record of the
+// approval is best effort, still answers with the key. Nothing hangs.
+
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { Miniflare } from "miniflare";
+import { codeFlow, testKey } from "./helpers.mjs";
+import { ROOT } from "./worker.mjs";
+
+const HANG = `
+export class Grants {
+  fetch() { return new Promise(() => {}); }
+}
+export default { fetch() { return new Response("hang"); } };
+`;
+
+async function start(vars) {
+  const out = { log: "" };
+  out.mf = new Miniflare({
+    host: "127.0.0.1",
+    port: 0,
+    handleRuntimeStdio(stdout, stderr) {
+      for (const s of [stdout, stderr]) s.on("data", (chunk) => (out.log += chunk));
+    },
+    workers: [
+      {
+        name: "provider",
+        modules: true,
+        scriptPath: join(ROOT, "build", "index.js"),
+        modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"] }],
+        compatibilityDate: "2026-04-20",
+        kvNamespaces: ["KV"],
+        durableObjects: { GRANTS: { className: "Grants", scriptName: "hang", useSQLite: true } },
+        bindings: { SECRET: "timeout-test-secret-0123456789abcdefghijklmnop", DEV: "1", ...vars },
+      },
+      { name: "hang", modules: true, script: HANG, compatibilityDate: "2026-04-20", durableObjects: { HANG: { className: "Grants", useSQLite: true } } },
+    ],
+  });
+  out.base = (await out.mf.ready).toString().replace(/\/$/, "");
+  return out;
+}
+
+describe("a GRANTS object that never answers", () => {
+  let sealed;
+  let passthrough;
+  before(async () => {
+    [sealed, passthrough] = await Promise.all([
+      start({ TOKEN_MODE: "sealed", DEFAULT_RESOURCE: "https://mcp.example/mcp" }),
+      start({}),
+    ]);
+  });
+  after(async () => {
+    await sealed?.mf.dispose();
+    await passthrough?.mf.dispose();
+  });
+
+  test("grants_call_times_out: sealed /token is a 503 after the timeout, the log says so; passthrough still gets its key", { timeout: 60_000 }, async () => {
+    const apiKey = testKey("sk-");
+    const { tokens: body, ms: waited } = await codeFlow(sealed.base, apiKey, { status: 503 });
+    assert.equal(body.error, "temporarily_unavailable");
+    assert.ok(waited >= 4_500 && waited < 15_000, `answered after ${waited.toFixed(0)} ms, expected about 5 s`);
+    for (let i = 0; i < 40 && !/no answer within 5000 ms/.test(sealed.log); i++) await new Promise((r) => setTimeout(r, 100));
+    assert.match(sealed.log, /grant object: no answer within 5000 ms/);
+
+    // Passthrough: the record is best effort; the key still comes back.
+    const { tokens } = await codeFlow(passthrough.base, apiKey);
+    assert.equal(tokens.access_token, apiKey);
+  });
+});
