@@ -129,7 +129,9 @@ pub(crate) fn first_refresh(
 
 /// Records a passthrough approval where a grant store is bound, so the
 /// person can see who holds the key. Best effort: the key was handed out
-/// either way, and a store failure must not keep it from the client.
+/// either way, and a store failure must not keep it from the client, nor
+/// a slow store delay it ([`GrantStore::call_later`]: on Workers the call
+/// finishes after the response).
 pub(crate) async fn record_passthrough<G: GrantStore>(
     ctx: &Context,
     grants: &G,
@@ -145,7 +147,7 @@ pub(crate) async fn record_passthrough<G: GrantStore>(
     let command = GrantCommand::Create {
         record: record(grant, gid, GrantMode::Passthrough, grant.resource.map(str::to_string), now),
     };
-    if let Err(e) = grants.call(&sub, command).await {
+    if let Err(e) = grants.call_later(&sub, command).await {
         (ctx.log)(&format!("grant store failed recording a passthrough approval: {}", e.0));
     }
 }

@@ -20,6 +20,14 @@ pub trait GrantStore {
     /// Runs `command` on `subject`'s grants, atomically.
     async fn call(&self, subject: &str, command: GrantCommand) -> Result<GrantReply, StoreError>;
 
+    /// Runs `command` when its answer is not needed now (a best-effort
+    /// record): a store that can finish work after the response (on
+    /// Workers, `ctx.waitUntil`) returns at once and logs a failure itself;
+    /// by default it is [`GrantStore::call`], awaited.
+    async fn call_later(&self, subject: &str, command: GrantCommand) -> Result<(), StoreError> {
+        self.call(subject, command).await.map(|_| ())
+    }
+
     /// Whether a store is there at all ([`NoGrants`] is not).
     fn bound(&self) -> bool {
         true

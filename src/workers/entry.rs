@@ -48,7 +48,7 @@ fn now(response: crate::Response) -> JsValue {
 /// The Worker's `fetch` handler: a `Response`, or a `Promise` of one when
 /// the provider has to wait (for the body, KV or a client's metadata).
 #[wasm_bindgen]
-pub fn fetch(req: web_sys::Request, env: Env, _ctx: JsValue) -> JsValue {
+pub fn fetch(req: web_sys::Request, env: Env, ctx: JsValue) -> JsValue {
     let url = req.url();
     let path = crate::http::url_path(&url);
     // The benchmark's floor: what the runtime costs with no provider work.
@@ -68,8 +68,9 @@ pub fn fetch(req: web_sys::Request, env: Env, _ctx: JsValue) -> JsValue {
         Err(e) => return settled(Err(e)),
     };
     let kv = || KvNamespace::from_env(&env, "KV");
-    // The GRANTS Durable Object, or NoGrants naming the missing binding.
-    let grants = || BoundGrants::from_env(&env);
+    // The GRANTS Durable Object, or NoGrants naming the missing binding;
+    // best-effort records finish after the response (ctx.waitUntil).
+    let grants = || BoundGrants::from_env(&env).with_wait_until(&ctx);
     if let Some(answer) = respond(provider, &req, parsed, kv, grants) {
         return answer;
     }

@@ -6,9 +6,9 @@
 
 
 use worker::wasm_bindgen::{self, prelude::wasm_bindgen, JsCast, JsValue};
-use worker::wasm_bindgen_futures::JsFuture;
+use worker::wasm_bindgen_futures::{future_to_promise, JsFuture};
 use worker::worker_sys::web_sys;
-use worker::{js_sys, Env};
+use worker::{console_error, js_sys, Env};
 
 use crate::grants::ledger::{GrantCommand, GrantReply};
 use crate::store::grant_wire::decode_reply;
@@ -30,6 +30,7 @@ const OBJECT_URL: &str = "https://grants.invalid/";
 #[wasm_bindgen]
 extern "C" {
     /// A Durable Object namespace binding: the two methods used here.
+    #[derive(Clone)]
     type Namespace;
 
     #[wasm_bindgen(method, catch, js_name = idFromName)]
@@ -58,9 +59,12 @@ pub(crate) fn js_text(e: &JsValue) -> String {
 /// an error or something that is not a reply, or does not answer within
 /// the timeout) is a [`StoreError`]; its text names no subject and no
 /// value, only what went wrong.
+#[derive(Clone)]
 pub struct DurableGrants {
     namespace: Namespace,
     timeout_ms: u32,
+    /// The request's `ctx.waitUntil`, for [`GrantStore::call_later`].
+    wait_until: Option<js_sys::Function>,
 }
 
 impl DurableGrants {
@@ -68,7 +72,21 @@ impl DurableGrants {
     pub fn from_env(env: &Env, binding: &str) -> Option<Self> {
         let namespace = js_sys::Reflect::get(env, &binding.into()).ok().filter(JsValue::is_object)?;
         let is_namespace = js_sys::Reflect::get(&namespace, &"idFromName".into()).is_ok_and(|f| f.is_function());
-        is_namespace.then(|| DurableGrants { namespace: namespace.unchecked_into(), timeout_ms: CALL_TIMEOUT_MS })
+        is_namespace.then(|| DurableGrants {
+            namespace: namespace.unchecked_into(),
+            timeout_ms: CALL_TIMEOUT_MS,
+            wait_until: None,
+        })
+    }
+
+    /// Lets best-effort records ([`GrantStore::call_later`]) finish after
+    /// the response, through the request's `ctx` (`ctx.waitUntil`): the
+    /// client does not wait for the object. A `ctx` without `waitUntil`
+    /// changes nothing.
+    pub fn with_wait_until(mut self, ctx: &JsValue) -> Self {
+        let wait_until = js_sys::Reflect::get(ctx, &"waitUntil".into()).ok().and_then(|f| f.dyn_into().ok());
+        self.wait_until = wait_until.map(|f: js_sys::Function| f.bind0(ctx));
+        self
     }
 
     /// Waits at most `ms` milliseconds per call (default [`CALL_TIMEOUT_MS`]).
@@ -108,6 +126,20 @@ impl GrantStore for DurableGrants {
         }
         decode_reply(&text).map_err(|e| StoreError(format!("grant object: not a grant reply: {e}")))
     }
+
+    async fn call_later(&self, subject: &str, command: GrantCommand) -> Result<(), StoreError> {
+        let Some(wait_until) = &self.wait_until else {
+            return self.call(subject, command).await.map(|_| ());
+        };
+        let (grants, subject) = (self.clone(), subject.to_string());
+        let later = future_to_promise(async move {
+            if let Err(e) = grants.call(&subject, command).await {
+                console_error!("grant store failed (after the response): {}", e.0);
+            }
+            Ok(JsValue::UNDEFINED)
+        });
+        wait_until.call1(&JsValue::UNDEFINED, &later).map(|_| ()).map_err(|e| StoreError(js_text(&e)))
+    }
 }
 
 
@@ -127,6 +159,14 @@ impl BoundGrants {
     pub fn from_env(env: &Env) -> Self {
         DurableGrants::from_env(env, GRANTS_BINDING).map_or(BoundGrants::Missing(NoGrants(MISSING)), Self::Durable)
     }
+
+    /// [`DurableGrants::with_wait_until`] on the bound namespace.
+    pub fn with_wait_until(self, ctx: &JsValue) -> Self {
+        match self {
+            BoundGrants::Durable(grants) => BoundGrants::Durable(grants.with_wait_until(ctx)),
+            missing => missing,
+        }
+    }
 }
 
 impl GrantStore for BoundGrants {
@@ -134,6 +174,13 @@ impl GrantStore for BoundGrants {
         match self {
             BoundGrants::Durable(grants) => grants.call(subject, command).await,
             BoundGrants::Missing(none) => none.call(subject, command).await,
+        }
+    }
+
+    async fn call_later(&self, subject: &str, command: GrantCommand) -> Result<(), StoreError> {
+        match self {
+            BoundGrants::Durable(grants) => grants.call_later(subject, command).await,
+            BoundGrants::Missing(none) => none.call_later(subject, command).await,
         }
     }
 
