@@ -316,13 +316,14 @@ impl SigningKey {
     pub fn derive(ikm: &[u8], info: &[u8]) -> Option<SigningKey> {
         let hk = Hkdf::<Sha256>::new(None, ikm);
         // 256 rejections in a row have probability below 2^-8192.
-        (0u8..=255).find_map(|counter| {
-            let mut candidate = [0u8; 32];
-            // 32 bytes is far below HKDF's limit (255 * 32): cannot fail.
-            hk.expand_multi_info(&[info, &[counter]], &mut candidate).ok()?;
-            p256::is_scalar(&candidate).then_some(candidate)
-        })
-        .and_then(|d| SigningKey::from_scalar_bytes(&d))
+        (0u8..=255)
+            .find_map(|counter| {
+                let mut candidate = [0u8; 32];
+                // 32 bytes is far below HKDF's limit (255 * 32): cannot fail.
+                hk.expand_multi_info(&[info, &[counter]], &mut candidate).ok()?;
+                p256::is_scalar(&candidate).then_some(candidate)
+            })
+            .and_then(|d| SigningKey::from_scalar_bytes(&d))
     }
 
     /// A key from its 32-byte big-endian private scalar (the JWK `d`);

@@ -179,7 +179,8 @@ pub(crate) fn sealed_response(
     let access_token = match policy.format {
         TokenFormat::Jwe => mint_jwe(&claims, &refresh.key, &resource_key, entropy.nonce()),
         TokenFormat::Jwt => {
-            let signed = ctx.tokens.signing().and_then(|k| mint_jwt(&claims, &refresh.key, k, &resource_key, entropy.nonce()));
+            let signed =
+                ctx.tokens.signing().and_then(|k| mint_jwt(&claims, &refresh.key, k, &resource_key, entropy.nonce()));
             match signed {
                 Some(token) => token,
                 // The grant is kept: a retry within the grace window gets

@@ -731,8 +731,11 @@ mod tests {
         assert_eq!(open(&old_token, A, &both[..1], &[], NOW), Err(Refusal::Invalid));
 
         // JWT: signed under the old SECRET's key, sealed under its resource key.
-        let old_jwt = mint_jwt(&claims(A, "j"), &api_key(KEY), &signing_key(&old).unwrap(), &ResourceKey::derive(&old, A), IV).unwrap();
-        let jwks = [signing_key(&new).unwrap().verifying_key().clone(), signing_key(&old).unwrap().verifying_key().clone()];
+        let old_jwt =
+            mint_jwt(&claims(A, "j"), &api_key(KEY), &signing_key(&old).unwrap(), &ResourceKey::derive(&old, A), IV)
+                .unwrap();
+        let jwks =
+            [signing_key(&new).unwrap().verifying_key().clone(), signing_key(&old).unwrap().verifying_key().clone()];
         assert!(open(&old_jwt, A, &both, &jwks, NOW).is_ok());
         assert_eq!(open(&old_jwt, A, &both, &jwks[..1], NOW), Err(Refusal::Invalid));
         assert_eq!(open(&old_jwt, A, &both[..1], &jwks, NOW), Err(Refusal::Invalid));

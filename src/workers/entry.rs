@@ -59,7 +59,8 @@ pub fn fetch(req: web_sys::Request, env: Env, ctx: JsValue) -> JsValue {
         Ok(p) => p,
         Err(e) => {
             console_error!("parallel-oauth-provider is not configured: {}", e);
-            let why = "the provider is not configured (a missing or short SECRET, or an invalid var); see the server log";
+            let why =
+                "the provider is not configured (a missing or short SECRET, or an invalid var); see the server log";
             return now(crate::protocol::error::json_error(503, "server_error", why));
         }
     };

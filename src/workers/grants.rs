@@ -4,7 +4,6 @@
 //! [`BoundGrants`], what the crate's own Worker passes to the core.
 //! Transport only: every decision is [`crate::grants::ledger::execute`]'s.
 
-
 use worker::wasm_bindgen::{self, prelude::wasm_bindgen, JsCast, JsValue};
 use worker::wasm_bindgen_futures::{future_to_promise, JsFuture};
 use worker::worker_sys::web_sys;
@@ -141,7 +140,6 @@ impl GrantStore for DurableGrants {
         wait_until.call1(&JsValue::UNDEFINED, &later).map(|_| ()).map_err(|e| StoreError(js_text(&e)))
     }
 }
-
 
 /// The grant store of a Worker's environment: the [`GRANTS_BINDING`]
 /// namespace, or, when it is not bound, [`NoGrants`] naming what is
