@@ -3,7 +3,7 @@
 //! [`super::jose`]'s.
 //!
 //! - Natively (tests, benches, a resource server on a server): RustCrypto's
-//!   `p256` ([`RustCrypto`]), deterministic signatures (RFC 6979).
+//!   `p256` (`RustCrypto`, natively only), deterministic signatures (RFC 6979).
 //! - On Workers: the runtime's own BoringSSL through `node:crypto`
 //!   (`crate::workers::RuntimeP256`, installed by the adapter), so the
 //!   WASM carries no curve code (9.8 KB gzipped less) and signs in tens of
@@ -38,13 +38,13 @@ static INSTALLED: OnceLock<&'static dyn P256> = OnceLock::new();
 
 /// Makes `p256` the implementation every ES256 operation of this process
 /// (or isolate) uses, unless one is already installed (the first wins).
-/// The Workers adapter installs the runtime's; natively, [`RustCrypto`] is
+/// The Workers adapter installs the runtime's; natively, `RustCrypto` is
 /// the default.
 pub fn install(p256: &'static dyn P256) {
     let _ = INSTALLED.set(p256);
 }
 
-/// The installed implementation: natively [`RustCrypto`] unless another
+/// The installed implementation: natively `RustCrypto` unless another
 /// was installed; on wasm32 only what was installed (`None` before that).
 pub fn installed() -> Option<&'static dyn P256> {
     #[cfg(not(target_arch = "wasm32"))]
