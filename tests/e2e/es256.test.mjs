@@ -68,6 +68,13 @@ describe("ES256 through the runtime's node:crypto (nodejs_compat)", () => {
     const [tamperedStatus] = await whoami(mcp.base, `${h}.${p}.${sig.toString("base64url")}`);
     assert.equal(tamperedStatus, 401);
 
+    // Signatures no verifier may accept: r = s = 0, and r, s = n (the group order, out of range).
+    const n = Buffer.from("ffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551", "hex");
+    for (const bad of [Buffer.alloc(64), Buffer.concat([n, n]), Buffer.concat([sig.subarray(0, 32), n])]) {
+      const [badStatus] = await whoami(mcp.base, `${h}.${p}.${bad.toString("base64url")}`);
+      assert.equal(badStatus, 401, `signature ${bad.toString("hex").slice(0, 16)}… accepted`);
+    }
+
     // The same claims and header (kid included), signed by another P-256 key.
     const { privateKey } = await jose.generateKeyPair("ES256");
     const forged = await new jose.CompactSign(Buffer.from(p, "base64url"))
