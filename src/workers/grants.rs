@@ -62,8 +62,8 @@ pub(crate) fn js_text(e: &JsValue) -> String {
 pub struct DurableGrants {
     namespace: Namespace,
     timeout_ms: u32,
-    /// The request's `ctx.waitUntil`, for [`GrantStore::call_later`].
-    wait_until: Option<js_sys::Function>,
+    /// The request's `ctx`, whose `waitUntil` [`GrantStore::call_later`] uses.
+    ctx: Option<JsValue>,
 }
 
 impl DurableGrants {
@@ -74,7 +74,7 @@ impl DurableGrants {
         is_namespace.then(|| DurableGrants {
             namespace: namespace.unchecked_into(),
             timeout_ms: CALL_TIMEOUT_MS,
-            wait_until: None,
+            ctx: None,
         })
     }
 
@@ -83,8 +83,8 @@ impl DurableGrants {
     /// client does not wait for the object. A `ctx` without `waitUntil`
     /// changes nothing.
     pub fn with_wait_until(mut self, ctx: &JsValue) -> Self {
-        let wait_until = js_sys::Reflect::get(ctx, &"waitUntil".into()).ok().and_then(|f| f.dyn_into().ok());
-        self.wait_until = wait_until.map(|f: js_sys::Function| f.bind0(ctx));
+        // Kept as it is: `waitUntil` is looked up only by a call that needs it.
+        self.ctx = Some(ctx.clone());
         self
     }
 
@@ -127,7 +127,11 @@ impl GrantStore for DurableGrants {
     }
 
     async fn call_later(&self, subject: &str, command: GrantCommand) -> Result<(), StoreError> {
-        let Some(wait_until) = &self.wait_until else {
+        let wait_until = self.ctx.as_ref().and_then(|ctx| {
+            let f = js_sys::Reflect::get(ctx, &"waitUntil".into()).ok()?.dyn_into::<js_sys::Function>().ok()?;
+            Some((ctx, f))
+        });
+        let Some((ctx, wait_until)) = wait_until else {
             return self.call(subject, command).await.map(|_| ());
         };
         let (grants, subject) = (self.clone(), subject.to_string());
@@ -137,7 +141,7 @@ impl GrantStore for DurableGrants {
             }
             Ok(JsValue::UNDEFINED)
         });
-        wait_until.call1(&JsValue::UNDEFINED, &later).map(|_| ()).map_err(|e| StoreError(js_text(&e)))
+        wait_until.call1(ctx, &later).map(|_| ()).map_err(|e| StoreError(js_text(&e)))
     }
 }
 
