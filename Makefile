@@ -58,7 +58,7 @@ export WRANGLER_LOG_PATH := $(ROOT)/.wrangler/logs
 # to this dep-info file; it decides whether build/ is up to date. Before the
 # first build, fall back to every file under src/ and assets/.
 DEPFILE := target/wasm32-unknown-unknown/release/parallel_oauth_provider.d
-WORKER_INPUTS := Cargo.toml Cargo.lock $(sort $(wildcard $(shell \
+WORKER_INPUTS := Cargo.toml Cargo.lock src/workers/shim.mjs $(sort $(wildcard $(shell \
 	if [[ -f $(DEPFILE) ]]; then \
 	  grep -m1 '\.wasm:' $(DEPFILE) | sed -e 's/^[^:]*: *//' | tr ' ' '\n' | grep -v '^$$' | sed 's|^$(ROOT)/||'; \
 	else find src assets -type f 2>/dev/null; fi)))
@@ -204,6 +204,7 @@ $(WORKER_OUT) &: $(WORKER_INPUTS)
 	WASM_BINDGEN_BIN="$$(if [[ "$$(wasm-bindgen --version 2>/dev/null)" == "wasm-bindgen $(WASM_BINDGEN_VERSION)"* ]]; \
 	    then command -v wasm-bindgen; else echo $(WASM_BINDGEN_ROOT)/bin/wasm-bindgen; fi)" \
 	  worker-build --release; \
+	cp src/workers/shim.mjs build/worker/shim.mjs; \
 	touch -d "@$$started" $(WORKER_OUT)
 
 rebuild:

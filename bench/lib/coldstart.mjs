@@ -14,14 +14,17 @@ import { benchDevVars, readDevVars, readWranglerToml } from "./config.mjs";
 
 const FIRST = "/.well-known/oauth-authorization-server";
 
-/** Miniflare options for our built Worker (build/index.js + index_bg.wasm), with `vars` over its own. */
+/** Miniflare options for our built Worker (build/worker/shim.mjs: build/index.js + index_bg.wasm and the Grants class), with `vars` over its own. */
 export function oursWorkerOptions(vars = {}) {
   const toml = readWranglerToml(join(ROOT, "wrangler.toml"));
   const devVars = benchDevVars();
   return {
     modules: true,
-    scriptPath: join(ROOT, "build", "index.js"),
-    modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"] }],
+    scriptPath: join(ROOT, "build", "worker", "shim.mjs"),
+    modulesRules: [
+      { type: "ESModule", include: ["**/*.js"] },
+      { type: "CompiledWasm", include: ["**/*.wasm"] },
+    ],
     compatibilityDate: toml.compatibilityDate,
     compatibilityFlags: toml.compatibilityFlags,
     kvNamespaces: ["KV"],

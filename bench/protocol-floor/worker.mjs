@@ -3,7 +3,7 @@
 // captured from our Worker when the bench starts (bench/lib/capture.mjs: the
 // same statuses, headers and bodies, with the per-flow values filled in),
 // reads the same request bodies and does the same storage operations: the
-// three KV operations, and at /token the one Durable Object call our Worker
+// three KV operations, and at /token the one Durable Object call (RPC) our Worker
 // makes to record the passthrough approval for the grants page (the same
 // SQLite schema, one SELECT and one INSERT of a record of the same size in
 // one transactionSync, in an object named by the key, as ours is named by
@@ -14,21 +14,24 @@
 // each { status, headers: [[name, value], ...], body } with the placeholders
 // {{origin}}, {{request}} and {{key}}.
 
+import { DurableObject } from "cloudflare:workers";
+
 let canned;
 
 const SCHEMA = "CREATE TABLE IF NOT EXISTS grants (id TEXT PRIMARY KEY, created INTEGER NOT NULL, record TEXT NOT NULL) WITHOUT ROWID";
 const DOCS_SCHEMA = "CREATE TABLE IF NOT EXISTS docs (key TEXT PRIMARY KEY, doc TEXT NOT NULL) WITHOUT ROWID";
 
-/** The grants object of the floor: what ours does for a passthrough approval, minus the checks. */
-export class Grants {
-  constructor(state) {
-    this.storage = state.storage;
+/** The grants object of the floor: what ours does for a passthrough approval, minus the checks (RPC, as ours). */
+export class Grants extends DurableObject {
+  constructor(ctx, env) {
+    super(ctx, env);
+    this.storage = ctx.storage;
     this.ready = false;
   }
 
-  async fetch(request) {
-    const { record } = JSON.parse(await request.text()).create;
-    const reply = this.storage.transactionSync(() => {
+  run(command) {
+    const { record } = JSON.parse(command).create;
+    return this.storage.transactionSync(() => {
       const sql = this.storage.sql;
       if (!this.ready) {
         sql.exec(SCHEMA);
@@ -40,7 +43,6 @@ export class Grants {
       }
       return '{"created":true}';
     });
-    return new Response(reply, { headers: { "content-type": "application/json" } });
   }
 }
 
@@ -85,8 +87,7 @@ export default {
           last_used: 0, generation: 0, rotated_at: 0, revoked: false,
         };
         const stub = env.GRANTS.get(env.GRANTS.idFromName(`sub:${grant.key}`));
-        const done = await stub.fetch("https://grants/", { method: "POST", body: JSON.stringify({ create: { record } }) });
-        await done.text();
+        await stub.run(JSON.stringify({ create: { record } }));
         return reply(canned.token, canned.token.body.replace("{{key}}", grant.key));
       }
     }

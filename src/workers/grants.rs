@@ -6,7 +6,6 @@
 
 use worker::wasm_bindgen::{self, prelude::wasm_bindgen, JsCast, JsValue};
 use worker::wasm_bindgen_futures::{future_to_promise, JsFuture};
-use worker::worker_sys::web_sys;
 use worker::{console_error, js_sys, Env};
 
 use crate::grants::ledger::{GrantCommand, GrantReply};
@@ -23,9 +22,6 @@ const MISSING: &str = "the GRANTS Durable Object binding is missing: wrangler.to
     [[durable_objects.bindings]] name = \"GRANTS\", class_name = \"Grants\" and a [[migrations]] \
     entry with new_sqlite_classes = [\"Grants\"]";
 
-/// The URL of the requests to the object (only the object sees it).
-const OBJECT_URL: &str = "https://grants.invalid/";
-
 #[wasm_bindgen]
 extern "C" {
     /// A Durable Object namespace binding: the two methods used here.
@@ -41,8 +37,15 @@ extern "C" {
     /// A Durable Object stub.
     type Stub;
 
+    /// The `Grants` class's RPC method (`src/workers/shim.mjs`).
     #[wasm_bindgen(method, catch)]
-    fn fetch(this: &Stub, url: &str, init: &js_sys::Object) -> Result<js_sys::Promise, JsValue>;
+    fn run(this: &Stub, command: &str) -> Result<js_sys::Promise, JsValue>;
+
+    #[wasm_bindgen(js_name = setTimeout)]
+    fn set_timeout(handler: &js_sys::Function, ms: u32) -> JsValue;
+
+    #[wasm_bindgen(js_name = clearTimeout)]
+    fn clear_timeout(id: &JsValue);
 }
 
 /// A JavaScript error as text (for logs and [`StoreError`]).
@@ -53,7 +56,7 @@ pub(crate) fn js_text(e: &JsValue) -> String {
 // ---------------------------------------------------------------- the client
 
 /// [`GrantStore`] on the `Grants` Durable Object namespace: each call is one
-/// request to the subject's object (`idFromName(subject)`), which runs the
+/// RPC call (`run`) to the subject's object (`idFromName(subject)`), which runs the
 /// command atomically. Any failure (the binding throws, the object answers
 /// an error or something that is not a reply, or does not answer within
 /// the timeout) is a [`StoreError`]; its text names no subject and no
@@ -94,35 +97,31 @@ impl DurableGrants {
         self
     }
 
-    /// Status and body of the object's answer to `body`.
-    async fn exchange(&self, subject: &str, body: String, signal: &JsValue) -> Result<(u16, String), JsValue> {
+    /// The object's reply (JSON) to `command`, `Ok(None)` when it has not
+    /// answered within the timeout. One RPC call raced against one timer
+    /// (an RPC call takes no `AbortSignal`; the runtime ends it with the
+    /// request).
+    async fn exchange(&self, subject: &str, command: &str) -> Result<Option<String>, JsValue> {
         let stub = self.namespace.get(&self.namespace.id_from_name(subject)?)?;
-        let init = js_sys::Object::new();
-        js_sys::Reflect::set(&init, &"method".into(), &"POST".into())?;
-        js_sys::Reflect::set(&init, &"body".into(), &body.into())?;
-        js_sys::Reflect::set(&init, &"signal".into(), signal)?;
-        let response: web_sys::Response = JsFuture::from(stub.fetch(OBJECT_URL, &init)?).await?.dyn_into()?;
-        let text = JsFuture::from(response.text()?).await?;
-        Ok((response.status(), text.as_string().unwrap_or_default()))
+        let call = stub.run(command)?;
+        let mut timer = JsValue::UNDEFINED;
+        let ms = self.timeout_ms;
+        let timeout = js_sys::Promise::new(&mut |resolve, _| timer = set_timeout(&resolve, ms));
+        let answer = JsFuture::from(js_sys::Promise::race(&js_sys::Array::of2(&call, &timeout))).await;
+        clear_timeout(&timer);
+        // A reply is a string; the timer resolves to `undefined`.
+        Ok(answer?.as_string())
     }
 }
 
 impl GrantStore for DurableGrants {
     async fn call(&self, subject: &str, command: GrantCommand) -> Result<GrantReply, StoreError> {
         let body = serde_json::to_string(&command).map_err(|e| StoreError(format!("grant command: {e}")))?;
-        // One runtime timer that aborts the call, its body included.
-        let signal = web_sys::AbortSignal::timeout_with_u32(self.timeout_ms);
-        let (status, text) = match self.exchange(subject, body, signal.as_ref()).await {
-            Ok(answer) => answer,
-            Err(_) if signal.aborted() => {
-                return Err(StoreError(format!("grant object: no answer within {} ms", self.timeout_ms)))
-            }
+        let text = match self.exchange(subject, &body).await {
+            Ok(Some(text)) => text,
+            Ok(None) => return Err(StoreError(format!("grant object: no answer within {} ms", self.timeout_ms))),
             Err(e) => return Err(StoreError(format!("grant object: {}", js_text(&e)))),
         };
-        if !(200..300).contains(&status) {
-            let why: String = text.chars().take(300).collect();
-            return Err(StoreError(format!("grant object: HTTP {status}: {why}")));
-        }
         decode_reply(&text).map_err(|e| StoreError(format!("grant object: not a grant reply: {e}")))
     }
 

@@ -18,7 +18,7 @@ pub use adapter::*;
 pub use fetch::WorkerFetch;
 pub use grants::{BoundGrants, DurableGrants, CALL_TIMEOUT_MS, GRANTS_BINDING};
 #[cfg(feature = "grants-object")]
-pub use grants_object::Grants;
+pub use grants_object::GrantsSql;
 pub use key_check::WorkerKeyChecker;
 pub use kv::{KvNamespace, KvStore};
 pub use p256::{has_node_crypto, install_p256, RuntimeP256};

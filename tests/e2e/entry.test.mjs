@@ -12,15 +12,13 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { Miniflare } from "miniflare";
 import { codeFlow, testKey } from "./helpers.mjs";
-import { DISCOVERY, ROOT } from "./worker.mjs";
+import { BUILT_WORKER, DISCOVERY, ROOT } from "./worker.mjs";
 
 /** Our built Worker in plain workerd with `options` (bindings, KV); its base URL and its log so far. */
 async function startEntry({ bindings, ...options }) {
   const out = { log: "" };
   out.mf = new Miniflare({
-    modules: true,
-    scriptPath: join(ROOT, "build", "index.js"),
-    modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"] }],
+    ...BUILT_WORKER,
     compatibilityDate: "2026-04-20",
     bindings: { SECRET: "entry-test-secret-0123456789abcdefghijklmnop", DEV: "1", ...bindings },
     host: "127.0.0.1",

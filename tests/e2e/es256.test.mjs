@@ -13,7 +13,7 @@ import { after, before, describe, test } from "node:test";
 import * as jose from "jose";
 import { Miniflare } from "miniflare";
 import { codeFlow, testKey } from "./helpers.mjs";
-import { DISCOVERY, ROOT, devSecret, resourceKey, startMcpExample, startWorker } from "./worker.mjs";
+import { BUILT_WORKER, DISCOVERY, ROOT, devSecret, resourceKey, startMcpExample, startWorker } from "./worker.mjs";
 
 const form = (fields) => ({
   method: "POST",
@@ -98,9 +98,7 @@ describe("ES256 without nodejs_compat (plain workerd)", () => {
   const start = async (vars) => {
     let log = "";
     const mf = new Miniflare({
-      modules: true,
-      scriptPath: join(ROOT, "build", "index.js"),
-      modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"] }],
+      ...BUILT_WORKER,
       compatibilityDate: "2026-04-20",
       kvNamespaces: ["KV"],
       durableObjects: { GRANTS: { className: "Grants", useSQLite: true } },

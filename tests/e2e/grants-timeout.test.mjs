@@ -10,11 +10,12 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { Miniflare } from "miniflare";
 import { codeFlow, testKey } from "./helpers.mjs";
-import { ROOT } from "./worker.mjs";
+import { BUILT_WORKER, ROOT } from "./worker.mjs";
 
 const HANG = `
-export class Grants {
-  fetch() { return new Promise(() => {}); }
+import { DurableObject } from "cloudflare:workers";
+export class Grants extends DurableObject {
+  run() { return new Promise(() => {}); }
 }
 export default { fetch() { return new Response("hang"); } };
 `;
@@ -30,9 +31,7 @@ async function start(vars) {
     workers: [
       {
         name: "provider",
-        modules: true,
-        scriptPath: join(ROOT, "build", "index.js"),
-        modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"] }],
+        ...BUILT_WORKER,
         compatibilityDate: "2026-04-20",
         kvNamespaces: ["KV"],
         durableObjects: { GRANTS: { className: "Grants", scriptName: "hang", useSQLite: true } },

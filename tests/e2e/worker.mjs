@@ -39,6 +39,19 @@ export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 export const DISCOVERY = "/.well-known/oauth-authorization-server";
 export const EXAMPLE_DIR = join(ROOT, "examples", "mcp-server");
 export const PRM_PATH = "/.well-known/oauth-protected-resource/mcp";
+/**
+ * Miniflare's module options for our built Worker: its entry (the Makefile's
+ * copy of src/workers/shim.mjs, with the Grants class), worker-build's ESM
+ * bundle and the WASM.
+ */
+export const BUILT_WORKER = {
+  modules: true,
+  scriptPath: join(ROOT, "build", "worker", "shim.mjs"),
+  modulesRules: [
+    { type: "ESModule", include: ["**/*.js"] },
+    { type: "CompiledWasm", include: ["**/*.wasm"] },
+  ],
+};
 
 const START_TIMEOUT_MS = Number(process.env.E2E_START_TIMEOUT_MS || 180_000);
 const running = new Set(); // process group ids
