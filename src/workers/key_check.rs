@@ -18,7 +18,7 @@ use crate::grants::key_check::{BoxFuture, KeyChecker, Probe};
 pub struct WorkerKeyChecker;
 
 /// Aborts the request when the future that sent it is dropped.
-struct AbortOnDrop(web_sys::AbortController);
+pub(super) struct AbortOnDrop(pub(super) web_sys::AbortController);
 
 impl Drop for AbortOnDrop {
     fn drop(&mut self) {
@@ -39,7 +39,7 @@ impl Drop for ClearOnDrop {
 
 /// A runtime error's message, for the log (the core withholds it if it
 /// quotes the request).
-fn message(e: JsValue) -> String {
+pub(super) fn message(e: JsValue) -> String {
     e.dyn_ref::<js_sys::Error>()
         .map(|e| String::from(e.message()))
         .or_else(|| e.as_string())

@@ -24,7 +24,8 @@ before(async () => {
       res.writeHead(404).end();
       return;
     }
-    res.writeHead(200, { "content-type": "application/json", ...doc.headers }).end(doc.body);
+    if (doc.hang) return; // never answers
+    res.writeHead(doc.status ?? 200, { "content-type": "application/json", ...doc.headers }).end(doc.body);
   });
   await new Promise((ok) => docs.listen(port, "127.0.0.1", ok));
   worker = await startWorker();
@@ -99,4 +100,34 @@ test("a document whose client_id is not its own URL is an error page, never a re
   const missing = await fetch(authorizeUrl(`${docBase}/missing.json`, "http://127.0.0.1:9/cb", challenge), { redirect: "manual" });
   assert.equal(missing.status, 400);
   assert.equal(missing.headers.get("location"), null);
+});
+
+test("a document URL that redirects is refused; the redirect is not followed (cimd_fetch_does_not_follow_redirects)", async () => {
+  const clientId = `${docBase}/moved.json`;
+  // Were the redirect followed, this document would be accepted: its client_id is the URL asked for.
+  served.set("/moved.json", { status: 302, headers: { location: `${docBase}/moved-target.json` }, body: "" });
+  served.set("/moved-target.json", {
+    body: JSON.stringify({ client_id: clientId, client_name: "Moved", redirect_uris: ["http://127.0.0.1:9/cb"] }),
+    headers: {},
+  });
+  const before = fetches;
+  const { challenge } = await pkce();
+  const res = await fetch(authorizeUrl(clientId, "http://127.0.0.1:9/cb", challenge), { redirect: "manual" });
+  assert.equal(res.status, 400);
+  assert.equal(res.headers.get("location"), null);
+  assert.doesNotMatch(await res.text(), /Moved/);
+  assert.equal(fetches - before, 1, "only the document URL itself is fetched");
+});
+
+test("a document server that never answers: the page answers after the fetch's 10 s timeout (cimd_fetch_times_out)", { timeout: 60_000 }, async () => {
+  const clientId = `${docBase}/never.json`;
+  served.set("/never.json", { hang: true });
+  const { challenge } = await pkce();
+  const t0 = performance.now();
+  const res = await fetch(authorizeUrl(clientId, "http://127.0.0.1:9/cb", challenge), { redirect: "manual" });
+  const waited = performance.now() - t0;
+  assert.equal(res.status, 400);
+  assert.equal(res.headers.get("location"), null);
+  await res.text();
+  assert.ok(waited >= 9_000 && waited < 30_000, `answered after ${waited.toFixed(0)} ms, expected about 10 s`);
 });
