@@ -95,6 +95,11 @@ pub(crate) async fn record_sealed<G: GrantStore>(
     if !grants.bound() {
         return Err(no_grant_store(ctx, grants.unbound_reason()));
     }
+    // Before anything is recorded (and so before a code is spent): a JWT
+    // that cannot be signed now would fail after the grant was made.
+    if ctx.config.tokens.format == TokenFormat::Jwt && ctx.tokens.signing().is_none() {
+        return Err(cannot_sign(ctx));
+    }
     let command = GrantCommand::Create {
         record: record(grant, first.gid.clone(), GrantMode::Sealed, Some(first.resource.clone()), now),
     };
@@ -199,4 +204,60 @@ pub(crate) fn sealed_response(
         body["scope"] = scope.into();
     }
     Response::json(200, &body).no_store()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clients::cimd;
+    use crate::config::{Config, TokenMode};
+    use crate::crypto::seal::Keys;
+    use crate::crypto::secret::Secret;
+    use crate::grants::guard::Claims;
+    use crate::grants::key_check::Verdicts;
+    use crate::grants::token_keys::TokenKeys;
+    use crate::store::{block_on, MemoryGrantStore};
+
+    fn context(format: TokenFormat, tokens: TokenKeys, secret: &Secret) -> Context {
+        let mut config = Config::default();
+        config.tokens.mode = TokenMode::Sealed;
+        config.tokens.format = format;
+        Context {
+            config: config.normalized(),
+            keys: Keys::derive(secret, None),
+            tokens,
+            claims: Claims::default(),
+            fetcher: None,
+            documents: cimd::Cache::default(),
+            key_checker: None,
+            verdicts: Verdicts::default(),
+            log: |_| {},
+        }
+    }
+
+    #[test]
+    fn a_jwt_that_cannot_be_signed_is_refused_before_the_grant_is_recorded() {
+        let secret = Secret::new(&"s".repeat(40)).unwrap();
+        let key = ApiKey::parse("sk-test-0123456789").unwrap();
+        let approval = Approval {
+            client_id: "client",
+            client_name: None,
+            client_host: None,
+            resource: Some("https://mcp.example/mcp"),
+            scope: None,
+            key: &key,
+        };
+        let grants = MemoryGrantStore::new();
+        let unable = context(TokenFormat::Jwt, TokenKeys::new(&secret, None).unable_to_sign(), &secret);
+        let refused = block_on(record_sealed(&unable, &grants, &approval, "code:a", 100)).unwrap_err();
+        assert_eq!(refused.status, 503);
+        assert_eq!(grants.dump(), "[]", "nothing may be recorded");
+
+        // The same approval with a signer (or as a JWE) is recorded.
+        for format in [TokenFormat::Jwt, TokenFormat::Jwe] {
+            let able = context(format, TokenKeys::new(&secret, None), &secret);
+            assert!(block_on(record_sealed(&able, &grants, &approval, "code:a", 100)).is_ok());
+        }
+        assert_ne!(grants.dump(), "[]");
+    }
 }

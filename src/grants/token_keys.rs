@@ -50,6 +50,14 @@ impl TokenKeys {
         })
     }
 
+    /// These keys as on a runtime without a P-256 implementation: no key
+    /// signs (natively RustCrypto is always installed).
+    #[cfg(test)]
+    pub(crate) fn unable_to_sign(self) -> Self {
+        let _ = self.signing.set(Vec::new());
+        self
+    }
+
     /// The key that signs JWT access tokens; `None` only when no P-256
     /// implementation is installed ([`crate::crypto::p256`]).
     pub fn signing(&self) -> Option<&SigningKey> {
