@@ -10,7 +10,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::grants::device::{self, DeviceRecord, DeviceState, Guesses, Lookup, Poll};
+use crate::grants::device::{self, DeviceRecord, DeviceState, Guesses, Lookup, Poll, GUESS_WINDOW};
 
 /// Which kind of token a grant handed out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -238,6 +238,56 @@ pub trait GrantTable {
     fn put_doc(&mut self, key: &str, json: &str);
     /// Removes a document.
     fn remove_doc(&mut self, key: &str);
+    /// The keys of documents from `from` (included) to `below` (excluded),
+    /// in byte order, at most `limit` of them.
+    fn doc_keys(&self, from: &str, below: &str, limit: usize) -> Vec<String>;
+}
+
+/// How long after its expiry a device record (and its user-code index) is
+/// kept: until then a late poll still gets `expired_token`; after, a later
+/// device command deletes it, and with it an approved key, sealed, that was
+/// never redeemed.
+pub const DEVICE_SWEEP_AFTER: u64 = 3600;
+
+/// The most due documents one device command deletes: the work of a
+/// command stays bounded, and each command schedules at most one.
+const SWEEP_BATCH: usize = 8;
+
+/// The sweep queue is documents keyed `sweep:<time, 20 digits>:<key>`: the
+/// document `key` is looked at (and deleted if it is dead) once `time` has
+/// come. Byte order of the keys is time order.
+fn sweep_entry(at: u64, key: &str) -> String {
+    format!("sweep:{at:020}:{key}")
+}
+
+/// Works off at most [`SWEEP_BATCH`] due sweep entries: an expired device
+/// record and its user-code index (unless a newer request took the code),
+/// a guess counter whose window is over (unless a newer window began).
+fn sweep(table: &mut dyn GrantTable, now: u64) {
+    // ';' follows ':': every entry whose time is `now` or earlier.
+    for entry in table.doc_keys("sweep:", &format!("sweep:{now:020};"), SWEEP_BATCH) {
+        match entry.splitn(3, ':').nth(2) {
+            Some(counter) if counter.starts_with("guess:") => {
+                let over = table.doc(counter).and_then(|t| Guesses::parse(&t)).is_none_or(|g| g.at(now).count == 0);
+                if over {
+                    table.remove_doc(counter);
+                }
+            }
+            Some(id) => {
+                if let Some(device) =
+                    get_device(table, id).filter(|d| now >= d.expires_at.saturating_add(DEVICE_SWEEP_AFTER))
+                {
+                    let index = user_key(&device.user);
+                    if table.doc(&index).as_deref() == Some(id) {
+                        table.remove_doc(&index);
+                    }
+                    table.remove_doc(id);
+                }
+            }
+            None => {}
+        }
+        table.remove_doc(&entry);
+    }
 }
 
 fn user_key(user: &str) -> String {
@@ -266,6 +316,7 @@ fn guesses(table: &dyn GrantTable, who: &str, now: u64) -> Guesses {
 fn device_command(table: &mut dyn GrantTable, command: GrantCommand) -> GrantReply {
     match command {
         GrantCommand::DevicePut { device } => {
+            sweep(table, device.requested_at);
             let index = user_key(&device.user);
             let live = table
                 .doc(&index)
@@ -276,9 +327,11 @@ fn device_command(table: &mut dyn GrantTable, command: GrantCommand) -> GrantRep
             }
             put_device(table, &device);
             table.put_doc(&index, &device.id);
+            table.put_doc(&sweep_entry(device.expires_at.saturating_add(DEVICE_SWEEP_AFTER), &device.id), "");
             GrantReply::Done
         }
         GrantCommand::DeviceLookup { user, who, now } => {
+            sweep(table, now);
             if let Some(wait) = who.iter().filter_map(|w| guesses(table, w, now).wait(now)).max() {
                 return GrantReply::Lookup { outcome: Lookup::Limited { wait } };
             }
@@ -288,7 +341,12 @@ fn device_command(table: &mut dyn GrantTable, command: GrantCommand) -> GrantRep
                 None => {
                     for w in &who {
                         let counted = guesses(table, w, now).wrong(now);
-                        table.put_doc(&format!("guess:{w}"), &counted.to_text());
+                        let key = format!("guess:{w}");
+                        table.put_doc(&key, &counted.to_text());
+                        if counted.count == 1 {
+                            // A new window: swept once it is over.
+                            table.put_doc(&sweep_entry(counted.since.saturating_add(GUESS_WINDOW), &key), "");
+                        }
                     }
                     Lookup::Wrong
                 }
@@ -457,6 +515,14 @@ impl GrantTable for MemoryTable {
     fn remove_doc(&mut self, key: &str) {
         self.docs.remove(key);
     }
+
+    fn doc_keys(&self, from: &str, below: &str, limit: usize) -> Vec<String> {
+        let mut keys: Vec<String> =
+            self.docs.keys().filter(|k| k.as_str() >= from && k.as_str() < below).cloned().collect();
+        keys.sort();
+        keys.truncate(limit);
+        keys
+    }
 }
 
 #[cfg(test)]
@@ -580,5 +646,102 @@ mod tests {
         assert_eq!(serde_json::from_str::<GrantReply>(&json).unwrap(), reply);
         let rec = GrantReply::Record { record: Some(record("g", 1)) };
         assert_eq!(serde_json::from_str::<GrantReply>(&serde_json::to_string(&rec).unwrap()).unwrap(), rec);
+    }
+
+    fn device(id: &str, user: &str, requested_at: u64) -> DeviceRecord {
+        DeviceRecord {
+            id: id.into(),
+            user: user.into(),
+            client_id: "cli".into(),
+            client_name: None,
+            scope: None,
+            resource: None,
+            requested_at,
+            ip: None,
+            user_agent: None,
+            expires_at: requested_at + 600,
+            interval: 5,
+            last_poll: None,
+            state: DeviceState::Pending,
+            sealed: None,
+        }
+    }
+
+    fn put(t: &mut MemoryTable, d: DeviceRecord) -> GrantReply {
+        execute(t, GrantCommand::DevicePut { device: d })
+    }
+
+    fn poll(t: &mut MemoryTable, id: &str, now: u64) -> Poll {
+        let GrantReply::Poll { outcome } =
+            execute(t, GrantCommand::DevicePoll { id: id.into(), client_id: "cli".into(), now })
+        else {
+            panic!()
+        };
+        outcome
+    }
+
+    #[test]
+    fn expired_device_records_are_swept_an_hour_after_expiry() {
+        let mut t = MemoryTable::default();
+        assert_eq!(put(&mut t, device("d1", "u1", 1000)), GrantReply::Done);
+        // Approved and never redeemed: the sealed key must not stay in storage.
+        let decided = GrantCommand::DeviceDecide { id: "d1".into(), sealed: Some("sealed-key".into()), now: 1100 };
+        assert!(matches!(execute(&mut t, decided), GrantReply::Device { device: Some(_) }));
+        assert_eq!(put(&mut t, device("d2", "u2", 1000)), GrantReply::Done);
+        let dead = 1600 + DEVICE_SWEEP_AFTER;
+        // Before the margin ends, a late poll still hears expired_token.
+        assert_eq!(put(&mut t, device("d3", "u3", dead - 1)), GrantReply::Done);
+        assert!(t.doc("d1").is_some() && t.doc("d2").is_some());
+        assert_eq!(poll(&mut t, "d2", dead - 1), Poll::Expired);
+        // The next device command after it sweeps both, and their indexes.
+        assert_eq!(put(&mut t, device("d4", "u4", dead)), GrantReply::Done);
+        for key in ["d1", "d2", "user:u1", "user:u2"] {
+            assert!(t.doc(key).is_none(), "{key} is still stored");
+        }
+        assert!(!t.docs.values().any(|v| v.contains("sealed-key")));
+        assert_eq!(poll(&mut t, "d2", dead), Poll::Unknown);
+        // The live ones and their sweep entries stay; the done entries are gone.
+        assert!(t.doc("d3").is_some() && t.doc("d4").is_some() && t.doc("user:u3").is_some());
+        assert_eq!(t.doc_keys("sweep:", "sweep;", 100).len(), 2);
+    }
+
+    #[test]
+    fn a_user_code_reused_after_expiry_keeps_its_new_index() {
+        let mut t = MemoryTable::default();
+        put(&mut t, device("old", "u", 1000));
+        // The code is free again after expiry: a new request takes it.
+        assert_eq!(put(&mut t, device("new", "u", 1700)), GrantReply::Done);
+        put(&mut t, device("other", "v", 1600 + DEVICE_SWEEP_AFTER));
+        assert!(t.doc("old").is_none());
+        assert_eq!(t.doc("user:u").as_deref(), Some("new"), "the sweep of the old record took the new index");
+    }
+
+    #[test]
+    fn guess_counters_are_swept_once_their_window_is_over() {
+        let mut t = MemoryTable::default();
+        let lookup = |now| GrantCommand::DeviceLookup { user: "nope".into(), who: vec!["ip:1".into()], now };
+        execute(&mut t, lookup(1000));
+        execute(&mut t, lookup(1001));
+        assert_eq!(t.doc("guess:ip:1").as_deref(), Some("2 1000"));
+        // A later window began before the first one's entry came due: kept.
+        execute(&mut t, lookup(1000 + GUESS_WINDOW));
+        execute(&mut t, lookup(1000 + GUESS_WINDOW + 1));
+        assert!(t.doc("guess:ip:1").is_some());
+        // Once that window is over too, the next device command deletes it.
+        put(&mut t, device("d", "u", 1000 + 2 * GUESS_WINDOW));
+        assert!(t.doc("guess:ip:1").is_none());
+        assert!(t.doc_keys("sweep:", "sweep;", 100).iter().all(|k| !k.ends_with("guess:ip:1")));
+    }
+
+    #[test]
+    fn one_command_sweeps_a_bounded_batch() {
+        let mut t = MemoryTable::default();
+        for i in 0..20 {
+            put(&mut t, device(&format!("d{i:02}"), &format!("u{i:02}"), 1000));
+        }
+        put(&mut t, device("late", "late", 1600 + DEVICE_SWEEP_AFTER));
+        let left = (0..20).filter(|i| t.doc(&format!("d{i:02}")).is_some()).count();
+        assert_eq!(left, 20 - SWEEP_BATCH, "oldest first, a batch at a time");
+        assert!(t.doc("d00").is_none() && t.doc("d19").is_some());
     }
 }

@@ -243,4 +243,13 @@ impl GrantTable for SqlTable {
     fn remove_doc(&mut self, key: &str) {
         self.run("DELETE FROM docs WHERE key = ?", &[key.into()]);
     }
+
+    fn doc_keys(&self, from: &str, below: &str, limit: usize) -> Vec<String> {
+        // A range of the primary key: read from the table's own order.
+        let query = "SELECT key FROM docs WHERE key >= ? AND key < ? ORDER BY key LIMIT ?";
+        let Some(rows) = self.run(query, &[from.into(), below.into(), JsValue::from_f64(limit as f64)]) else {
+            return Vec::new();
+        };
+        rows.iter().filter_map(|row| js_sys::Reflect::get(&row, &"key".into()).ok()?.as_string()).collect()
+    }
 }

@@ -245,6 +245,24 @@ describe("the Grants Durable Object (SQLite) in workerd", () => {
     assert.doesNotMatch(log.join(""), /panicked|RuntimeError|unreachable/);
   });
 
+  test("expired device records are swept from SQLite an hour after expiry (device_records_are_swept)", async () => {
+    const device = (id, user, at) => ({
+      id, user, client_id: "cli", requested_at: at, expires_at: at + 600, interval: 5, state: "pending",
+    });
+    const poll = (id, now) => call("device:sweep-test", { op: "device_poll", id, client_id: "cli", now });
+    const put = (d) => call("device:sweep-test", { op: "device_put", device: d });
+    assert.deepEqual(await put(device("dev:a", "ua", T0)), { reply: "done" });
+    const decided = await call("device:sweep-test", { op: "device_decide", id: "dev:a", sealed: "sealed-key-text", now: T0 + 10 });
+    assert.equal(decided.device.state, "approved");
+    const dead = T0 + 600 + 3600;
+    await put(device("dev:b", "ub", dead - 1));
+    assert.equal((await poll("dev:a", dead - 1)).outcome.result, "expired");
+    // The next device command at the deadline deletes it (its sealed key with it).
+    await put(device("dev:c", "uc", dead));
+    assert.equal((await poll("dev:a", dead)).outcome.result, "unknown");
+    assert.notEqual((await poll("dev:b", dead)).outcome.result, "unknown");
+  });
+
   test("the Worker with the binding still answers (and exports the class it binds)", async () => {
     const res = await mf.dispatchFetch(`http://localhost${DISCOVERY}`);
     assert.equal(res.status, 200);
