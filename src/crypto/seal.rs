@@ -63,6 +63,17 @@ impl Key {
         hk.expand(b"key-id", &mut id).expect("valid HKDF length");
         Key { id, aead: Aes256Gcm::new(&aead.into()), mac }
     }
+
+    /// HMAC-SHA256 of `message` under this key, `label` (length-prefixed)
+    /// separating its uses.
+    fn tag(&self, label: &[u8], message: &[u8]) -> [u8; 32] {
+        use hkdf::hmac::{Hmac, Mac};
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.mac).expect("HMAC takes any key length");
+        mac.update(&(label.len() as u32).to_be_bytes());
+        mac.update(label);
+        mac.update(message);
+        mac.finalize().into_bytes().into()
+    }
 }
 
 /// The provider's keys: the current one seals, the previous one still opens.
@@ -125,12 +136,13 @@ impl Keys {
     /// An HMAC-SHA256 tag of `message` under the current key, with `label`
     /// separating its uses (pseudonymous subjects, grant ids, nonces).
     pub fn tag(&self, label: &[u8], message: &[u8]) -> [u8; 32] {
-        use hkdf::hmac::{Hmac, Mac};
-        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.current.mac).expect("HMAC takes any key length");
-        mac.update(&(label.len() as u32).to_be_bytes());
-        mac.update(label);
-        mac.update(message);
-        mac.finalize().into_bytes().into()
+        self.current.tag(label, message)
+    }
+
+    /// [`Keys::tag`] under the current key and, during rotation, the
+    /// previous one (what the same message was tagged before the rotation).
+    pub fn tags<'a>(&'a self, label: &'a [u8], message: &'a [u8]) -> impl Iterator<Item = [u8; 32]> + 'a {
+        [Some(&self.current), self.previous.as_ref()].into_iter().flatten().map(move |k| k.tag(label, message))
     }
 
     /// Opens a sealed value; `None` if it is malformed, tampered, sealed for
@@ -234,6 +246,17 @@ mod tests {
         let tag = Keys::derive(&old, None).macs(b"m").next().unwrap();
         assert!(Keys::derive(&new, Some(&old)).macs(b"m").any(|t| t == tag));
         assert!(!Keys::derive(&new, None).macs(b"m").any(|t| t == tag));
+    }
+
+    #[test]
+    fn tags_are_the_current_tag_then_the_previous_keys() {
+        let old = Secret::new(&"o".repeat(40)).unwrap();
+        let new = Secret::new(&"n".repeat(40)).unwrap();
+        let rotating = Keys::derive(&new, Some(&old));
+        let tags: Vec<_> = rotating.tags(b"l", b"m").collect();
+        assert_eq!(tags, [rotating.tag(b"l", b"m"), Keys::derive(&old, None).tag(b"l", b"m")]);
+        assert_ne!(tags[0], rotating.tag(b"other label", b"m"));
+        assert_eq!(Keys::derive(&new, None).tags(b"l", b"m").count(), 1);
     }
 
     #[test]

@@ -1,10 +1,11 @@
 //! GET and POST /grants: "Apps with access to your key". A person proves
 //! they hold a key (pasted, or the saved one, resolved from the remember
-//! cookie on the server) and sees every grant of that key's subject, newest
+//! cookie on the server) and sees every grant of that key's subject (during
+//! a `SECRET` rotation, its subject under the previous secret too), newest
 //! first; each sealed grant can be revoked, all at once too, and a
 //! passthrough approval's row forgotten.
 //!
-//! The proof lasts as long as the page: a sealed session value (subject,
+//! The proof lasts as long as the page: a sealed session value (subjects,
 //! masked key hint, CSRF token, nonce, ten-minute expiry) in every action
 //! form, never a login cookie, never the key. Every POST passes the same
 //! origin and CSRF checks as the consent form; each session answers once
@@ -16,7 +17,7 @@ use crate::crypto::seal::Purpose;
 use crate::crypto::secret::ApiKey;
 use crate::endpoints::{form_check, Context};
 use crate::grants::ledger::{GrantCommand, GrantMode, GrantRecord, GrantReply};
-use crate::grants::refresh::subject;
+use crate::grants::refresh::subjects;
 use crate::http::{Request, Response};
 use crate::pages::grants::within;
 use crate::pages::{self, cookie, GrantsState, GrantsView};
@@ -32,6 +33,10 @@ pub const SESSION_LIFETIME: u64 = 600;
 #[derive(serde::Serialize, serde::Deserialize)]
 struct Session {
     sub: String,
+    /// During a `SECRET` rotation, the key's subject under the previous
+    /// secret: its grants are listed and acted on too.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    previous_sub: Option<String>,
     hint: String,
     csrf: String,
     nonce: String,
@@ -39,6 +44,11 @@ struct Session {
 }
 
 impl Session {
+    /// Every subject of the proven key: the current one first.
+    fn subs(&self) -> impl Iterator<Item = &str> {
+        std::iter::once(self.sub.as_str()).chain(self.previous_sub.as_deref())
+    }
+
     fn claim_id(&self) -> [u8; 32] {
         use sha2::{Digest, Sha256};
         Sha256::digest(format!("grants:{}", self.nonce)).into()
@@ -136,8 +146,10 @@ pub(crate) async fn post<G: GrantStore>(
         }
         return match proven_key(&params, ctx, request, now) {
             Ok(key) => {
+                let mut subs = subjects(&ctx.keys, &key).into_iter();
                 let session = Session {
-                    sub: subject(&ctx.keys, &key),
+                    sub: subs.next().unwrap_or_default(),
+                    previous_sub: subs.next(),
                     hint: key.hint(),
                     csrf: csrf.to_string(),
                     nonce: b64url(&entropy.next32()),
@@ -168,7 +180,7 @@ pub(crate) async fn post<G: GrantStore>(
     if !ctx.claims.claim(claim, session.expires_at, now) {
         return ctx.page(403, "Already used", "This form was already used. Open the page again.", None);
     }
-    let done = match act(ctx, grants, &session.sub, action, params.get("grant")).await {
+    let done = match act(ctx, grants, &session, action, params.get("grant")).await {
         Ok(notice) => notice,
         Err(e) => {
             ctx.claims.release(&claim);
@@ -188,13 +200,15 @@ enum Done {
 async fn act<G: GrantStore>(
     ctx: &Context,
     grants: &G,
-    sub: &str,
+    session: &Session,
     action: &str,
     grant: Option<&str>,
 ) -> Result<Done, String> {
     let ends = within(ctx.config.tokens.access_ttl);
     if action == "revoke_all" {
-        grants.call(sub, GrantCommand::Revoke { id: None }).await.map_err(|e| e.0)?;
+        for sub in session.subs() {
+            grants.call(sub, GrantCommand::Revoke { id: None }).await.map_err(|e| e.0)?;
+        }
         return Ok(Done::Notice(format!(
             "Every app's access is revoked: none of them can refresh any more, and access tokens they already hold stop working {ends}."
         )));
@@ -202,9 +216,17 @@ async fn act<G: GrantStore>(
     let Some(id) = grant.filter(|g| !g.is_empty()) else {
         return Ok(Done::Refused("Choose an app on the page."));
     };
-    let record = match grants.call(sub, GrantCommand::Get { id: id.to_string() }).await.map_err(|e| e.0)? {
-        GrantReply::Record { record: Some(r) } => r,
-        _ => return Ok(Done::Refused("That app is no longer listed.")),
+    let mut found = None;
+    for sub in session.subs() {
+        if let GrantReply::Record { record: Some(r) } =
+            grants.call(sub, GrantCommand::Get { id: id.to_string() }).await.map_err(|e| e.0)?
+        {
+            found = Some((sub, r));
+            break;
+        }
+    }
+    let Some((sub, record)) = found else {
+        return Ok(Done::Refused("That app is no longer listed."));
     };
     let host = host_of(&record);
     match (action, record.mode) {
@@ -239,11 +261,16 @@ async fn list<G: GrantStore>(
     done: Option<Done>,
     entropy: &mut Entropy,
 ) -> Response {
-    let records = match grants.call(&session.sub, GrantCommand::List).await {
-        Ok(GrantReply::Records { records }) => records,
-        Ok(_) => Vec::new(),
-        Err(e) => return unavailable(ctx, &e.0),
-    };
+    let mut records = Vec::new();
+    for sub in session.subs() {
+        match grants.call(sub, GrantCommand::List).await {
+            Ok(GrantReply::Records { records: more }) => records.extend(more),
+            Ok(_) => {}
+            Err(e) => return unavailable(ctx, &e.0),
+        }
+    }
+    // Newest first across both subjects, as the ledger lists one.
+    records.sort_by(|a, b| b.created.cmp(&a.created).then_with(|| a.id.cmp(&b.id)));
     // A struct of strings and integers always serializes.
     let sealed = ctx.keys.seal(Purpose::GrantsSession, &serde_json::to_vec(&session).unwrap_or_default(), entropy);
     let (notice, error) = match &done {

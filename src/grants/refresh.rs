@@ -93,6 +93,13 @@ pub fn subject(keys: &Keys, key: &ApiKey) -> String {
     b64url(&keys.tag(b"subject v1", key.expose().as_bytes()))
 }
 
+/// The key's subject under the current secret and, during a rotation, the
+/// one it had under the previous secret (whose grants still refresh until
+/// `SECRET_PREVIOUS` is dropped): the current one first.
+pub fn subjects(keys: &Keys, key: &ApiKey) -> Vec<String> {
+    keys.tags(b"subject v1", key.expose().as_bytes()).map(|t| b64url(&t)).collect()
+}
+
 /// The id of the grant a code's exchange creates, derived from the code's
 /// store key: a retried exchange of one code names the same grant.
 pub fn grant_id_for_code(keys: &Keys, code_store_key: &str) -> String {

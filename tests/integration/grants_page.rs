@@ -361,3 +361,31 @@ fn the_consent_page_links_to_the_grants_page() {
     let prefixed = Server::with(Config { path_prefix: "/oauth".into(), ..Config::default() }, SECRET, None);
     assert_eq!(prefixed.get("/oauth/grants").status, 200);
 }
+
+#[test]
+fn grants_page_during_a_secret_rotation_lists_and_revokes_grants_made_before_it() {
+    let mut s = sealed();
+    let old = with_client(connect(&s, "app-old.example", KEY, R), "app-old.example");
+    // SECRET rotates: the old one stays as SECRET_PREVIOUS, so the grant still refreshes.
+    let config = Config {
+        tokens: crate::sealed::policy(parallel_oauth_provider::config::TokenFormat::Jwe),
+        ..Config::default()
+    };
+    s.provider = Provider::new(config, "a-new-secret-after-rotation-0123456789abc", Some(SECRET)).unwrap();
+    s.now.set(T0 + 60);
+    let new = with_client(connect(&s, "app-new.example", KEY, R), "app-new.example");
+    assert_eq!(refresh_as(&s, &rt(&old), "app-old.example").status, 200, "the old grant still refreshes");
+
+    let (page, mut jar) = show(&s, KEY);
+    assert_eq!(listed(&page), vec![grant_id(&s, &new), grant_id(&s, &old)], "both subjects' grants, newest first");
+    let r = act(&s, &page, &mut jar, &format!("action=revoke&grant={}", grant_id(&s, &old)));
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert!(r.text().contains("Revoked app-old.example"), "{}", r.text());
+    assert_error(&refresh_as(&s, &rt(&old), "app-old.example"), 400, "invalid_grant", "revoked across the rotation");
+    assert_eq!(refresh_as(&s, &rt(&new), "app-new.example").status, 200);
+
+    // Revoke all reaches both subjects.
+    let (page, mut jar) = show(&s, KEY);
+    assert_eq!(act(&s, &page, &mut jar, "action=revoke_all").status, 200);
+    assert_error(&refresh_as(&s, &rt(&new), "app-new.example"), 400, "invalid_grant", "revoke all");
+}
