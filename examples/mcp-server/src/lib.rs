@@ -43,7 +43,9 @@ mod glue {
     /// The provider's JWKS (for JWT access tokens), fetched once per
     /// isolate and again after ten minutes; empty when unreachable.
     async fn jwks(authorization_server: &str, now: u64) -> Vec<VerifyingKey> {
-        if let Some(keys) = JWKS.with(|j| j.borrow().as_ref().filter(|(at, _)| now < at + JWKS_LIFETIME).map(|(_, k)| k.clone())) {
+        if let Some(keys) =
+            JWKS.with(|j| j.borrow().as_ref().filter(|(at, _)| now < at + JWKS_LIFETIME).map(|(_, k)| k.clone()))
+        {
             return keys;
         }
         // ES256 in a Worker is the runtime's node:crypto (nodejs_compat).

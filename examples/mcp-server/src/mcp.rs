@@ -97,7 +97,11 @@ fn route(request: &Request, settings: &Settings) -> Response {
             Err(challenge) => return challenge,
         },
         Tokens::Sealed { keys, .. } if keys.is_empty() => {
-            return error(500, "server_error", "misconfigured: set RESOURCE_KEY (make resource-key RESOURCE=<this /mcp URL>)")
+            return error(
+                500,
+                "server_error",
+                "misconfigured: set RESOURCE_KEY (make resource-key RESOURCE=<this /mcp URL>)",
+            )
         }
         Tokens::Sealed { keys, jwks } => match resource.open_sealed(request, keys, jwks, settings.now) {
             // The key is here: a real server would now call the platform's API with it.
@@ -244,7 +248,12 @@ mod tests {
     const KEY: &str = "sk-test-0123456789abcdef";
 
     fn settings() -> Settings {
-        Settings { authorization_server: "http://127.0.0.1:8787".into(), tokens: Tokens::Passthrough, now: NOW, leeway: 60 }
+        Settings {
+            authorization_server: "http://127.0.0.1:8787".into(),
+            tokens: Tokens::Passthrough,
+            now: NOW,
+            leeway: 60,
+        }
     }
 
     const NOW: u64 = 1_800_000_000;
@@ -293,7 +302,9 @@ mod tests {
 
     #[test]
     fn sealed_mode_refuses_keys_expired_and_foreign_tokens_with_invalid_token() {
-        for token in [KEY.to_string(), sealed_token(RESOURCE, NOW - 61), sealed_token("https://other.example/mcp", NOW + 60)] {
+        for token in
+            [KEY.to_string(), sealed_token(RESOURCE, NOW - 61), sealed_token("https://other.example/mcp", NOW + 60)]
+        {
             let r = call_with(&token, &sealed_settings());
             assert_eq!(r.status, 401, "{token}");
             assert!(r.header("www-authenticate").unwrap().contains(r#"error="invalid_token""#));
