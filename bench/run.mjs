@@ -95,7 +95,7 @@ import { join } from "node:path";
 
 import { benchConfigForOurs } from "./lib/config.mjs";
 import { captureOurs, protocolFloorOptions } from "./lib/capture.mjs";
-import { coldStarts, originalWorkerOptions, oursWorkerOptions } from "./lib/coldstart.mjs";
+import { coldStarts, originalWorkerOptions, oursWorkerOptions, wasmFloorWorkerOptions } from "./lib/coldstart.mjs";
 import {
   KV_FLOOR_STEPS,
   NOOP6_STEPS,
@@ -385,6 +385,7 @@ async function main() {
 
   log(`\n== cold start: fresh workerd (Miniflare ${info.miniflare}) -> first answered request, ${COLD_RUNS} runs each`);
   const cold = { ours: await coldStartsFor("ours", oursWorkerOptions()) };
+  cold.wasmFloor = await coldStartsFor("WASM only", wasmFloorWorkerOptions());
   if (!SKIP_ORIGINAL) cold.original = await coldStartsFor("original", originalOptions);
   if (!SKIP_PEER) cold.peer = await coldStartsFor("peer", peerOptions);
   log(`== cold start: wrangler dev spawn -> first answered request, ${WRANGLER_STARTS} runs each`);
