@@ -63,7 +63,8 @@
 // implementation first runs unrecorded (BENCH_WARMUP_SECONDS): V8 optimizes
 // hot code only after it has run a while.
 //
-// Then cold starts of ours, the original and the peer (fresh workerd ->
+// Then cold starts of ours, a Worker that only loads our WASM, the original
+// and the peer, interleaved (fresh workerd ->
 // first answered request; wrangler dev spawn -> first answered request), and
 // the ratios against the targets (lib/report.mjs TARGETS):
 //   passthrough CPU / protocol floor <= 1.10 (plain workerd);
@@ -85,7 +86,7 @@
 // Environment: BENCH_SECONDS (10 per measurement, split over the rounds),
 // BENCH_ROUNDS (5), BENCH_WARMUP_SECONDS (5 per implementation, not
 // recorded), BENCH_CONCURRENCY ("1,8"), BENCH_MODES ("wrangler,workerd"),
-// BENCH_COLD_RUNS (5), BENCH_WRANGLER_STARTS (3), BENCH_SKIP_ORIGINAL=1,
+// BENCH_COLD_RUNS (9), BENCH_WRANGLER_STARTS (3), BENCH_SKIP_ORIGINAL=1,
 // BENCH_SKIP_PEER=1, BENCH_SKIP_SEALED=1, BENCH_VERBOSE=1, BENCH_USERS (keys
 // drawn from that many users; unset: a fresh key, a new user, per flow).
 
@@ -129,7 +130,7 @@ import {
 const SECONDS = Number(process.env.BENCH_SECONDS || 10);
 const CONCURRENCY = (process.env.BENCH_CONCURRENCY || "1,8").split(",").map(Number).filter((n) => n > 0);
 const MODES = (process.env.BENCH_MODES || "wrangler,workerd").split(",").map((m) => m.trim()).filter(Boolean);
-const COLD_RUNS = Number(process.env.BENCH_COLD_RUNS || 5);
+const COLD_RUNS = Number(process.env.BENCH_COLD_RUNS || 9);
 const WRANGLER_STARTS = Math.max(1, Number(process.env.BENCH_WRANGLER_STARTS || 3));
 const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS || 5));
 const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 5);
@@ -329,19 +330,33 @@ async function wranglerStarts(label, config) {
   return { runsMs: starts, medianMs: median(starts) };
 }
 
-async function coldStartsFor(label, options) {
-  const samples = await coldStarts(options, COLD_RUNS);
-  const out = {
-    runs: samples,
-    medianFirstResponseMs: median(samples.map((s) => s.firstResponseMs)),
-    medianReadyMs: median(samples.map((s) => s.readyMs)),
-    medianFirstRequestMs: median(samples.map((s) => s.firstRequestMs)),
-    medianSecondRequestMs: median(samples.map((s) => s.secondRequestMs)),
-  };
-  log(
-    `  ${label.padEnd(9)} workerd start -> first response: median ${fmt(out.medianFirstResponseMs, 0)} ms` +
-      ` (workerd ready ${fmt(out.medianReadyMs, 0)} ms, first request ${fmt(out.medianFirstRequestMs, 1)} ms, second ${fmt(out.medianSecondRequestMs, 1)} ms)`,
-  );
+/**
+ * Cold starts of every implementation in `options` ({ key: [label, Miniflare
+ * options] }), interleaved one start each per round so that the machine's
+ * drift falls on all alike; one unrecorded start first (disk caches).
+ */
+async function coldStartsOf(options) {
+  const samples = Object.fromEntries(Object.keys(options).map((k) => [k, []]));
+  for (const [, o] of Object.values(options)) await coldStarts(o, 1);
+  for (let i = 0; i < COLD_RUNS; i++) {
+    for (const [key, [, o]] of Object.entries(options)) samples[key].push(...(await coldStarts(o, 1)));
+  }
+  const out = {};
+  for (const [key, [label]] of Object.entries(options)) {
+    const runs = samples[key];
+    out[key] = {
+      runs,
+      medianFirstResponseMs: median(runs.map((s) => s.firstResponseMs)),
+      medianReadyMs: median(runs.map((s) => s.readyMs)),
+      medianFirstRequestMs: median(runs.map((s) => s.firstRequestMs)),
+      medianSecondRequestMs: median(runs.map((s) => s.secondRequestMs)),
+    };
+    const m = out[key];
+    log(
+      `  ${label.padEnd(9)} workerd start -> first response: median ${fmt(m.medianFirstResponseMs, 0)} ms` +
+        ` (workerd ready ${fmt(m.medianReadyMs, 0)} ms, first request ${fmt(m.medianFirstRequestMs, 1)} ms, second ${fmt(m.medianSecondRequestMs, 1)} ms)`,
+    );
+  }
   return out;
 }
 
@@ -383,11 +398,13 @@ async function main() {
     modes[mode] = { ...results, comparisons, targets: targetsFor(comparisons, byC), targetsByConcurrency: byC };
   }
 
-  log(`\n== cold start: fresh workerd (Miniflare ${info.miniflare}) -> first answered request, ${COLD_RUNS} runs each`);
-  const cold = { ours: await coldStartsFor("ours", oursWorkerOptions()) };
-  cold.wasmFloor = await coldStartsFor("WASM only", wasmFloorWorkerOptions());
-  if (!SKIP_ORIGINAL) cold.original = await coldStartsFor("original", originalOptions);
-  if (!SKIP_PEER) cold.peer = await coldStartsFor("peer", peerOptions);
+  log(`\n== cold start: fresh workerd (Miniflare ${info.miniflare}) -> first answered request, ${COLD_RUNS} runs each, interleaved`);
+  const cold = await coldStartsOf({
+    ours: ["ours", oursWorkerOptions()],
+    wasmFloor: ["WASM only", wasmFloorWorkerOptions()],
+    ...(SKIP_ORIGINAL ? {} : { original: ["original", originalOptions] }),
+    ...(SKIP_PEER ? {} : { peer: ["peer", peerOptions] }),
+  });
   log(`== cold start: wrangler dev spawn -> first answered request, ${WRANGLER_STARTS} runs each`);
   const wranglerDev = { ours: await wranglerStarts("ours", oursConfig) };
   if (!SKIP_ORIGINAL) wranglerDev.original = await wranglerStarts("original", ORIGINAL_CONFIG);
