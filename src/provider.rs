@@ -2,19 +2,16 @@
 //! and runs each one against a [`Store`]. Everything here is plain Rust:
 //! the caller passes the time and a random seed.
 
-use crate::clients::cimd::{self, Fetch};
+use crate::clients::cimd::Fetch;
 use crate::clients::register;
 use crate::config::{Config, ConfigError};
 use crate::crypto::entropy::Entropy;
-use crate::crypto::seal::Keys;
 use crate::crypto::secret::Secret;
 use crate::endpoints::{
     authorize, consent, cors, device, grants_page, introspect, metadata, method_not_allowed, revoke, token, userinfo,
     Context,
 };
-use crate::grants::guard::Claims;
-use crate::grants::key_check::{KeyChecker, Verdicts};
-use crate::grants::token_keys::TokenKeys;
+use crate::grants::key_check::KeyChecker;
 use crate::http::{Request, Response};
 use crate::protocol::error::{json_error, ErrorCode};
 use crate::store::{GrantStore, NoGrants, Store};
@@ -110,19 +107,7 @@ impl Provider {
     pub fn new(config: Config, secret: &str, previous_secret: Option<&str>) -> Result<Provider, ConfigError> {
         let current = Secret::new(secret)?;
         let previous = previous_secret.filter(|s| !s.is_empty()).map(Secret::new).transpose()?;
-        Ok(Provider {
-            ctx: Context {
-                config: config.normalized(),
-                keys: Keys::derive(&current, previous.as_ref()),
-                tokens: TokenKeys::new(&current, previous.as_ref()),
-                claims: Claims::default(),
-                fetcher: None,
-                documents: cimd::Cache::default(),
-                key_checker: None,
-                verdicts: Verdicts::default(),
-                log: |_| {},
-            },
-        })
+        Ok(Provider { ctx: Context::new(config, &current, previous.as_ref()) })
     }
 
     /// A provider with both [`Secrets`].

@@ -209,30 +209,16 @@ pub(crate) fn sealed_response(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::clients::cimd;
     use crate::config::{Config, TokenMode};
-    use crate::crypto::seal::Keys;
     use crate::crypto::secret::Secret;
-    use crate::grants::guard::Claims;
-    use crate::grants::key_check::Verdicts;
     use crate::grants::token_keys::TokenKeys;
     use crate::store::{block_on, MemoryGrantStore};
 
-    fn context(format: TokenFormat, tokens: TokenKeys, secret: &Secret) -> Context {
+    fn context(format: TokenFormat, secret: &Secret) -> Context {
         let mut config = Config::default();
         config.tokens.mode = TokenMode::Sealed;
         config.tokens.format = format;
-        Context {
-            config: config.normalized(),
-            keys: Keys::derive(secret, None),
-            tokens,
-            claims: Claims::default(),
-            fetcher: None,
-            documents: cimd::Cache::default(),
-            key_checker: None,
-            verdicts: Verdicts::default(),
-            log: |_| {},
-        }
+        Context::new(config, secret, None)
     }
 
     #[test]
@@ -248,14 +234,15 @@ mod tests {
             key: &key,
         };
         let grants = MemoryGrantStore::new();
-        let unable = context(TokenFormat::Jwt, TokenKeys::new(&secret, None).unable_to_sign(), &secret);
+        let mut unable = context(TokenFormat::Jwt, &secret);
+        unable.tokens = TokenKeys::new(&secret, None).unable_to_sign();
         let refused = block_on(record_sealed(&unable, &grants, &approval, "code:a", 100)).unwrap_err();
         assert_eq!(refused.status, 503);
         assert_eq!(grants.dump(), "[]", "nothing may be recorded");
 
         // The same approval with a signer (or as a JWE) is recorded.
         for format in [TokenFormat::Jwt, TokenFormat::Jwe] {
-            let able = context(format, TokenKeys::new(&secret, None), &secret);
+            let able = context(format, &secret);
             assert!(block_on(record_sealed(&able, &grants, &approval, "code:a", 100)).is_ok());
         }
         assert_ne!(grants.dump(), "[]");

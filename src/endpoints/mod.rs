@@ -20,7 +20,7 @@ use crate::clients::cimd::{self, Fetch};
 use crate::clients::client::Client;
 use crate::config::Config;
 use crate::crypto::seal::Keys;
-use crate::crypto::secret::ApiKey;
+use crate::crypto::secret::{ApiKey, Secret};
 use crate::grants::guard::Claims;
 use crate::grants::key_check::{self, KeyChecker, KeyVerdict, NoVerdict, Verdicts};
 use crate::grants::token_keys::TokenKeys;
@@ -45,6 +45,22 @@ pub(crate) struct Context {
 }
 
 impl Context {
+    /// A context for `config` with the keys of the current and, while
+    /// rotating, the previous secret; no fetcher, no key checker, no log.
+    pub fn new(config: Config, current: &Secret, previous: Option<&Secret>) -> Context {
+        Context {
+            config: config.normalized(),
+            keys: Keys::derive(current, previous),
+            tokens: TokenKeys::new(current, previous),
+            claims: Claims::default(),
+            fetcher: None,
+            documents: cimd::Cache::default(),
+            key_checker: None,
+            verdicts: Verdicts::default(),
+            log: |_| {},
+        }
+    }
+
     /// An HTML page for an error the user must see.
     pub fn page(&self, status: u16, title: &str, message: &str, code: Option<ErrorCode>) -> Response {
         pages::error(&self.config, status, title, message, code)
