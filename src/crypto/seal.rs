@@ -67,11 +67,16 @@ impl Key {
     /// HMAC-SHA256 of `message` under this key, `label` (length-prefixed)
     /// separating its uses.
     fn tag(&self, label: &[u8], message: &[u8]) -> [u8; 32] {
+        self.hmac(&[&(label.len() as u32).to_be_bytes(), label, message])
+    }
+
+    /// HMAC-SHA256 under this key of `parts`, concatenated.
+    fn hmac(&self, parts: &[&[u8]]) -> [u8; 32] {
         use hkdf::hmac::{Hmac, Mac};
         let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.mac).expect("HMAC takes any key length");
-        mac.update(&(label.len() as u32).to_be_bytes());
-        mac.update(label);
-        mac.update(message);
+        for part in parts {
+            mac.update(part);
+        }
         mac.finalize().into_bytes().into()
     }
 }
@@ -159,12 +164,7 @@ impl Keys {
     /// HMAC-SHA256 tags under the current key and, during rotation, the
     /// previous one: the first signs, any of them verifies.
     pub fn macs<'a>(&'a self, message: &'a [u8]) -> impl Iterator<Item = [u8; 32]> + 'a {
-        [Some(&self.current), self.previous.as_ref()].into_iter().flatten().map(move |k| {
-            use hkdf::hmac::{Hmac, Mac};
-            let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&k.mac).expect("HMAC takes any key length");
-            mac.update(message);
-            mac.finalize().into_bytes().into()
-        })
+        [Some(&self.current), self.previous.as_ref()].into_iter().flatten().map(move |k| k.hmac(&[message]))
     }
 
     /// A keyed hash of a secret value (an API key) to name it in this
