@@ -89,6 +89,7 @@ pub mod crypto;
 pub mod endpoints;
 pub mod grants;
 pub mod http;
+pub mod json;
 pub mod pages;
 pub mod protocol;
 pub mod provider;

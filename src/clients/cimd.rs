@@ -54,11 +54,21 @@ pub fn is_document_url(client_id: &str, allow_loopback_http: bool) -> bool {
     scheme_ok && url.as_str() == client_id && url.path() != "/" && url.username().is_empty() && url.password().is_none()
 }
 
-#[derive(serde::Deserialize)]
 struct Document {
     client_id: String,
     redirect_uris: Vec<String>,
     client_name: String,
+}
+
+impl crate::json::FromJson for Document {
+    fn from_json(value: &crate::json::Value) -> Result<Document, crate::json::Error> {
+        let f = crate::json::Fields::of(value)?;
+        Ok(Document {
+            client_id: f.str("client_id")?,
+            redirect_uris: f.read("redirect_uris")?,
+            client_name: f.str("client_name")?,
+        })
+    }
 }
 
 /// Validates a fetched document for `client_id`.
@@ -69,7 +79,7 @@ pub fn parse_document(client_id: &str, fetched: &Fetched) -> Result<Client, Refu
     if fetched.body.len() > MAX_DOCUMENT {
         return Err("the client metadata document is larger than 5 KB");
     }
-    let doc: Document = serde_json::from_slice(&fetched.body)
+    let doc: Document = crate::json::from_slice(&fetched.body)
         .map_err(|_| "the client metadata document is not valid JSON with client_id, redirect_uris and client_name")?;
     if doc.client_id != client_id {
         return Err("the client metadata document's client_id is not its own URL");

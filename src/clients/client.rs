@@ -33,11 +33,27 @@ pub enum Client {
     },
 }
 
-#[derive(serde::Serialize, serde::Deserialize)]
 struct SignedPayload {
     r: Vec<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     n: Option<String>,
+}
+
+/// `{"r":[…],"n":"…"}`: the bytes a signed `client_id` carries (so the
+/// same registration always gets the same id).
+impl crate::json::ToJson for SignedPayload {
+    fn to_json(&self) -> crate::json::Value {
+        let mut o = crate::json::Object::new();
+        o.insert("r", self.r.as_slice());
+        o.insert_some("n", self.n.as_deref());
+        o.into()
+    }
+}
+
+impl crate::json::FromJson for SignedPayload {
+    fn from_json(value: &crate::json::Value) -> Result<SignedPayload, crate::json::Error> {
+        let f = crate::json::Fields::of(value)?;
+        Ok(SignedPayload { r: f.read("r")?, n: f.opt_str("n")? })
+    }
 }
 
 impl Client {
@@ -54,8 +70,7 @@ impl Client {
             r: redirect_uris.iter().map(|u| u.as_str().to_string()).collect(),
             n: name.map(str::to_string),
         };
-        // Serializing a struct of strings cannot fail.
-        let body = b64url(&serde_json::to_vec(&payload).expect("serializable"));
+        let body = b64url(crate::json::encode(&payload).as_bytes());
         let tag = keys.macs(body.as_bytes()).next().expect("current key");
         format!("{SIGNED_PREFIX}{body}.{}", b64url(&tag[..TAG_LEN]))
     }
@@ -78,7 +93,7 @@ impl Client {
         if !keys.macs(body.as_bytes()).any(|t| bool::from(t[..TAG_LEN].ct_eq(&tag))) {
             return Err(invalid);
         }
-        let payload: SignedPayload = from_b64url(body).and_then(|b| serde_json::from_slice(&b).ok()).ok_or(invalid)?;
+        let payload: SignedPayload = from_b64url(body).and_then(|b| crate::json::from_slice(&b).ok()).ok_or(invalid)?;
         let redirect_uris =
             payload.r.iter().map(|u| RedirectUri::parse(u)).collect::<Result<Vec<_>, _>>().map_err(|_| invalid)?;
         if redirect_uris.is_empty() {

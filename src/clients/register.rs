@@ -2,6 +2,7 @@
 
 use crate::clients::client::{is_displayable_name, Client, MAX_CLIENT_NAME};
 use crate::crypto::seal::Keys;
+use crate::json::{Object, Value};
 use crate::protocol::error::{ErrorCode, OAuthError};
 use crate::protocol::redirect::RedirectUri;
 
@@ -13,14 +14,13 @@ fn metadata_error(description: &'static str) -> OAuthError {
 }
 
 /// Registers a client from a JSON body; returns the 201 body.
-pub fn register(media_type: Option<&str>, body: &[u8], keys: &Keys, now: u64) -> Result<serde_json::Value, OAuthError> {
+pub fn register(media_type: Option<&str>, body: &[u8], keys: &Keys, now: u64) -> Result<Value, OAuthError> {
     if let Some(media_type) = media_type {
         if media_type != "application/json" && !media_type.ends_with("+json") {
             return Err(metadata_error("the registration must be a JSON object (Content-Type: application/json)"));
         }
     }
-    let meta: serde_json::Value =
-        serde_json::from_slice(body).map_err(|_| metadata_error("the registration must be a JSON object"))?;
+    let meta = crate::json::parse(body).map_err(|_| metadata_error("the registration must be a JSON object"))?;
     let meta = meta.as_object().ok_or(metadata_error("the registration must be a JSON object"))?;
     let raw_uris = meta
         .get("redirect_uris")
@@ -39,64 +39,53 @@ pub fn register(media_type: Option<&str>, body: &[u8], keys: &Keys, now: u64) ->
     }
     check_list(meta, "grant_types", "authorization_code", "grant_types must include authorization_code")?;
     check_list(meta, "response_types", "code", "response_types must include code")?;
-    let mut out = serde_json::json!({
-        "client_id": Client::client_id_for(&uris, name, keys),
-        "client_id_issued_at": now,
-        "redirect_uris": raw_uris,
-        "token_endpoint_auth_method": "none",
-        "grant_types": ["authorization_code"],
-        "response_types": ["code"],
-    });
-    if let Some(name) = name {
-        out["client_name"] = name.into();
-    }
+    let mut out = Object::from([
+        ("client_id", Client::client_id_for(&uris, name, keys).into()),
+        ("client_id_issued_at", now.into()),
+        ("redirect_uris", raw_uris.clone().into()),
+        ("token_endpoint_auth_method", "none".into()),
+        ("grant_types", ["authorization_code"].into()),
+        ("response_types", ["code"].into()),
+    ]);
+    out.insert_some("client_name", name);
     for field in ["client_uri", "logo_uri", "policy_uri", "tos_uri"] {
         if let Some(uri) = optional_text(meta, field, 2048)? {
             if !is_web_url(uri) {
                 return Err(metadata_error("client_uri, logo_uri, policy_uri and tos_uri must be https URLs"));
             }
-            out[field] = uri.into();
+            out.insert(field, uri);
         }
     }
     for field in ["scope", "software_id", "software_version"] {
         if let Some(text) = optional_text(meta, field, 1024)? {
-            out[field] = text.into();
+            out.insert(field, text);
         }
     }
     if let Some(kind) = optional_text(meta, "application_type", 16)? {
         if kind != "web" && kind != "native" {
             return Err(metadata_error("application_type must be web or native"));
         }
-        out["application_type"] = kind.into();
+        out.insert("application_type", kind);
     }
-    Ok(out)
+    Ok(out.into())
 }
 
 /// A string field that may be absent or null, at most `max` characters of
 /// printable text.
-fn optional_text<'a>(
-    meta: &'a serde_json::Map<String, serde_json::Value>,
-    field: &str,
-    max: usize,
-) -> Result<Option<&'a str>, OAuthError> {
+fn optional_text<'a>(meta: &'a Object, field: &str, max: usize) -> Result<Option<&'a str>, OAuthError> {
     match meta.get(field) {
-        None | Some(serde_json::Value::Null) => Ok(None),
-        Some(serde_json::Value::String(s)) if s.chars().count() <= max && !s.chars().any(char::is_control) => {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) if s.chars().count() <= max && !s.chars().any(char::is_control) => {
             Ok(Some(s.as_str()).filter(|s| !s.trim().is_empty()))
         }
         Some(_) => Err(metadata_error("a client metadata field has the wrong type, length or characters")),
     }
 }
 
-fn check_list(
-    meta: &serde_json::Map<String, serde_json::Value>,
-    field: &str,
-    required: &str,
-    description: &'static str,
-) -> Result<(), OAuthError> {
+fn check_list(meta: &Object, field: &str, required: &str, description: &'static str) -> Result<(), OAuthError> {
     match meta.get(field) {
-        None | Some(serde_json::Value::Null) => Ok(()),
-        Some(serde_json::Value::Array(items)) if items.iter().any(|i| i.as_str() == Some(required)) => Ok(()),
+        None | Some(Value::Null) => Ok(()),
+        Some(Value::Array(items)) if items.iter().any(|i| i.as_str() == Some(required)) => Ok(()),
         Some(_) => Err(metadata_error(description)),
     }
 }
@@ -114,7 +103,7 @@ mod tests {
         Keys::derive(&Secret::new(&"s".repeat(40)).unwrap(), None)
     }
 
-    fn reg(body: &str) -> Result<serde_json::Value, OAuthError> {
+    fn reg(body: &str) -> Result<Value, OAuthError> {
         register(Some("application/json"), body.as_bytes(), &keys(), 1_700_000_000)
     }
 

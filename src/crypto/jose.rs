@@ -24,7 +24,6 @@
 use aes_gcm::aead::{AeadInPlace, KeyInit};
 use aes_gcm::{Aes256Gcm, Nonce, Tag};
 use hkdf::Hkdf;
-use serde::{Deserialize, Deserializer, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::p256::{self, Point};
@@ -85,28 +84,10 @@ pub struct Header {
     pub jti: Option<String>,
 }
 
-/// The header as written: members in this order, absent ones left out.
-#[derive(Serialize)]
-struct WireHeader<'a> {
-    alg: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    enc: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    kid: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    typ: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    cty: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    aud: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    jti: Option<&'a str>,
-}
-
-/// The header as read. serde's derive refuses a repeated known member
-/// (`{"alg":"dir","alg":"none"}`) and a value of the wrong type; unknown
-/// members are ignored, as RFC 7515 §4 requires of non-critical ones.
-#[derive(Deserialize)]
+/// The header as read. The JSON reader refuses a repeated member
+/// (`{"alg":"dir","alg":"none"}`), the fields a value of the wrong type;
+/// unknown members are ignored, as RFC 7515 §4 requires of non-critical
+/// ones.
 struct RawHeader {
     alg: Option<String>,
     enc: Option<String>,
@@ -115,50 +96,51 @@ struct RawHeader {
     cty: Option<String>,
     aud: Option<String>,
     jti: Option<String>,
-    #[serde(default, deserialize_with = "present")]
     zip: bool,
-    #[serde(default, deserialize_with = "present")]
     crit: bool,
     b64: Option<bool>,
 }
 
-/// `true` whenever the member is there, whatever its value (even `null`).
-fn present<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
-    serde::de::IgnoredAny::deserialize(d).map(|_| true)
-}
-
 impl RawHeader {
+    fn read(value: &crate::json::Value) -> Result<RawHeader, crate::json::Error> {
+        let f = crate::json::Fields::of(value)?;
+        // `zip` and `crit` count whenever they are there, even as `null`.
+        let present = |name| value.as_object().is_some_and(|o| o.contains_key(name));
+        Ok(RawHeader {
+            alg: f.opt_str("alg")?,
+            enc: f.opt_str("enc")?,
+            kid: f.opt_str("kid")?,
+            typ: f.opt_str("typ")?,
+            cty: f.opt_str("cty")?,
+            aud: f.opt_str("aud")?,
+            jti: f.opt_str("jti")?,
+            zip: present("zip"),
+            crit: present("crit"),
+            b64: f.opt_bool("b64")?,
+        })
+    }
+
     fn into_header(self) -> Header {
         Header { kid: self.kid, typ: self.typ, cty: self.cty, aud: self.aud, jti: self.jti }
     }
 }
 
-fn wire<'a>(alg: &'a str, enc: Option<&'a str>, h: &'a Header) -> String {
-    let wire = WireHeader {
-        alg,
-        enc,
-        kid: h.kid.as_deref(),
-        typ: h.typ.as_deref(),
-        cty: h.cty.as_deref(),
-        aud: h.aud.as_deref(),
-        jti: h.jti.as_deref(),
-    };
-    // A struct of strings always serializes.
-    b64url(&serde_json::to_vec(&wire).unwrap_or_default())
-}
-
-/// Whether `bytes` (a decoded header or payload) is a JSON object and not,
-/// say, an array serde would read positionally.
-fn is_json_object(bytes: &[u8]) -> bool {
-    bytes.iter().find(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r')) == Some(&b'{')
+/// The header as written: `alg`, `enc`, `kid`, `typ`, `cty`, `aud`, `jti`
+/// in this order, absent ones left out.
+fn wire(alg: &str, enc: Option<&str>, h: &Header) -> String {
+    let mut o = crate::json::Object::from([("alg", alg.into())]);
+    o.insert_some("enc", enc);
+    o.insert_some("kid", h.kid.as_deref());
+    o.insert_some("typ", h.typ.as_deref());
+    o.insert_some("cty", h.cty.as_deref());
+    o.insert_some("aud", h.aud.as_deref());
+    o.insert_some("jti", h.jti.as_deref());
+    b64url(crate::json::Value::from(o).to_string().as_bytes())
 }
 
 fn parse_header(encoded: &str) -> Result<RawHeader, JoseError> {
     let bytes = from_b64url(encoded).ok_or(JoseError::Malformed)?;
-    if !is_json_object(&bytes) {
-        return Err(JoseError::Malformed);
-    }
-    serde_json::from_slice(&bytes).map_err(|_| JoseError::Malformed)
+    crate::json::parse(&bytes).and_then(|v| RawHeader::read(&v)).map_err(|_| JoseError::Malformed)
 }
 
 /// Exactly `N` dot-separated parts.
@@ -355,32 +337,33 @@ pub struct VerifyingKey {
     kid: String,
 }
 
-/// A public JWK as written: members in this order.
-#[derive(Serialize)]
-struct WireJwk<'a> {
-    kty: &'a str,
-    crv: &'a str,
-    x: &'a str,
-    y: &'a str,
-    kid: &'a str,
-    #[serde(rename = "use")]
-    use_: &'a str,
-    alg: &'a str,
-}
-
 /// A JWK as read: the members we look at.
-#[derive(Deserialize)]
 struct RawJwk {
     kty: Option<String>,
     crv: Option<String>,
     x: Option<String>,
     y: Option<String>,
     kid: Option<String>,
-    #[serde(rename = "use")]
     use_: Option<String>,
     alg: Option<String>,
-    #[serde(default, deserialize_with = "present")]
     d: bool,
+}
+
+impl RawJwk {
+    fn read(value: &crate::json::Value) -> Result<RawJwk, crate::json::Error> {
+        let f = crate::json::Fields::of(value)?;
+        Ok(RawJwk {
+            kty: f.opt_str("kty")?,
+            crv: f.opt_str("crv")?,
+            x: f.opt_str("x")?,
+            y: f.opt_str("y")?,
+            kid: f.opt_str("kid")?,
+            use_: f.opt_str("use")?,
+            alg: f.opt_str("alg")?,
+            // A private key counts whenever `d` is there, even as `null`.
+            d: value.as_object().is_some_and(|o| o.contains_key("d")),
+        })
+    }
 }
 
 impl VerifyingKey {
@@ -406,19 +389,24 @@ impl VerifyingKey {
     /// `{"kty":"EC","crv":"P-256","x":"…","y":"…","kid":"…","use":"sig","alg":"ES256"}`.
     pub fn to_jwk(&self) -> String {
         let (x, y) = coordinates(&self.point);
-        let jwk = WireJwk { kty: "EC", crv: "P-256", x: &x, y: &y, kid: &self.kid, use_: "sig", alg: "ES256" };
-        serde_json::to_string(&jwk).unwrap_or_default()
+        crate::json::Value::object([
+            ("kty", "EC".into()),
+            ("crv", "P-256".into()),
+            ("x", x.into()),
+            ("y", y.into()),
+            ("kid", (&self.kid).into()),
+            ("use", "sig".into()),
+            ("alg", "ES256".into()),
+        ])
+        .to_string()
     }
 
     /// Reads a public P-256 JWK: `kty` `EC`, `crv` `P-256`, `x` and `y` of
     /// exactly 32 bytes forming a point on the curve, `use` absent or `sig`,
     /// `alg` absent or `ES256`, and no private `d` (a published key set
     /// holding a private key is a mistake we refuse to build on).
-    pub fn from_jwk(jwk: &serde_json::Value) -> Result<VerifyingKey, JoseError> {
-        if !jwk.is_object() {
-            return Err(JoseError::Malformed);
-        }
-        let raw = RawJwk::deserialize(jwk).map_err(|_| JoseError::Malformed)?;
+    pub fn from_jwk(jwk: &crate::json::Value) -> Result<VerifyingKey, JoseError> {
+        let raw = RawJwk::read(jwk).map_err(|_| JoseError::Malformed)?;
         if raw.kty.as_deref() != Some("EC")
             || raw.crv.as_deref() != Some("P-256")
             || raw.use_.as_deref().is_some_and(|u| u != "sig")
@@ -447,7 +435,7 @@ impl VerifyingKey {
         if json.len() > MAX_JWKS_LEN {
             return Err(JoseError::TooLarge);
         }
-        VerifyingKey::from_jwk(&serde_json::from_str(json).map_err(|_| JoseError::Malformed)?)
+        VerifyingKey::from_jwk(&crate::json::parse(json.as_bytes()).map_err(|_| JoseError::Malformed)?)
     }
 }
 
@@ -465,9 +453,9 @@ pub fn parse_jwks(json: &str) -> Result<Vec<VerifyingKey>, JoseError> {
     if json.len() > MAX_JWKS_LEN {
         return Err(JoseError::TooLarge);
     }
-    let doc: serde_json::Value = serde_json::from_str(json).map_err(|_| JoseError::Malformed)?;
+    let doc = crate::json::parse(json.as_bytes()).map_err(|_| JoseError::Malformed)?;
     let keys: Vec<VerifyingKey> = match doc.get("keys") {
-        Some(serde_json::Value::Array(keys)) => keys.iter().filter_map(|k| VerifyingKey::from_jwk(k).ok()).collect(),
+        Some(crate::json::Value::Array(keys)) => keys.iter().filter_map(|k| VerifyingKey::from_jwk(k).ok()).collect(),
         Some(_) => return Err(JoseError::Malformed),
         None => vec![VerifyingKey::from_jwk(&doc)?],
     };
@@ -939,11 +927,11 @@ mod tests {
     #[test]
     fn bad_jwks_are_refused() {
         let good: serde_json::Value = serde_json::from_str(A3_JWK).unwrap();
-        assert!(VerifyingKey::from_jwk(&good).is_ok());
+        assert!(VerifyingKey::from_jwk(&crate::json::from_serde(&good)).is_ok());
         let with = |k: &str, v: serde_json::Value| {
             let mut j = good.clone();
             j[k] = v;
-            VerifyingKey::from_jwk(&j)
+            VerifyingKey::from_jwk(&crate::json::from_serde(&j))
         };
         assert_eq!(with("crv", "P-384".into()), Err(JoseError::Unsupported));
         assert_eq!(with("kty", "RSA".into()), Err(JoseError::Unsupported));
@@ -955,7 +943,7 @@ mod tests {
         assert_eq!(with("x", 5.into()), Err(JoseError::Malformed));
         // Not on the curve.
         assert_eq!(with("y", "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a1".into()), Err(JoseError::Malformed));
-        assert!(VerifyingKey::from_jwk(&serde_json::json!([1, 2])).is_err());
+        assert!(VerifyingKey::from_jwk(&crate::json::from_serde(&serde_json::json!([1, 2]))).is_err());
         assert_eq!(with("kid", "mine".into()).unwrap().kid(), "mine");
     }
 

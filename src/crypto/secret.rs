@@ -1,12 +1,25 @@
 //! Secret values in newtypes whose `Debug` never prints them.
 
 /// The user's API key: what the consent page receives and /token hands out.
-#[derive(Clone, serde::Serialize, serde::Deserialize)]
-#[serde(transparent)]
+#[derive(Clone)]
 pub struct ApiKey(String);
 
 /// The longest API key we accept, in bytes.
 pub const MAX_API_KEY_LEN: usize = 512;
+
+/// Stored and sealed records hold the key as a plain string (a sealed
+/// refresh token, a code's grant, the remember-me cookie).
+impl crate::json::ToJson for ApiKey {
+    fn to_json(&self) -> crate::json::Value {
+        crate::json::Value::from(self.expose())
+    }
+}
+
+impl crate::json::FromJson for ApiKey {
+    fn from_json(value: &crate::json::Value) -> Result<ApiKey, crate::json::Error> {
+        String::from_json(value).map(ApiKey)
+    }
+}
 
 impl ApiKey {
     /// Accepts a pasted key: surrounding white space is trimmed; the rest must

@@ -26,7 +26,7 @@ use crate::store::Store;
 pub const FORM_LIFETIME: u64 = 3600;
 
 /// The consent form's sealed state.
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone)]
 pub struct ConsentForm {
     /// The validated authorization request.
     pub request: AuthRequest,
@@ -34,6 +34,30 @@ pub struct ConsentForm {
     nonce: String,
     /// Unix time after which the form is refused.
     pub expires_at: u64,
+}
+
+/// `{"request":{…},"csrf":…,"nonce":…,"expires_at":…}`, sealed into the page.
+impl crate::json::ToJson for ConsentForm {
+    fn to_json(&self) -> crate::json::Value {
+        crate::json::Value::object([
+            ("request", self.request.to_json()),
+            ("csrf", (&self.csrf).into()),
+            ("nonce", (&self.nonce).into()),
+            ("expires_at", self.expires_at.into()),
+        ])
+    }
+}
+
+impl crate::json::FromJson for ConsentForm {
+    fn from_json(value: &crate::json::Value) -> Result<ConsentForm, crate::json::Error> {
+        let f = crate::json::Fields::of(value)?;
+        Ok(ConsentForm {
+            request: f.read("request")?,
+            csrf: f.str("csrf")?,
+            nonce: f.str("nonce")?,
+            expires_at: f.u64("expires_at")?,
+        })
+    }
 }
 
 impl ConsentForm {
@@ -60,7 +84,7 @@ pub fn show(
 ) -> Response {
     let (csrf, set_csrf) = cookie::csrf_token(request, entropy);
     let form = ConsentForm { request: auth, csrf, nonce: b64url(&entropy.next32()), expires_at: now + FORM_LIFETIME };
-    let sealed = keys.seal(Purpose::ConsentForm, &serde_json::to_vec(&form).expect("serializable"), entropy);
+    let sealed = keys.seal(Purpose::ConsentForm, crate::json::encode(&form).as_bytes(), entropy);
     let saved_hint = cookie::remembered(request, keys, now).map(|k| k.hint());
     let response = render(config, &form, &sealed, saved_hint, None, 200, Kept::default());
     match set_csrf {
@@ -183,7 +207,7 @@ pub fn read(config: &Config, keys: &Keys, request: &Request, now: u64) -> Result
     let sealed = params.get("request").ok_or(refused(403, "Invalid form", FORGED))?;
     let form: ConsentForm = keys
         .open(Purpose::ConsentForm, sealed)
-        .and_then(|json| serde_json::from_slice(&json).ok())
+        .and_then(|json| crate::json::from_slice(&json).ok())
         .ok_or(refused(403, "Invalid form", FORGED))?;
     if !form_check::csrf_matches(request, params.get("csrf").unwrap_or(""), &form.csrf) {
         return Err(refused(403, "Invalid form", FORGED));

@@ -20,6 +20,7 @@ use crate::grants::device::{
 use crate::grants::key_check::KeyVerdict;
 use crate::grants::ledger::{GrantCommand, GrantReply};
 use crate::http::{Request, Response};
+use crate::json::{Object, Value};
 use crate::pages::{self, cookie, DeviceView};
 use crate::protocol::encoding::b64url;
 use crate::protocol::error::{json_error, ErrorCode, OAuthError};
@@ -133,14 +134,14 @@ pub(crate) async fn authorization<G: GrantStore>(
         let complete = format!("{verification_uri}?user_code={shown}");
         return Response::json(
             200,
-            &serde_json::json!({
-                "device_code": device_code.as_str(),
-                "user_code": shown,
-                "verification_uri": verification_uri,
-                "verification_uri_complete": complete,
-                "expires_in": DEVICE_LIFETIME,
-                "interval": INTERVAL,
-            }),
+            &Value::object([
+                ("device_code", device_code.as_str().into()),
+                ("user_code", shown.into()),
+                ("verification_uri", verification_uri.into()),
+                ("verification_uri_complete", complete.into()),
+                ("expires_in", DEVICE_LIFETIME.into()),
+                ("interval", INTERVAL.into()),
+            ]),
         )
         .no_store();
     }
@@ -210,14 +211,10 @@ pub(crate) async fn poll<G: GrantStore>(
             Err(response) => response,
         };
     }
-    let mut body = serde_json::json!({ "access_token": key.expose(), "token_type": "Bearer" });
-    if let Some(scope) = &device.scope {
-        body["scope"] = scope.as_str().into();
-    }
-    if let Some(resource) = &device.resource {
-        body["resource"] = resource.as_str().into();
-    }
-    Response::json(200, &body).no_store()
+    let mut body = Object::from([("access_token", key.expose().into()), ("token_type", "Bearer".into())]);
+    body.insert_some("scope", device.scope.as_deref());
+    body.insert_some("resource", device.resource.as_deref());
+    Response::json(200, &body.into()).no_store()
 }
 
 /// Removes the sealed grant recorded for an approval that did not take
@@ -256,10 +253,10 @@ pub struct DeviceForm {
 }
 
 impl DeviceForm {
-    /// Sealed as `csrf \n expires_at \n record JSON` (the record's serde
-    /// form exists anyway; a struct of its own would cost WASM bytes).
+    /// Sealed as `csrf \n expires_at \n record JSON` (the record's JSON
+    /// form exists anyway).
     fn seal(&self, ctx: &Context, entropy: &mut Entropy) -> String {
-        let record = serde_json::to_string(&self.device).unwrap_or_default();
+        let record = crate::json::encode(&self.device);
         let text = format!("{}\n{}\n{record}", self.csrf, self.expires_at);
         ctx.keys.seal(Purpose::DeviceForm, text.as_bytes(), entropy)
     }
@@ -270,7 +267,7 @@ impl DeviceForm {
         let mut parts = text.splitn(3, '\n');
         let csrf = parts.next()?.to_string();
         let expires_at = parts.next()?.parse().ok()?;
-        let device = serde_json::from_slice(parts.next()?.as_bytes()).ok()?;
+        let device = crate::json::from_slice(parts.next()?.as_bytes()).ok()?;
         Some(DeviceForm { device, csrf, expires_at })
     }
 }

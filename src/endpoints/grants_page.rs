@@ -30,17 +30,42 @@ use crate::store::GrantStore;
 pub const SESSION_LIFETIME: u64 = 600;
 
 /// The grants page's sealed session.
-#[derive(serde::Serialize, serde::Deserialize)]
 struct Session {
     sub: String,
     /// During a `SECRET` rotation, the key's subject under the previous
     /// secret: its grants are listed and acted on too.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     previous_sub: Option<String>,
     hint: String,
     csrf: String,
     nonce: String,
     expires_at: u64,
+}
+
+impl crate::json::ToJson for Session {
+    fn to_json(&self) -> crate::json::Value {
+        let mut o = crate::json::Object::new();
+        o.insert("sub", &self.sub);
+        o.insert_some("previous_sub", self.previous_sub.as_deref());
+        o.insert("hint", &self.hint);
+        o.insert("csrf", &self.csrf);
+        o.insert("nonce", &self.nonce);
+        o.insert("expires_at", self.expires_at);
+        o.into()
+    }
+}
+
+impl crate::json::FromJson for Session {
+    fn from_json(value: &crate::json::Value) -> Result<Session, crate::json::Error> {
+        let f = crate::json::Fields::of(value)?;
+        Ok(Session {
+            sub: f.str("sub")?,
+            previous_sub: f.opt_str("previous_sub")?,
+            hint: f.str("hint")?,
+            csrf: f.str("csrf")?,
+            nonce: f.str("nonce")?,
+            expires_at: f.u64("expires_at")?,
+        })
+    }
 }
 
 impl Session {
@@ -166,7 +191,7 @@ pub(crate) async fn post<G: GrantStore>(
     let Some(session) = params
         .get("session")
         .and_then(|s| ctx.keys.open(Purpose::GrantsSession, s))
-        .and_then(|json| serde_json::from_slice::<Session>(&json).ok())
+        .and_then(|json| crate::json::from_slice::<Session>(&json).ok())
     else {
         return forged(ctx);
     };
@@ -271,8 +296,7 @@ async fn list<G: GrantStore>(
     }
     // Newest first across both subjects, as the ledger lists one.
     records.sort_by(|a, b| b.created.cmp(&a.created).then_with(|| a.id.cmp(&b.id)));
-    // A struct of strings and integers always serializes.
-    let sealed = ctx.keys.seal(Purpose::GrantsSession, &serde_json::to_vec(&session).unwrap_or_default(), entropy);
+    let sealed = ctx.keys.seal(Purpose::GrantsSession, crate::json::encode(&session).as_bytes(), entropy);
     let (notice, error) = match &done {
         Some(Done::Notice(n)) => (Some(n.as_str()), None),
         Some(Done::Refused(r)) => (None, Some(*r)),

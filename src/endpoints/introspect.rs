@@ -5,6 +5,7 @@
 //! revoked, is active; anything else is `{"active": false}`. The key is
 //! never in the answer.
 
+use crate::json::Value;
 use subtle::ConstantTimeEq;
 
 use crate::endpoints::Context;
@@ -53,7 +54,7 @@ pub(crate) async fn post<G: GrantStore>(ctx: &Context, request: &Request, grants
         Ok(t) => t,
         Err(e) => return e.to_response(),
     };
-    let inactive = Response::json(200, &serde_json::json!({ "active": false })).no_store();
+    let inactive = Response::json(200, &Value::object([("active", false.into())])).no_store();
     let keys = ctx.tokens.resource_keys(&resource);
     let Ok(opened) = open(token, &resource, &keys, &ctx.tokens.verifying_for(token), now) else {
         return inactive;
@@ -75,20 +76,27 @@ pub(crate) async fn post<G: GrantStore>(ctx: &Context, request: &Request, grants
             return OAuthError::unavailable().to_response();
         }
     }
-    let mut body = serde_json::json!({
-        "active": true,
-        "client_id": opened.client_id,
-        "sub": opened.sub,
-        "aud": opened.aud,
-        "iss": opened.iss,
-        "exp": opened.exp,
-        "iat": opened.iat,
-        "jti": opened.jti,
-        "token_type": "Bearer",
-        "token_format": match opened.format { Format::Jwe => "jwe", Format::Jwt => "jwt" },
-    });
+    let mut body = Value::object([
+        ("active", true.into()),
+        ("client_id", opened.client_id.into()),
+        ("sub", opened.sub.into()),
+        ("aud", opened.aud.into()),
+        ("iss", opened.iss.into()),
+        ("exp", opened.exp.into()),
+        ("iat", opened.iat.into()),
+        ("jti", opened.jti.into()),
+        ("token_type", "Bearer".into()),
+        (
+            "token_format",
+            match opened.format {
+                Format::Jwe => "jwe",
+                Format::Jwt => "jwt",
+            }
+            .into(),
+        ),
+    ]);
     if !opened.scope.is_empty() {
-        body["scope"] = opened.scope.into();
+        body.insert("scope", opened.scope);
     }
     Response::json(200, &body).no_store()
 }

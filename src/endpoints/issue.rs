@@ -194,14 +194,14 @@ pub(crate) fn sealed_response(
             }
         }
     };
-    let mut body = serde_json::json!({
-        "access_token": access_token,
-        "token_type": "Bearer",
-        "expires_in": policy.access_ttl,
-        "refresh_token": refresh.seal(&ctx.keys),
-    });
+    let mut body = crate::json::Value::object([
+        ("access_token", access_token.into()),
+        ("token_type", "Bearer".into()),
+        ("expires_in", policy.access_ttl.into()),
+        ("refresh_token", refresh.seal(&ctx.keys).into()),
+    ]);
     if !scope.is_empty() {
-        body["scope"] = scope.into();
+        body.insert("scope", scope);
     }
     Response::json(200, &body).no_store()
 }

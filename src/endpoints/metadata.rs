@@ -4,6 +4,7 @@
 use crate::config::Config;
 use crate::grants::token_keys::TokenKeys;
 use crate::http::Response;
+use crate::json::Value;
 
 /// Where the JWKS of the JWT access tokens' signing keys is served.
 pub const JWKS_PATH: &str = "/.well-known/jwks.json";
@@ -22,13 +23,7 @@ pub fn jwks(keys: &TokenKeys) -> Response {
 /// `client_id_metadata_document_supported` is advertised when the provider
 /// can fetch documents; the device authorization grant (RFC 8628) when a
 /// grant store is bound (`device`), which its records need.
-pub fn authorization_server(
-    config: &Config,
-    issuer: &str,
-    origin: &str,
-    cimd: bool,
-    device: bool,
-) -> serde_json::Value {
+pub fn authorization_server(config: &Config, issuer: &str, origin: &str, cimd: bool, device: bool) -> Value {
     let endpoint = |name: &str| format!("{origin}{}", config.endpoint_path(name));
     let mut grant_types = vec!["authorization_code"];
     if config.tokens.any_sealed() {
@@ -37,39 +32,40 @@ pub fn authorization_server(
     if device {
         grant_types.push(crate::endpoints::token::DEVICE_CODE_GRANT);
     }
-    let mut metadata = serde_json::json!({
-        "issuer": issuer,
-        "authorization_endpoint": endpoint("authorize"),
-        "token_endpoint": endpoint("token"),
-        "registration_endpoint": endpoint("register"),
-        "response_types_supported": ["code"],
-        "response_modes_supported": ["query"],
-        "grant_types_supported": grant_types,
-        "code_challenge_methods_supported": ["S256"],
-        "token_endpoint_auth_methods_supported": ["none"],
-        "scopes_supported": config.scopes_supported,
-        "authorization_response_iss_parameter_supported": true,
-        "client_id_metadata_document_supported": cimd,
-        "revocation_endpoint": endpoint("revoke"),
-        "revocation_endpoint_auth_methods_supported": ["none"],
-        "introspection_endpoint": endpoint("introspect"),
-        "introspection_endpoint_auth_methods_supported": ["client_secret_basic"],
-        "jwks_uri": format!("{origin}{JWKS_PATH}"),
-        "userinfo_endpoint": endpoint("userinfo"),
-    });
+    let grant_types: Vec<Value> = grant_types.into_iter().map(Value::from).collect();
+    let mut metadata = Value::object([
+        ("issuer", issuer.into()),
+        ("authorization_endpoint", endpoint("authorize").into()),
+        ("token_endpoint", endpoint("token").into()),
+        ("registration_endpoint", endpoint("register").into()),
+        ("response_types_supported", ["code"].into()),
+        ("response_modes_supported", ["query"].into()),
+        ("grant_types_supported", grant_types.into()),
+        ("code_challenge_methods_supported", ["S256"].into()),
+        ("token_endpoint_auth_methods_supported", ["none"].into()),
+        ("scopes_supported", config.scopes_supported.as_slice().into()),
+        ("authorization_response_iss_parameter_supported", true.into()),
+        ("client_id_metadata_document_supported", cimd.into()),
+        ("revocation_endpoint", endpoint("revoke").into()),
+        ("revocation_endpoint_auth_methods_supported", ["none"].into()),
+        ("introspection_endpoint", endpoint("introspect").into()),
+        ("introspection_endpoint_auth_methods_supported", ["client_secret_basic"].into()),
+        ("jwks_uri", format!("{origin}{JWKS_PATH}").into()),
+        ("userinfo_endpoint", endpoint("userinfo").into()),
+    ]);
     if device {
-        metadata["device_authorization_endpoint"] = endpoint("device_authorization").into();
+        metadata.insert("device_authorization_endpoint", endpoint("device_authorization"));
     }
     metadata
 }
 
 /// RFC 9728 metadata for the resource at `origin` + `path`, protected by `issuer`.
-pub fn protected_resource(config: &Config, issuer: &str, origin: &str, path: &str) -> serde_json::Value {
-    serde_json::json!({
-        "resource": format!("{origin}{path}"),
-        "authorization_servers": [issuer],
-        "scopes_supported": config.scopes_supported,
-        "bearer_methods_supported": ["header"],
-        "resource_name": config.branding.product_name,
-    })
+pub fn protected_resource(config: &Config, issuer: &str, origin: &str, path: &str) -> Value {
+    Value::object([
+        ("resource", format!("{origin}{path}").into()),
+        ("authorization_servers", [issuer].into()),
+        ("scopes_supported", config.scopes_supported.as_slice().into()),
+        ("bearer_methods_supported", ["header"].into()),
+        ("resource_name", (&config.branding.product_name).into()),
+    ])
 }

@@ -191,15 +191,12 @@ pub fn check(grant: &Grant, request: &TokenRequest, now: u64) -> Result<(), OAut
 }
 
 /// The successful token response body.
-pub fn response_body(grant: &Grant) -> serde_json::Value {
-    let mut body = serde_json::json!({ "access_token": grant.key.expose(), "token_type": "Bearer" });
-    if let Some(scope) = &grant.request.scope {
-        body["scope"] = scope.as_str().into();
-    }
-    if let Some(resource) = &grant.request.resource {
-        body["resource"] = resource.as_str().into();
-    }
-    body
+pub fn response_body(grant: &Grant) -> crate::json::Value {
+    let mut body =
+        crate::json::Object::from([("access_token", grant.key.expose().into()), ("token_type", "Bearer".into())]);
+    body.insert_some("scope", grant.request.scope.as_deref());
+    body.insert_some("resource", grant.request.resource.as_deref());
+    body.into()
 }
 
 /// POST /token: redeem a code once, or refresh.

@@ -16,11 +16,9 @@ fn challenge(error: Option<&str>) -> Response {
         Some(e) => format!("Bearer error=\"invalid_token\", error_description=\"{e}\""),
         None => "Bearer".to_string(),
     };
-    let mut body = serde_json::json!({ "error": "invalid_token" });
-    if let Some(e) = error {
-        body["error_description"] = e.into();
-    }
-    Response::json(401, &body).with_header("www-authenticate", &value).no_store()
+    let mut body = crate::json::Object::from([("error", "invalid_token".into())]);
+    body.insert_some("error_description", error);
+    Response::json(401, &body.into()).with_header("www-authenticate", &value).no_store()
 }
 
 /// GET /userinfo.
@@ -50,5 +48,5 @@ pub(crate) async fn get<G: GrantStore>(ctx: &Context, request: &Request, grants:
             }
         }
     }
-    Response::json(200, &serde_json::json!({ "sub": opened.sub })).no_store()
+    Response::json(200, &crate::json::Value::object([("sub", opened.sub.into())])).no_store()
 }

@@ -18,8 +18,8 @@
 //! format, decryption or signature, `typ`, `aud`, `exp` (with [`LEEWAY`]),
 //! then everything else; each failure is one [`Refusal`].
 
+use crate::json::{Fields, FromJson, Object, Value};
 use hkdf::Hkdf;
-use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::crypto::jose::{self, Header, SigningKey, VerifyingKey};
@@ -126,7 +126,7 @@ pub fn signing_key(secret: &Secret) -> Option<SigningKey> {
 }
 
 /// The claims of an access token (RFC 9068 §2.2), besides the API key.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AccessClaims {
     /// The provider's issuer identifier.
     pub iss: String,
@@ -146,39 +146,23 @@ pub struct AccessClaims {
     pub jti: String,
 }
 
-/// The payload as written: members in this order, absent ones left out.
-#[derive(Serialize)]
-struct WirePayload<'a> {
-    iss: &'a str,
-    sub: &'a str,
-    aud: &'a str,
-    exp: u64,
-    iat: u64,
-    jti: &'a str,
-    client_id: &'a str,
-    #[serde(skip_serializing_if = "str::is_empty")]
-    scope: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    api_key: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    sealed_api_key: Option<&'a str>,
-}
-
+/// The payload as written: `iss`, `sub`, `aud`, `exp`, `iat`, `jti`,
+/// `client_id`, `scope` (left out when empty), then `api_key` or
+/// `sealed_api_key`.
 fn payload(claims: &AccessClaims, aud: &str, api_key: Option<&str>, sealed_api_key: Option<&str>) -> Vec<u8> {
-    let wire = WirePayload {
-        iss: &claims.iss,
-        sub: &claims.sub,
-        aud,
-        exp: claims.exp,
-        iat: claims.iat,
-        jti: &claims.jti,
-        client_id: &claims.client_id,
-        scope: &claims.scope,
-        api_key,
-        sealed_api_key,
-    };
-    // A struct of strings and integers always serializes.
-    serde_json::to_vec(&wire).unwrap_or_default()
+    let mut o = Object::from([
+        ("iss", Value::from(&claims.iss)),
+        ("sub", Value::from(&claims.sub)),
+        ("aud", Value::from(aud)),
+        ("exp", Value::from(claims.exp)),
+        ("iat", Value::from(claims.iat)),
+        ("jti", Value::from(&claims.jti)),
+        ("client_id", Value::from(&claims.client_id)),
+    ]);
+    o.insert_some("scope", Some(claims.scope.as_str()).filter(|s| !s.is_empty()));
+    o.insert_some("api_key", api_key);
+    o.insert_some("sealed_api_key", sealed_api_key);
+    Value::from(o).to_string().into_bytes()
 }
 
 /// A JWE access token for `key`'s resource: header
@@ -283,8 +267,7 @@ impl std::fmt::Display for Refusal {
 impl std::error::Error for Refusal {}
 
 /// The payload as read; every member optional so each check can refuse in
-/// its turn. serde's derive refuses repeated members.
-#[derive(Deserialize)]
+/// its turn. The JSON reader refuses repeated members.
 struct Payload {
     iss: Option<String>,
     sub: Option<String>,
@@ -299,11 +282,32 @@ struct Payload {
 }
 
 /// `aud`: one string or an array of them (RFC 7519 §4.1.3).
-#[derive(Deserialize)]
-#[serde(untagged)]
 enum Audience {
     One(String),
     Many(Vec<String>),
+}
+
+impl Payload {
+    fn read(value: &Value) -> Result<Payload, crate::json::Error> {
+        let f = Fields::of(value)?;
+        let aud = match f.get("aud") {
+            None => None,
+            Some(Value::String(one)) => Some(Audience::One(one.clone())),
+            Some(many) => Some(Audience::Many(FromJson::from_json(many)?)),
+        };
+        Ok(Payload {
+            iss: f.opt_str("iss")?,
+            sub: f.opt_str("sub")?,
+            aud,
+            client_id: f.opt_str("client_id")?,
+            scope: f.opt_str("scope")?,
+            iat: f.opt_u64("iat")?,
+            exp: f.opt_u64("exp")?,
+            jti: f.opt_str("jti")?,
+            api_key: f.opt_str("api_key")?,
+            sealed_api_key: f.opt_str("sealed_api_key")?,
+        })
+    }
 }
 
 impl Audience {
@@ -366,10 +370,7 @@ fn check_typ(header: &Header) -> Result<(), Refusal> {
 }
 
 fn parse_payload(bytes: &[u8]) -> Result<Payload, Refusal> {
-    if !is_json_object(bytes) {
-        return Err(Refusal::Invalid);
-    }
-    serde_json::from_slice(bytes).map_err(|_| Refusal::Invalid)
+    crate::json::parse(bytes).and_then(|v| Payload::read(&v)).map_err(|_| Refusal::Invalid)
 }
 
 /// An API key exactly as minted (no white space to trim, within bounds).

@@ -60,7 +60,7 @@ impl Code {
     /// Seals a grant for storage. Each code has its own key, used once, so a
     /// fixed nonce is safe.
     pub fn seal(&self, grant: &Grant) -> String {
-        let json = serde_json::to_vec(grant).expect("serializable");
+        let json = crate::json::encode(grant).into_bytes();
         let ct = self
             .cipher()
             .encrypt(Nonce::from_slice(&[0; 12]), Payload { msg: &json, aad: self.store_key().as_bytes() })
@@ -75,21 +75,39 @@ impl Code {
             .cipher()
             .decrypt(Nonce::from_slice(&[0; 12]), Payload { msg: &ct, aad: self.store_key().as_bytes() })
             .ok()?;
-        serde_json::from_slice(&json).ok()
+        crate::json::from_slice(&json).ok()
     }
 }
 
 /// What a code grants: the authorization request it answers, the key, and
 /// when it expires.
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone)]
 pub struct Grant {
     /// The validated request the user approved.
-    #[serde(flatten)]
     pub request: AuthRequest,
     /// The key the user gave.
     pub key: ApiKey,
     /// Unix time after which the code is no longer valid.
     pub expires_at: u64,
+}
+
+/// A grant is its request's members, then `key` and `expires_at`, in one
+/// object.
+impl crate::json::ToJson for Grant {
+    fn to_json(&self) -> crate::json::Value {
+        let mut o = crate::json::Object::new();
+        self.request.write_into(&mut o);
+        o.insert("key", self.key.expose());
+        o.insert("expires_at", self.expires_at);
+        o.into()
+    }
+}
+
+impl crate::json::FromJson for Grant {
+    fn from_json(value: &crate::json::Value) -> Result<Grant, crate::json::Error> {
+        let f = crate::json::Fields::of(value)?;
+        Ok(Grant { request: AuthRequest::read(&f)?, key: f.read("key")?, expires_at: f.u64("expires_at")? })
+    }
 }
 
 impl Grant {

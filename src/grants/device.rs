@@ -10,7 +10,6 @@
 //! ([`Guesses`]), so a guesser gets a handful of tries per 10 minutes
 //! against codes that live for 10.
 
-use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::protocol::encoding::{b64url, from_b64url};
@@ -102,8 +101,7 @@ pub fn normalize_user_code(input: &str) -> Option<String> {
 }
 
 /// Where a device flow stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DeviceState {
     /// Waiting for the person.
     Pending,
@@ -116,7 +114,7 @@ pub enum DeviceState {
 }
 
 /// One device authorization, as the grant store keeps it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeviceRecord {
     /// The hash of the device code ([`DeviceCode::id`]).
     pub id: String,
@@ -125,33 +123,26 @@ pub struct DeviceRecord {
     /// The client that asked.
     pub client_id: String,
     /// Its name as it gave it (unverified).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_name: Option<String>,
     /// The requested scope.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
     /// The RFC 8707 resource, normalized.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resource: Option<String>,
     /// Unix time of the device authorization request.
     pub requested_at: u64,
     /// The device's IP address, if known.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ip: Option<String>,
     /// The device's user agent, if sent.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_agent: Option<String>,
     /// Unix time after which the codes are dead.
     pub expires_at: u64,
     /// The current polling interval, in seconds.
     pub interval: u64,
     /// Unix time of the last poll.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_poll: Option<u64>,
     /// Where it stands.
     pub state: DeviceState,
     /// Once approved (until redeemed): the key, sealed (never in clear in storage).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sealed: Option<String>,
 }
 
@@ -163,8 +154,7 @@ impl DeviceRecord {
 }
 
 /// What a poll gets (RFC 8628 §3.5).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "result", rename_all = "snake_case")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Poll {
     /// No such device code: `invalid_grant`.
     Unknown,
@@ -283,8 +273,7 @@ impl Guesses {
 }
 
 /// What a user-code entry found.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "result", rename_all = "snake_case")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Lookup {
     /// A pending, unexpired request.
     Found {

@@ -8,13 +8,10 @@
 //! when (created, last used, rotated), the current refresh generation and
 //! whether it is revoked. Never a key, never a token.
 
-use serde::{Deserialize, Serialize};
-
 use crate::grants::device::{self, DeviceRecord, DeviceState, Guesses, Lookup, Poll, GUESS_WINDOW};
 
 /// Which kind of token a grant handed out.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum GrantMode {
     /// Sealed access tokens with a rotating refresh token.
     Sealed,
@@ -23,23 +20,19 @@ pub enum GrantMode {
 }
 
 /// One grant: an approval of one client, for one resource and scope.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GrantRecord {
     /// The grant's id (random or derived, base64url).
     pub id: String,
     /// The client it was granted to.
     pub client_id: String,
     /// The client's name as it gave it (unverified).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_name: Option<String>,
     /// The host that received the code (the redirect URI's host).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_host: Option<String>,
     /// The RFC 8707 resource, normalized.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resource: Option<String>,
     /// The granted scope.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
     /// What the client received.
     pub mode: GrantMode,
@@ -56,8 +49,7 @@ pub struct GrantRecord {
 }
 
 /// An operation on one subject's grants.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "op", rename_all = "snake_case")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum GrantCommand {
     /// Adds a grant; a grant with that id already there is left as it is
     /// (so a retried code exchange creates nothing twice).
@@ -88,7 +80,6 @@ pub enum GrantCommand {
     /// Revokes one grant, or all of them.
     Revoke {
         /// The grant, or `None` for all.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
         id: Option<String>,
     },
     /// Removes a grant's record (a passthrough approval the person no
@@ -119,7 +110,6 @@ pub enum GrantCommand {
         /// The device record.
         id: String,
         /// The sealed key to approve with, or `None` to deny.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
         sealed: Option<String>,
         /// The time of the answer.
         now: u64,
@@ -136,8 +126,7 @@ pub enum GrantCommand {
 }
 
 /// The answer to a [`GrantCommand`].
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "reply", rename_all = "snake_case")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum GrantReply {
     /// `Create`, `Forget`: done.
     Done,
@@ -149,7 +138,6 @@ pub enum GrantReply {
     /// `Get`.
     Record {
         /// The grant, if known.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
         record: Option<GrantRecord>,
     },
     /// `List`.
@@ -173,7 +161,6 @@ pub enum GrantReply {
     /// pending any more (expired, answered, unknown).
     Device {
         /// The answered record.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
         device: Option<DeviceRecord>,
     },
     /// `DevicePoll`.
@@ -184,8 +171,7 @@ pub enum GrantReply {
 }
 
 /// What a refresh did to a grant.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "result", rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Rotation {
     /// The presented token was current: the grant moved to `generation`.
     Rotated {
@@ -206,8 +192,7 @@ pub enum Rotation {
 }
 
 /// Why a refresh was refused.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Refusal {
     /// No such grant.
     Unknown,
@@ -295,13 +280,11 @@ fn user_key(user: &str) -> String {
 }
 
 fn get_device(table: &dyn GrantTable, id: &str) -> Option<DeviceRecord> {
-    table.doc(id).and_then(|json| serde_json::from_slice(json.as_bytes()).ok())
+    table.doc(id).and_then(|text| crate::json::from_slice(text.as_bytes()).ok())
 }
 
 fn put_device(table: &mut dyn GrantTable, record: &DeviceRecord) {
-    if let Ok(json) = serde_json::to_string(record) {
-        table.put_doc(&record.id, &json);
-    }
+    table.put_doc(&record.id, &crate::json::encode(record));
 }
 
 /// The guess counter of `who`.
@@ -638,14 +621,14 @@ mod tests {
     #[test]
     fn commands_and_replies_round_trip_as_json() {
         let cmd = GrantCommand::Rotate { id: "g".into(), generation: 3, now: 9, grace: 60, idle: 99 };
-        let json = serde_json::to_string(&cmd).unwrap();
+        let json = crate::json::encode(&cmd);
         assert!(json.contains(r#""op":"rotate""#), "{json}");
-        assert_eq!(serde_json::from_str::<GrantCommand>(&json).unwrap(), cmd);
+        assert_eq!(crate::json::from_slice::<GrantCommand>(json.as_bytes()).unwrap(), cmd);
         let reply = GrantReply::Rotation { outcome: Rotation::Refused { reason: Refusal::Reused } };
-        let json = serde_json::to_string(&reply).unwrap();
-        assert_eq!(serde_json::from_str::<GrantReply>(&json).unwrap(), reply);
+        let json = crate::json::encode(&reply);
+        assert_eq!(crate::json::from_slice::<GrantReply>(json.as_bytes()).unwrap(), reply);
         let rec = GrantReply::Record { record: Some(record("g", 1)) };
-        assert_eq!(serde_json::from_str::<GrantReply>(&serde_json::to_string(&rec).unwrap()).unwrap(), rec);
+        assert_eq!(crate::json::from_slice::<GrantReply>(crate::json::encode(&rec).as_bytes()).unwrap(), rec);
     }
 
     fn device(id: &str, user: &str, requested_at: u64) -> DeviceRecord {

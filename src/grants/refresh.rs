@@ -9,8 +9,6 @@
 //! The refresh token's scope never changes (RFC 6749 §6): a narrower
 //! `scope` on refresh narrows only the new access token.
 
-use serde::{Deserialize, Serialize};
-
 use crate::crypto::seal::{Keys, Purpose};
 use crate::crypto::secret::ApiKey;
 use crate::protocol::encoding::b64url;
@@ -19,7 +17,7 @@ use crate::protocol::encoding::b64url;
 pub const MAX_REFRESH_TOKEN_LEN: usize = 4096;
 
 /// What a refresh token carries.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct RefreshToken {
     /// Format version.
     v: u8,
@@ -34,7 +32,6 @@ pub struct RefreshToken {
     /// The resource its access tokens are for.
     pub resource: String,
     /// The granted scope.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
     /// The user's API key, which only this sealed value holds.
     pub key: ApiKey,
@@ -48,6 +45,37 @@ impl std::fmt::Debug for RefreshToken {
             .field("client_id", &self.client_id)
             .field("resource", &self.resource)
             .finish_non_exhaustive()
+    }
+}
+
+impl crate::json::ToJson for RefreshToken {
+    fn to_json(&self) -> crate::json::Value {
+        let mut o = crate::json::Object::new();
+        o.insert("v", u64::from(self.v));
+        o.insert("sub", &self.sub);
+        o.insert("gid", &self.gid);
+        o.insert("generation", self.generation);
+        o.insert("client_id", &self.client_id);
+        o.insert("resource", &self.resource);
+        o.insert_some("scope", self.scope.as_deref());
+        o.insert("key", self.key.expose());
+        o.into()
+    }
+}
+
+impl crate::json::FromJson for RefreshToken {
+    fn from_json(value: &crate::json::Value) -> Result<RefreshToken, crate::json::Error> {
+        let f = crate::json::Fields::of(value)?;
+        Ok(RefreshToken {
+            v: u8::try_from(f.u64("v")?).map_err(|_| crate::json::Error::new("`v` out of range"))?,
+            sub: f.str("sub")?,
+            gid: f.str("gid")?,
+            generation: f.u64("generation")?,
+            client_id: f.str("client_id")?,
+            resource: f.str("resource")?,
+            scope: f.opt_str("scope")?,
+            key: f.read("key")?,
+        })
     }
 }
 
@@ -72,7 +100,7 @@ impl RefreshToken {
     /// The token's text: sealed deterministically under the current key.
     pub fn seal(&self, keys: &Keys) -> String {
         // A struct of strings and integers always serializes.
-        let json = serde_json::to_vec(self).unwrap_or_default();
+        let json = crate::json::encode(self).into_bytes();
         keys.seal_deterministic(Purpose::RefreshToken, &json)
     }
 
@@ -82,7 +110,7 @@ impl RefreshToken {
             return None;
         }
         let json = keys.open(Purpose::RefreshToken, token)?;
-        serde_json::from_slice::<RefreshToken>(&json).ok().filter(|t| t.v == 1)
+        crate::json::from_slice::<RefreshToken>(&json).ok().filter(|t| t.v == 1)
     }
 }
 

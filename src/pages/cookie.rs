@@ -16,16 +16,13 @@ pub const REMEMBER_FOR: u64 = 30 * 24 * 3600;
 
 const ATTRIBUTES: &str = "Path=/; Secure; HttpOnly; SameSite=Lax";
 
-#[derive(serde::Serialize, serde::Deserialize)]
-struct Remembered {
-    k: ApiKey,
-    t: u64,
-}
-
 /// `Set-Cookie` that remembers `key` on this browser.
 pub fn remember(keys: &Keys, key: &ApiKey, now: u64, entropy: &mut Entropy) -> String {
-    let json = serde_json::to_vec(&Remembered { k: key.clone(), t: now }).expect("serializable");
-    format!("{REMEMBER}={}; Max-Age={REMEMBER_FOR}; {ATTRIBUTES}", keys.seal(Purpose::RememberCookie, &json, entropy))
+    let json = crate::json::Value::object([("k", key.expose().into()), ("t", now.into())]).to_string();
+    format!(
+        "{REMEMBER}={}; Max-Age={REMEMBER_FOR}; {ATTRIBUTES}",
+        keys.seal(Purpose::RememberCookie, json.as_bytes(), entropy)
+    )
 }
 
 /// The remembered key, if the request has a cookie that opens and is not
@@ -33,8 +30,10 @@ pub fn remember(keys: &Keys, key: &ApiKey, now: u64, entropy: &mut Entropy) -> S
 pub fn remembered(request: &Request, keys: &Keys, now: u64) -> Option<ApiKey> {
     let sealed = request.cookie(REMEMBER)?;
     let json = keys.open(Purpose::RememberCookie, sealed)?;
-    let r: Remembered = serde_json::from_slice(&json).ok()?;
-    (r.t <= now && now - r.t <= REMEMBER_FOR).then_some(r.k)
+    let value = crate::json::parse(&json).ok()?;
+    let f = crate::json::Fields::of(&value).ok()?;
+    let (k, t): (ApiKey, u64) = (f.read("k").ok()?, f.u64("t").ok()?);
+    (t <= now && now - t <= REMEMBER_FOR).then_some(k)
 }
 
 /// `Set-Cookie` that deletes a cookie.

@@ -2,6 +2,7 @@
 //! them into JSON responses.
 
 use crate::http::Response;
+use crate::json::Value;
 
 /// An error code defined by an OAuth RFC.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -123,7 +124,8 @@ impl OAuthError {
 /// for the few answers that are not an OAuth code's own (404, 405, 413).
 pub fn json_error(status: u16, error: &str, description: &str) -> Response {
     let mut response =
-        Response::json(status, &serde_json::json!({ "error": error, "error_description": description })).no_store();
+        Response::json(status, &Value::object([("error", error.into()), ("error_description", description.into())]))
+            .no_store();
     if status == 401 {
         response = response.with_header("www-authenticate", "Basic realm=\"oauth\"");
     }

@@ -12,8 +12,7 @@ pub const S256_CHALLENGE_LEN: usize = 43;
 
 /// An S256 `code_challenge`: the base64url (no padding) SHA-256 digest of a
 /// verifier, so exactly 43 characters of `[A-Za-z0-9-_]`.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(transparent)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CodeChallenge(String);
 
 impl CodeChallenge {
@@ -48,6 +47,13 @@ impl CodeChallenge {
     /// The challenge text.
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+}
+
+/// A challenge is stored as its text.
+impl crate::json::FromJson for CodeChallenge {
+    fn from_json(value: &crate::json::Value) -> Result<CodeChallenge, crate::json::Error> {
+        String::from_json(value).map(CodeChallenge)
     }
 }
 

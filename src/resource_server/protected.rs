@@ -120,19 +120,17 @@ impl ProtectedResource {
     }
 
     /// The RFC 9728 metadata document.
-    pub fn metadata(&self) -> serde_json::Value {
-        let mut m = serde_json::json!({
-            "resource": self.resource,
-            "authorization_servers": [self.authorization_server],
-            "bearer_methods_supported": ["header"],
-        });
+    pub fn metadata(&self) -> crate::json::Value {
+        let mut m = crate::json::Object::from([
+            ("resource", (&self.resource).into()),
+            ("authorization_servers", [self.authorization_server.as_str()].into()),
+            ("bearer_methods_supported", ["header"].into()),
+        ]);
         if !self.scopes.is_empty() {
-            m["scopes_supported"] = self.scopes.clone().into();
+            m.insert("scopes_supported", self.scopes.as_slice());
         }
-        if let Some(name) = &self.resource_name {
-            m["resource_name"] = name.as_str().into();
-        }
-        m
+        m.insert_some("resource_name", self.resource_name.as_deref());
+        m.into()
     }
 
     /// The metadata as a `200` JSON response (cacheable for an hour).
@@ -201,9 +199,12 @@ impl ProtectedResource {
 
     fn challenge(&self, invalid: Option<&str>, description: &str) -> Response {
         let error = if invalid.is_some() { "invalid_token" } else { "unauthorized" };
-        Response::json(401, &serde_json::json!({ "error": error, "error_description": description }))
-            .with_header("www-authenticate", &self.www_authenticate(invalid))
-            .no_store()
+        Response::json(
+            401,
+            &crate::json::Value::object([("error", error.into()), ("error_description", description.into())]),
+        )
+        .with_header("www-authenticate", &self.www_authenticate(invalid))
+        .no_store()
     }
 }
 

@@ -67,7 +67,10 @@ impl ProtectedResource {
         );
         Response::json(
             403,
-            &serde_json::json!({ "error": "insufficient_scope", "error_description": format!("this needs the scope {scope}") }),
+            &crate::json::Value::object([
+                ("error", "insufficient_scope".into()),
+                ("error_description", format!("this needs the scope {scope}").into()),
+            ]),
         )
         .with_header("www-authenticate", &challenge)
         .no_store()

@@ -94,10 +94,15 @@ impl MemoryGrantStore {
     /// Everything stored, as JSON: what someone who reads the whole store sees.
     pub fn dump(&self) -> String {
         let subjects = self.subjects.lock().unwrap_or_else(|p| p.into_inner());
-        let mut all: Vec<(&String, Vec<_>, Vec<_>)> =
-            subjects.iter().map(|(s, t)| (s, t.grants.values().collect(), t.docs.values().collect())).collect();
+        use crate::json::{ToJson, Value};
+        let mut all: Vec<(&String, &MemoryTable)> = subjects.iter().collect();
         all.sort_by(|a, b| a.0.cmp(b.0));
-        serde_json::to_string(&all).unwrap_or_default()
+        let all = all.into_iter().map(|(subject, t)| {
+            let grants = t.grants.values().map(ToJson::to_json).collect::<Vec<_>>();
+            let docs = t.docs.values().map(Value::from).collect::<Vec<_>>();
+            Value::Array(vec![subject.into(), grants.into(), docs.into()])
+        });
+        Value::Array(all.collect()).to_string()
     }
 }
 
@@ -125,10 +130,10 @@ mod tests {
     #[test]
     fn subjects_are_apart_and_failures_are_reported() {
         let s = MemoryGrantStore::new();
-        let rec = serde_json::from_value::<GrantRecord>(serde_json::json!({
-            "id": "g", "client_id": "c", "mode": "sealed", "created": 1, "last_used": 1,
-            "generation": 0, "rotated_at": 1, "revoked": false
-        }))
+        let rec = crate::json::from_slice::<GrantRecord>(
+            br#"{"id": "g", "client_id": "c", "mode": "sealed", "created": 1, "last_used": 1,
+            "generation": 0, "rotated_at": 1, "revoked": false}"#,
+        )
         .unwrap();
         block_on(s.call("a", GrantCommand::Create { record: rec })).unwrap();
         let get = || GrantCommand::Get { id: "g".into() };

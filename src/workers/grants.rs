@@ -116,7 +116,7 @@ impl DurableGrants {
 
 impl GrantStore for DurableGrants {
     async fn call(&self, subject: &str, command: GrantCommand) -> Result<GrantReply, StoreError> {
-        let body = serde_json::to_string(&command).map_err(|e| StoreError(format!("grant command: {e}")))?;
+        let body = crate::json::encode(&command);
         let text = match self.exchange(subject, &body).await {
             Ok(Some(text)) => text,
             Ok(None) => return Err(StoreError(format!("grant object: no answer within {} ms", self.timeout_ms))),

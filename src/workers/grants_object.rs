@@ -15,8 +15,8 @@
 //! `docs` holds the device flow's records (RFC 8628), in the one object of
 //! the subject [`crate::grants::device::DEVICE_SUBJECT`].
 //!
-//! `record` is the record's JSON (its serde form in [`ledger`]), so a field
-//! added to [`GrantRecord`] with a serde default needs no migration; `created`
+//! `record` is the record's JSON (its form in [`crate::store::grant_wire`]),
+//! so a field added to [`GrantRecord`] as optional needs no migration; `created`
 //! is a column so that listing is ordered by SQLite. There is no index
 //! beyond the primary key: one subject has a handful of grants, and each
 //! index would be one more row written (and billed) per change.
@@ -144,7 +144,7 @@ fn transact(storage: &Storage, ready: &Cell<bool>, command: GrantCommand) -> Res
         match table.error.into_inner() {
             // Thrown: transactionSync rolls everything back.
             Some(e) => Err(JsValue::from_str(&e)),
-            None => serde_json::to_string(&reply).map(|s| JsValue::from_str(&s)).map_err(|e| e.to_string().into()),
+            None => Ok(JsValue::from_str(&crate::json::encode(&reply))),
         }
     });
     let reply = storage.transaction_sync(callback.as_ref()).map_err(|e| js_text(&e))?;
@@ -189,7 +189,7 @@ impl SqlTable {
         let mut records = Vec::with_capacity(rows.length() as usize);
         for row in rows.iter() {
             let text = js_sys::Reflect::get(&row, &"record".into()).ok().and_then(|v| v.as_string());
-            match text.map(|t| serde_json::from_slice::<GrantRecord>(t.as_bytes())) {
+            match text.map(|t| crate::json::from_slice::<GrantRecord>(t.as_bytes())) {
                 Some(Ok(record)) => records.push(record),
                 Some(Err(e)) => {
                     self.fail(format!("a stored record does not parse: {e}"));
@@ -211,10 +211,7 @@ impl GrantTable for SqlTable {
     }
 
     fn put(&mut self, record: &GrantRecord) {
-        let json = match serde_json::to_string(record) {
-            Ok(json) => json,
-            Err(e) => return self.fail(format!("a record does not serialize: {e}")),
-        };
+        let json = crate::json::encode(record);
         let created = JsValue::from_f64(record.created as f64);
         self.run(
             "INSERT OR REPLACE INTO grants (id, created, record) VALUES (?, ?, ?)",

@@ -168,7 +168,7 @@ fn post(request: &Request, caller: &Caller) -> Response {
         Ok(result) => json!({ "jsonrpc": "2.0", "id": id, "result": result }),
         Err((code, message)) => json!({ "jsonrpc": "2.0", "id": id, "error": { "code": code, "message": message } }),
     };
-    Response::json(200, &body).no_store()
+    Response::json_text(200, body.to_string()).no_store()
 }
 
 fn initialize(params: &Value) -> Value {
@@ -211,12 +211,15 @@ fn call_tool(params: &Value, caller: &Caller) -> Result<Value, (i64, String)> {
 }
 
 fn rpc_error_response(status: u16, id: Value, code: i64, message: &str) -> Response {
-    Response::json(status, &json!({ "jsonrpc": "2.0", "id": id, "error": { "code": code, "message": message } }))
-        .no_store()
+    Response::json_text(
+        status,
+        json!({ "jsonrpc": "2.0", "id": id, "error": { "code": code, "message": message } }).to_string(),
+    )
+    .no_store()
 }
 
 fn error(status: u16, code: &str, description: &str) -> Response {
-    Response::json(status, &json!({ "error": code, "error_description": description }))
+    Response::json_text(status, json!({ "error": code, "error_description": description }).to_string())
 }
 
 /// CORS for browser clients (MCP Inspector): any origin, reflected, never
