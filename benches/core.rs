@@ -171,7 +171,7 @@ fn register_request() -> Request {
         .with_body(format!(r#"{{"redirect_uris":["{REDIRECT}"],"client_name":"bench"}}"#))
 }
 
-fn url(path: &str) -> url::Url {
+fn url(path: &str) -> parallel_oauth_provider::Url {
     format!("{ORIGIN}{path}").parse().expect("URL")
 }
 

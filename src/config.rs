@@ -328,7 +328,7 @@ fn key_check(var: &impl Fn(&str) -> Option<String>, dev: bool) -> Result<Option<
             .ok_or(invalid("KEY_CHECK_TIMEOUT_MS", "a whole number of milliseconds from 1 to 10000"))?,
     };
     let Some(raw) = var("KEY_CHECK_URL") else { return Ok(None) };
-    let url = url::Url::parse(&raw)
+    let url = crate::Url::parse(&raw)
         .ok()
         .filter(|u| {
             let scheme_ok = u.scheme() == "https" || (dev && u.scheme() == "http" && is_loopback(u));

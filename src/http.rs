@@ -8,7 +8,7 @@ pub struct Request {
     /// The method, upper case (`GET`, `POST`, ...).
     pub method: String,
     /// The absolute request URL.
-    pub url: url::Url,
+    pub url: crate::Url,
     /// Header names and values in arrival order.
     pub headers: Vec<(String, String)>,
     /// The body, already read (the adapter enforces the size limit).
@@ -17,7 +17,7 @@ pub struct Request {
 
 impl Request {
     /// A request with no headers and no body.
-    pub fn new(method: &str, url: url::Url) -> Self {
+    pub fn new(method: &str, url: crate::Url) -> Self {
         Request { method: method.to_ascii_uppercase(), url, headers: Vec::new(), body: Vec::new() }
     }
 
@@ -47,7 +47,7 @@ impl Request {
 
     /// `scheme://host[:port]` of the request URL.
     pub fn origin(&self) -> String {
-        self.url.origin().ascii_serialization()
+        self.url.origin()
     }
 }
 
@@ -157,7 +157,7 @@ mod tests {
     use super::*;
 
     fn req() -> Request {
-        Request::new("get", url::Url::parse("http://127.0.0.1:8787/x").unwrap())
+        Request::new("get", crate::Url::parse("http://127.0.0.1:8787/x").unwrap())
     }
 
     #[test]
@@ -172,7 +172,7 @@ mod tests {
             "https://user:pw@a.example:444/x/y/",
             "https://a.example?next=/authorize",
         ] {
-            assert_eq!(url_path(url), url::Url::parse(url).unwrap().path(), "{url}");
+            assert_eq!(url_path(url), crate::Url::parse(url).unwrap().path(), "{url}");
         }
     }
 

@@ -102,6 +102,7 @@ pub mod workers;
 pub use config::{Branding, Config, ConfigError};
 pub use http::{Request, Response};
 pub use protocol::resource::ResourcePolicy;
+pub use protocol::url::Url;
 pub use provider::{Provider, Secrets};
 pub use store::{block_on, MemoryStore, Store, StoreError};
 /// The Workers adapter under its former name.

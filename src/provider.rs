@@ -144,7 +144,7 @@ impl Provider {
 
     /// Whether a request is for one of the provider's routes (checked
     /// before the body is read, so other routes keep their request intact).
-    pub fn owns(&self, url: &url::Url) -> bool {
+    pub fn owns(&self, url: &crate::Url) -> bool {
         self.route(url.path()).is_some()
     }
 

@@ -10,7 +10,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Mutex;
 
-use url::Url;
+use crate::Url;
 
 use crate::clients::client::{is_displayable_name, Client};
 use crate::protocol::redirect::{is_loopback, RedirectUri, Refusal};

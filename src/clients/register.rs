@@ -91,7 +91,7 @@ fn check_list(meta: &Object, field: &str, required: &str, description: &'static 
 }
 
 fn is_web_url(s: &str) -> bool {
-    url::Url::parse(s).is_ok_and(|u| (u.scheme() == "https" || u.scheme() == "http") && u.host().is_some())
+    crate::Url::parse(s).is_ok_and(|u| (u.scheme() == "https" || u.scheme() == "http") && u.host().is_some())
 }
 
 #[cfg(test)]

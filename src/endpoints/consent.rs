@@ -128,7 +128,7 @@ pub fn render(
     let sealed_for = config
         .tokens
         .seals(resource)
-        .then(|| resource.and_then(|r| url::Url::parse(r).ok()).and_then(|u| u.host_str().map(str::to_string)))
+        .then(|| resource.and_then(|r| crate::Url::parse(r).ok()).and_then(|u| u.host_str().map(str::to_string)))
         .flatten()
         .map(|h| (h, config.tokens.refresh_ttl.div_ceil(86_400)));
     let view = ConsentView {
@@ -361,16 +361,21 @@ fn refused_key(
 
 /// The GET /authorize URL that shows the consent page for `auth` again.
 fn authorize_url(config: &Config, auth: &AuthRequest) -> String {
-    let mut q = url::form_urlencoded::Serializer::new(String::new());
-    q.append_pair("response_type", "code")
-        .append_pair("client_id", &auth.client_id)
-        .append_pair("redirect_uri", &auth.redirect_uri)
-        .append_pair("code_challenge", auth.code_challenge.as_str())
-        .append_pair("code_challenge_method", "S256");
+    let mut pairs = vec![
+        ("response_type", "code"),
+        ("client_id", auth.client_id.as_str()),
+        ("redirect_uri", auth.redirect_uri.as_str()),
+        ("code_challenge", auth.code_challenge.as_str()),
+        ("code_challenge_method", "S256"),
+    ];
     for (name, value) in [("state", &auth.state), ("scope", &auth.scope), ("resource", &auth.resource)] {
         if let Some(v) = value {
-            q.append_pair(name, v);
+            pairs.push((name, v));
         }
     }
-    format!("{}?{}", config.endpoint_path("authorize"), q.finish())
+    let query: Vec<String> = pairs
+        .iter()
+        .map(|(k, v)| format!("{}={}", crate::protocol::url::form_encode(k), crate::protocol::url::form_encode(v)))
+        .collect();
+    format!("{}?{}", config.endpoint_path("authorize"), query.join("&"))
 }

@@ -33,8 +33,7 @@ pub(crate) fn same_token(posted: &str, expected: &str) -> bool {
 /// a page with `Referrer-Policy: no-referrer`, so it falls to the CSRF check.)
 pub(crate) fn from_our_page(config: &Config, request: &Request) -> bool {
     let own = request.origin();
-    let issuer_origin =
-        config.issuer.as_deref().and_then(|i| url::Url::parse(i).ok()).map(|u| u.origin().ascii_serialization());
+    let issuer_origin = config.issuer.as_deref().and_then(|i| crate::Url::parse(i).ok()).map(|u| u.origin());
     if let Some(origin) = request.header("origin") {
         if origin != "null" && origin != own && Some(origin) != issuer_origin.as_deref() {
             return false;

@@ -155,7 +155,7 @@ pub async fn check(check: &KeyCheck, checker: &dyn KeyChecker, key: &ApiKey) -> 
 /// `url` as a log line may name it: scheme, host, port and path, never the
 /// query (nor user info or fragment, which `KEY_CHECK_URL` cannot have).
 pub fn loggable_url(url: &str) -> String {
-    match url::Url::parse(url) {
+    match crate::Url::parse(url) {
         Ok(u) => {
             let port = u.port().map(|p| format!(":{p}")).unwrap_or_default();
             format!("{}://{}{port}{}", u.scheme(), u.host_str().unwrap_or(""), u.path())

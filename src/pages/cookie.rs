@@ -68,7 +68,7 @@ mod tests {
 
     fn with_cookie(set_cookie: &str) -> Request {
         let pair = set_cookie.split(';').next().unwrap();
-        Request::new("GET", url::Url::parse("https://o.example/authorize").unwrap()).with_header("cookie", pair)
+        Request::new("GET", crate::Url::parse("https://o.example/authorize").unwrap()).with_header("cookie", pair)
     }
 
     #[test]
@@ -98,9 +98,10 @@ mod tests {
         let c = remember(&k, &ApiKey::parse("sk-abc").unwrap(), 0, &mut Entropy::new([1; 32]));
         let pair = c.split(';').next().unwrap();
         let truncated = &pair[..pair.len() - 3];
-        let req = Request::new("GET", url::Url::parse("https://o.example/").unwrap()).with_header("cookie", truncated);
+        let req =
+            Request::new("GET", crate::Url::parse("https://o.example/").unwrap()).with_header("cookie", truncated);
         assert!(remembered(&req, &k, 0).is_none());
-        let garbage = Request::new("GET", url::Url::parse("https://o.example/").unwrap())
+        let garbage = Request::new("GET", crate::Url::parse("https://o.example/").unwrap())
             .with_header("cookie", "__Host-parallel-oauth-key=%%%");
         assert!(remembered(&garbage, &k, 0).is_none());
     }
@@ -108,7 +109,7 @@ mod tests {
     #[test]
     fn csrf_token_is_reused_when_valid() {
         let (t, set) = csrf_token(
-            &Request::new("GET", url::Url::parse("https://o.example/").unwrap()),
+            &Request::new("GET", crate::Url::parse("https://o.example/").unwrap()),
             &mut Entropy::new([1; 32]),
         );
         let set = set.unwrap();

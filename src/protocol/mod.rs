@@ -9,3 +9,4 @@ pub mod form;
 pub mod pkce;
 pub mod redirect;
 pub mod resource;
+pub mod url;

@@ -2,8 +2,8 @@
 //! http only on loopback (any port); private-use schemes for native apps;
 //! never a dangerous scheme, userinfo, a fragment, white space or controls.
 
+use crate::protocol::url::{Host, Url};
 use std::net::IpAddr;
-use url::{Host, Url};
 
 /// The longest redirect URI we accept, in bytes.
 pub const MAX_REDIRECT_URI_LEN: usize = 2048;
@@ -164,7 +164,7 @@ impl RedirectUri {
     /// to this URI: its origin for web URIs, its scheme for apps.
     pub fn csp_source(&self) -> String {
         match self.0.scheme() {
-            "https" | "http" => self.0.origin().ascii_serialization(),
+            "https" | "http" => self.0.origin(),
             scheme => format!("{scheme}:"),
         }
     }
@@ -174,25 +174,14 @@ impl RedirectUri {
     /// (RFC 8252 §7.3).
     pub fn matches(&self, presented: &RedirectUri) -> bool {
         if self.is_loopback_http() && presented.is_loopback_http() {
-            let (mut a, mut b) = (self.0.clone(), presented.0.clone());
-            // Setting the port of an http URL with a host cannot fail.
-            let _ = a.set_port(None);
-            let _ = b.set_port(None);
-            return a == b;
+            return self.0.without_port() == presented.0.without_port();
         }
         self.0.as_str() == presented.0.as_str()
     }
 
     /// The redirect with response parameters appended to the query.
     pub fn with_params(&self, params: &[(&str, &str)]) -> String {
-        let mut url = self.0.clone();
-        {
-            let mut q = url.query_pairs_mut();
-            for (k, v) in params {
-                q.append_pair(k, v);
-            }
-        }
-        url.into()
+        self.0.with_query_pairs(params)
     }
 }
 

@@ -1,7 +1,7 @@
 //! RFC 8707 resource indicators: which resource a code (and so the key) is
 //! meant for. `https://h` and `https://h/` are the same resource.
 
-use url::Url;
+use crate::Url;
 
 use crate::protocol::error::{ErrorCode, OAuthError};
 use crate::protocol::redirect::is_loopback;

@@ -1,7 +1,7 @@
 //! What an MCP server publishes and answers: RFC 9728 metadata and the
 //! RFC 6750 challenges.
 
-use url::Url;
+use crate::Url;
 
 use super::bearer::{bearer_token, BearerToken};
 use crate::http::{Request, Response};
@@ -70,8 +70,8 @@ impl ProtectedResource {
         // the path; a bare origin has no path part.
         let path = url.path().trim_end_matches('/');
         let metadata_path = format!("{METADATA_PATH}{path}");
-        let metadata_url = format!("{}{metadata_path}", url.origin().ascii_serialization());
-        let resource = if url.path() == "/" { url.origin().ascii_serialization() } else { url.to_string() };
+        let metadata_url = format!("{}{metadata_path}", url.origin());
+        let resource = if url.path() == "/" { url.origin() } else { url.to_string() };
         Ok(ProtectedResource {
             resource,
             metadata_url,

@@ -125,7 +125,8 @@ pub async fn handle_raw_with<S: Store, G: GrantStore>(
     store: &S,
     grants: &G,
 ) -> worker::Result<Option<web_sys::Response>> {
-    let url = parse_url(&req.url())?;
+    // A URL outside what the provider reads is not one of its routes.
+    let Ok(url) = crate::Url::parse(&req.url()) else { return Ok(None) };
     if !provider.owns(&url) {
         return Ok(None);
     }
@@ -170,7 +171,7 @@ extern "C" {
 pub fn respond<S: Store + 'static, G: GrantStore + 'static>(
     provider: Rc<Provider>,
     req: &web_sys::Request,
-    url: url::Url,
+    url: crate::Url,
     store: impl FnOnce() -> worker::Result<S>,
     grants: impl FnOnce() -> G,
 ) -> Option<JsValue> {
@@ -245,8 +246,8 @@ pub(crate) fn settled(result: worker::Result<web_sys::Response>) -> JsValue {
         .map_or(JsValue::UNDEFINED, Into::into)
 }
 
-pub(crate) fn parse_url(url: &str) -> worker::Result<url::Url> {
-    url::Url::parse(url).map_err(|e| worker::Error::RustError(format!("request URL: {e}")))
+pub(crate) fn parse_url(url: &str) -> worker::Result<crate::Url> {
+    crate::Url::parse(url).map_err(|e| worker::Error::RustError(format!("request URL: {e}")))
 }
 
 /// Reads a Workers request into the core's [`crate::Request`]. A body
@@ -256,7 +257,7 @@ pub async fn from_worker(req: &mut worker::Request, max_body: usize) -> worker::
     read_request(req.inner(), parse_url(&req.inner().url())?, max_body).await
 }
 
-async fn read_request(req: &web_sys::Request, url: url::Url, max_body: usize) -> worker::Result<crate::Request> {
+async fn read_request(req: &web_sys::Request, url: crate::Url, max_body: usize) -> worker::Result<crate::Request> {
     let (mut request, read) = request_head(req, url, max_body);
     if read {
         request.body = read_body(req).await.unwrap_or_default();
@@ -267,7 +268,7 @@ async fn read_request(req: &web_sys::Request, url: url::Url, max_body: usize) ->
 /// The request without its body, and whether the body is still to be read.
 /// A body declared larger than `max_body` is not read: an over-long
 /// placeholder takes its place, so the handler answers 413.
-fn request_head(req: &web_sys::Request, url: url::Url, max_body: usize) -> (crate::Request, bool) {
+fn request_head(req: &web_sys::Request, url: crate::Url, max_body: usize) -> (crate::Request, bool) {
     let method = req.method();
     let headers: Vec<(String, String)> = worker::Headers(req.headers()).entries().collect();
     let declared = headers

@@ -15,7 +15,7 @@ use worker::worker_sys::web_sys;
 use worker::{console_error, Env};
 
 use crate::workers::{
-    config_from_env, not_found, parse_url, respond, secrets_from_env, settled, to_raw, with_runtime_p256, BoundGrants,
+    config_from_env, not_found, respond, secrets_from_env, settled, to_raw, with_runtime_p256, BoundGrants,
     KvNamespace, WorkerFetch, WorkerKeyChecker,
 };
 use crate::Provider;
@@ -64,9 +64,10 @@ pub fn fetch(req: web_sys::Request, env: Env, ctx: JsValue) -> JsValue {
             return now(crate::protocol::error::json_error(503, "server_error", why));
         }
     };
-    let parsed = match parse_url(&url) {
-        Ok(u) => u,
-        Err(e) => return settled(Err(e)),
+    let Ok(parsed) = crate::Url::parse(&url) else {
+        // A URL outside what the provider reads (see protocol::url): the
+        // request is refused, not an internal error.
+        return now(crate::protocol::error::json_error(400, "invalid_request", "the request URL could not be read"));
     };
     let kv = || KvNamespace::from_env(&env, "KV");
     // The GRANTS Durable Object, or NoGrants naming the missing binding;

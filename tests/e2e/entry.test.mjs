@@ -95,3 +95,25 @@ describe("the Worker deployed without its GRANTS binding (passthrough only)", ()
     assert.doesNotMatch(w.log, /grant store|GRANTS/, "no log line per exchange about the missing binding");
   });
 });
+
+describe("a request URL outside what the provider reads (src/protocol/url.rs)", () => {
+  let w;
+  before(async () => {
+    w = await startEntry({ bindings: {}, kvNamespaces: ["KV"] });
+  });
+  after(() => w?.mf.dispose());
+
+  test("request_url_the_provider_cannot_read_is_a_400_not_a_500: a host the runtime accepts but the provider refuses", async () => {
+    // `.foo.bar` (a leading dot) is a host the runtime hands the Worker as
+    // it is, and one the provider's URL parser refuses.
+    for (const url of [`http://.foo.bar${DISCOVERY}`, "http://.foo.bar/authorize?client_id=x"]) {
+      const r = await w.mf.dispatchFetch(url);
+      assert.equal(r.status, 400, url);
+      const body = await r.json();
+      assert.equal(body.error, "invalid_request");
+      assert.match(body.error_description, /request URL/);
+    }
+    // The same route on a host it reads still answers.
+    assert.equal((await w.mf.dispatchFetch(`http://foo.bar${DISCOVERY}`)).status, 200);
+  });
+});

@@ -137,7 +137,7 @@ impl Server {
     }
 }
 
-pub fn url(path: &str) -> url::Url {
+pub fn url(path: &str) -> parallel_oauth_provider::Url {
     format!("{ORIGIN}{path}").parse().unwrap()
 }
 

@@ -189,9 +189,12 @@ proptest! {
         seed in any::<u8>(),
     ) {
         let s = Server::new();
-        let mut u = url("/");
+        let mut u = url::Url::parse(&format!("{ORIGIN}/")).unwrap();
         u.set_path(&path);
         u.set_query(query.as_deref());
+        // What the runtime would hand over; a URL the provider cannot read
+        // never reaches the core (the Worker answers 400).
+        let Ok(u) = u.as_str().parse() else { return Ok(()) };
         let mut request = Request::new(&method, u).with_body(body);
         for (n, v) in &headers {
             request = request.with_header(n, v);
