@@ -1,7 +1,7 @@
 //! HTTP Basic credentials as OAuth uses them (RFC 6749 §2.3.1): both the
 //! user name and the password are form-urlencoded inside the base64.
 
-use crate::protocol::encoding::from_b64url;
+use crate::protocol::encoding::{from_b64, from_b64url};
 use crate::protocol::form::Params;
 
 /// The (user, password) of an `Authorization: Basic …` value, each
@@ -11,9 +11,7 @@ pub fn credentials(value: &str) -> Option<(String, String)> {
     if !scheme.eq_ignore_ascii_case("basic") {
         return None;
     }
-    let decoded = base64::Engine::decode(&base64::engine::general_purpose::STANDARD, encoded.trim())
-        .ok()
-        .or_else(|| from_b64url(encoded.trim()))?;
+    let decoded = from_b64(encoded.trim()).or_else(|| from_b64url(encoded.trim()))?;
     let text = String::from_utf8(decoded).ok()?;
     let (user, password) = text.split_once(':')?;
     let decode = |s: &str| Some(Params::parse(&format!("v={s}")).ok()?.get("v").unwrap_or("").to_string());

@@ -92,11 +92,10 @@ fn is_base64url(b: u8) -> bool {
 
 /// The verifier the original README recipe makes (see [`CodeVerifier::parse`]).
 fn is_legacy_recipe_verifier(verifier: &str) -> bool {
-    use base64::Engine;
     if verifier.len() > 172 {
         return false;
     }
-    let Ok(text) = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(verifier) else { return false };
+    let Some(text) = crate::protocol::encoding::from_b64url(verifier) else { return false };
     let Ok(text) = std::str::from_utf8(&text) else { return false };
     let numbers: Vec<&str> = text.split(',').collect();
     numbers.len() == 32
