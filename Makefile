@@ -203,7 +203,7 @@ $(WORKER_OUT) &: $(WORKER_INPUTS)
 	started=$$(date +%s.%N); \
 	WASM_BINDGEN_BIN="$$(if [[ "$$(wasm-bindgen --version 2>/dev/null)" == "wasm-bindgen $(WASM_BINDGEN_VERSION)"* ]]; \
 	    then command -v wasm-bindgen; else echo $(WASM_BINDGEN_ROOT)/bin/wasm-bindgen; fi)" \
-	  worker-build --release; \
+	  worker-build --release --no-default-features --features worker-entry,grants-object; \
 	cp src/workers/shim.mjs build/worker/shim.mjs; \
 	touch -d "@$$started" $(WORKER_OUT)
 

@@ -109,5 +109,7 @@ pub use store::{block_on, MemoryStore, Store, StoreError};
 #[cfg(target_arch = "wasm32")]
 #[doc(hidden)]
 pub use workers as worker_adapter;
+#[cfg(all(target_arch = "wasm32", feature = "workers-rs"))]
+pub use workers::{parallel_oauth_provider, parallel_oauth_provider_with, KvStore};
 #[cfg(target_arch = "wasm32")]
-pub use workers::{parallel_oauth_provider, parallel_oauth_provider_with, DurableGrants, KvNamespace, KvStore};
+pub use workers::{DurableGrants, KvNamespace};

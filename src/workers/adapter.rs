@@ -12,23 +12,31 @@
 //! store on Workers is [`super::DurableGrants`] (the `Grants` Durable
 //! Object), or [`super::BoundGrants::from_env`] for the `GRANTS` binding.
 
+#[cfg(feature = "workers-rs")]
 use std::cell::RefCell;
 use std::future::Future;
 use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 
-use worker::wasm_bindgen::closure::Closure;
-use worker::wasm_bindgen::{self, prelude::wasm_bindgen, JsCast, JsValue};
-use worker::wasm_bindgen_futures::{future_to_promise, JsFuture};
-use worker::worker_sys::web_sys;
-use worker::{console_error, js_sys, Date, Env};
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen::prelude::wasm_bindgen;
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::{future_to_promise, JsFuture};
 
-use super::{has_node_crypto, install_p256, KvStore, WorkerFetch, WorkerKeyChecker};
+use super::js::{self, log_error};
+#[cfg(feature = "workers-rs")]
+use super::KvStore;
+use super::{has_node_crypto, install_p256};
+#[cfg(feature = "workers-rs")]
+use super::{WorkerFetch, WorkerKeyChecker};
 use crate::config::TokenFormat;
 use crate::provider::MAX_BODY;
 use crate::store::{GrantStore, NoGrants, Store};
-use crate::{Config, Provider, Secrets};
+#[cfg(feature = "workers-rs")]
+use crate::Secrets;
+use crate::{Config, Provider};
 
+#[cfg(feature = "workers-rs")]
 /// Answers `req` if it is one of the provider's routes, else `Ok(None)`
 /// with the request untouched: the Workers counterpart of the original
 /// `parallelOauthProvider(request, kv, secret, config)`. `secrets` is the
@@ -47,6 +55,7 @@ pub async fn parallel_oauth_provider<'a>(
     parallel_oauth_provider_with(req, kv, &NoGrants::default(), secrets, config).await
 }
 
+#[cfg(feature = "workers-rs")]
 /// [`parallel_oauth_provider`] with a grant store, which sealed tokens need
 /// (refresh, revocation, introspection): on Workers the `Grants` Durable
 /// Object, `&BoundGrants::from_env(&env)` for the `GRANTS` binding (or
@@ -85,6 +94,7 @@ pub async fn parallel_oauth_provider_with<'a, G: GrantStore>(
     handle_with(&provider, req, &KvStore(kv), grants).await
 }
 
+#[cfg(feature = "workers-rs")]
 /// Runs `provider` on a Workers request with any [`Store`] and no grant
 /// store (see [`handle_with`]).
 pub async fn handle<S: Store>(
@@ -95,6 +105,7 @@ pub async fn handle<S: Store>(
     handle_with(provider, req, store, &NoGrants::default()).await
 }
 
+#[cfg(feature = "workers-rs")]
 /// Runs `provider` on a Workers request with any [`Store`] (codes: KV) and
 /// any [`GrantStore`] (grants: [`super::DurableGrants`] on Workers):
 /// `Ok(None)`, with the request untouched, when it is not a provider route.
@@ -112,7 +123,7 @@ pub async fn handle_raw<S: Store>(
     provider: &Provider,
     req: &web_sys::Request,
     store: &S,
-) -> worker::Result<Option<web_sys::Response>> {
+) -> Result<Option<web_sys::Response>, JsValue> {
     handle_raw_with(provider, req, store, &NoGrants::default()).await
 }
 
@@ -124,7 +135,7 @@ pub async fn handle_raw_with<S: Store, G: GrantStore>(
     req: &web_sys::Request,
     store: &S,
     grants: &G,
-) -> worker::Result<Option<web_sys::Response>> {
+) -> Result<Option<web_sys::Response>, JsValue> {
     // A URL outside what the provider reads is not one of its routes.
     let Ok(url) = crate::Url::parse(&req.url()) else { return Ok(None) };
     if !provider.owns(&url) {
@@ -140,10 +151,10 @@ pub async fn handle_raw_with<S: Store, G: GrantStore>(
 }
 
 /// The time (Unix seconds) and a fresh random seed for one request.
-fn clock_and_seed() -> worker::Result<(u64, [u8; 32])> {
+fn clock_and_seed() -> Result<(u64, [u8; 32]), JsValue> {
     let mut seed = [0u8; 32];
-    getrandom::getrandom(&mut seed).map_err(|e| worker::Error::RustError(e.to_string()))?;
-    Ok((Date::now().as_millis() / 1000, seed))
+    getrandom::getrandom(&mut seed).map_err(|e| js::error(&e.to_string()))?;
+    Ok(((js_sys::Date::now() / 1000.0) as u64, seed))
 }
 
 #[wasm_bindgen]
@@ -172,7 +183,7 @@ pub fn respond<S: Store + 'static, G: GrantStore + 'static>(
     provider: Rc<Provider>,
     req: &web_sys::Request,
     url: crate::Url,
-    store: impl FnOnce() -> worker::Result<S>,
+    store: impl FnOnce() -> Result<S, JsValue>,
     grants: impl FnOnce() -> G,
 ) -> Option<JsValue> {
     if !provider.owns(&url) {
@@ -227,7 +238,7 @@ pub(crate) fn not_found() -> crate::Response {
 /// allows: a pending JS promise keeps the newest waker.
 fn sync_first<F>(future: F) -> JsValue
 where
-    F: Future<Output = worker::Result<web_sys::Response>> + 'static,
+    F: Future<Output = Result<web_sys::Response, JsValue>> + 'static,
 {
     let mut future = Box::pin(future);
     match future.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
@@ -237,27 +248,26 @@ where
 }
 
 /// The response, or a 500 for an error of the runtime (logged, never shown).
-pub(crate) fn settled(result: worker::Result<web_sys::Response>) -> JsValue {
+pub(crate) fn settled(result: Result<web_sys::Response, JsValue>) -> JsValue {
     result
         .or_else(|e| {
-            console_error!("{}", e);
+            log_error(&js::js_text(&e));
             to_raw(crate::protocol::error::json_error(500, "server_error", "internal error; see the server log"))
         })
         .map_or(JsValue::UNDEFINED, Into::into)
 }
 
-pub(crate) fn parse_url(url: &str) -> worker::Result<crate::Url> {
-    crate::Url::parse(url).map_err(|e| worker::Error::RustError(format!("request URL: {e}")))
-}
-
+#[cfg(feature = "workers-rs")]
 /// Reads a Workers request into the core's [`crate::Request`]. A body
 /// declared larger than `max_body` is not read: an over-long placeholder
 /// takes its place, so the handler answers 413.
 pub async fn from_worker(req: &mut worker::Request, max_body: usize) -> worker::Result<crate::Request> {
-    read_request(req.inner(), parse_url(&req.inner().url())?, max_body).await
+    let url =
+        crate::Url::parse(&req.inner().url()).map_err(|e| worker::Error::RustError(format!("request URL: {e}")))?;
+    Ok(read_request(req.inner(), url, max_body).await?)
 }
 
-async fn read_request(req: &web_sys::Request, url: crate::Url, max_body: usize) -> worker::Result<crate::Request> {
+async fn read_request(req: &web_sys::Request, url: crate::Url, max_body: usize) -> Result<crate::Request, JsValue> {
     let (mut request, read) = request_head(req, url, max_body);
     if read {
         request.body = read_body(req).await.unwrap_or_default();
@@ -270,7 +280,7 @@ async fn read_request(req: &web_sys::Request, url: crate::Url, max_body: usize) 
 /// placeholder takes its place, so the handler answers 413.
 fn request_head(req: &web_sys::Request, url: crate::Url, max_body: usize) -> (crate::Request, bool) {
     let method = req.method();
-    let headers: Vec<(String, String)> = worker::Headers(req.headers()).entries().collect();
+    let headers = header_pairs(&req.headers());
     let declared = headers
         .iter()
         .find(|(n, _)| n.eq_ignore_ascii_case("content-length"))
@@ -288,12 +298,26 @@ async fn read_body(req: &web_sys::Request) -> Result<Vec<u8>, JsValue> {
     Ok(js_sys::Uint8Array::new(&buffer).to_vec())
 }
 
+/// The name and value of every header.
+fn header_pairs(headers: &web_sys::Headers) -> Vec<(String, String)> {
+    let mut pairs = Vec::new();
+    let Ok(Some(entries)) = js_sys::try_iter(headers) else { return pairs };
+    for entry in entries.flatten() {
+        let entry = js_sys::Array::from(&entry);
+        if let (Some(name), Some(value)) = (entry.get(0).as_string(), entry.get(1).as_string()) {
+            pairs.push((name, value));
+        }
+    }
+    pairs
+}
+
+#[cfg(feature = "workers-rs")]
 /// Converts the core's [`crate::Response`] into a Workers response.
 pub fn to_worker(response: crate::Response) -> worker::Result<worker::Response> {
     Ok(to_raw(response)?.into())
 }
 
-pub(crate) fn to_raw(mut response: crate::Response) -> worker::Result<web_sys::Response> {
+pub(crate) fn to_raw(mut response: crate::Response) -> Result<web_sys::Response, JsValue> {
     let headers = web_sys::Headers::new()?;
     for (name, value) in &response.headers {
         headers.append(name, value)?;
@@ -302,24 +326,24 @@ pub(crate) fn to_raw(mut response: crate::Response) -> worker::Result<web_sys::R
     init.set_status(response.status);
     init.set_headers(headers.as_ref());
     let body = if response.body.is_empty() { None } else { Some(response.body.as_mut_slice()) };
-    Ok(web_sys::Response::new_with_opt_u8_array_and_init(body, &init)?)
+    web_sys::Response::new_with_opt_u8_array_and_init(body, &init)
 }
 
 /// A secret of the Worker (`wrangler secret put`), or a var of that name
 /// (`.dev.vars`); empty counts as unset.
-pub(crate) fn secret(env: &Env, name: &str) -> Option<String> {
-    env.secret(name).ok().map(|v| v.to_string()).or_else(|| var(env, name)).filter(|v| !v.is_empty())
+pub(crate) fn secret(env: &JsValue, name: &str) -> Option<String> {
+    js::string(env, name).filter(|v| !v.is_empty())
 }
 
 /// `SECRET` and `SECRET_PREVIOUS` from the environment, as the crate's own
 /// Worker reads them: pass `Secrets::rotating(&current, previous.as_deref())`
 /// to [`parallel_oauth_provider`].
-pub fn secrets_from_env(env: &Env) -> (String, Option<String>) {
+pub fn secrets_from_env(env: &JsValue) -> (String, Option<String>) {
     (secret(env, "SECRET").unwrap_or_default(), secret(env, "SECRET_PREVIOUS"))
 }
 
-pub(crate) fn var(env: &Env, name: &str) -> Option<String> {
-    env.var(name).ok().map(|v| v.to_string()).filter(|v| !v.trim().is_empty())
+pub(crate) fn var(env: &JsValue, name: &str) -> Option<String> {
+    js::string(env, name).filter(|v| !v.trim().is_empty())
 }
 
 /// `config`, once the runtime's ES256 is installed ([`install_p256`]):
@@ -339,6 +363,6 @@ pub fn with_runtime_p256(config: Config) -> Result<Config, crate::ConfigError> {
 }
 
 /// The configuration from `wrangler.toml` vars.
-pub fn config_from_env(env: &Env) -> Result<Config, crate::ConfigError> {
+pub fn config_from_env(env: &JsValue) -> Result<Config, crate::ConfigError> {
     Config::from_vars(|name| var(env, name))
 }

@@ -10,9 +10,9 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use worker::wasm_bindgen::{self, prelude::wasm_bindgen, JsValue};
-use worker::worker_sys::web_sys;
-use worker::{console_error, Env};
+use super::js::log_error;
+use wasm_bindgen::prelude::wasm_bindgen;
+use wasm_bindgen::JsValue;
 
 use crate::workers::{
     config_from_env, not_found, respond, secrets_from_env, settled, to_raw, with_runtime_p256, BoundGrants,
@@ -25,14 +25,14 @@ thread_local! {
 }
 
 /// The provider of this isolate, built once from the environment.
-fn provider(env: &Env) -> Result<Rc<Provider>, crate::ConfigError> {
+fn provider(env: &JsValue) -> Result<Rc<Provider>, crate::ConfigError> {
     if let Some(p) = PROVIDER.with(|p| p.borrow().clone()) {
         return Ok(p);
     }
     let (current, previous) = secrets_from_env(env);
     let p = Rc::new(
         Provider::new(with_runtime_p256(config_from_env(env)?)?, &current, previous.as_deref())?
-            .with_logger(|m| console_error!("{}", m))
+            .with_logger(log_error)
             .with_fetcher(Box::new(WorkerFetch))
             .with_key_checker(Box::new(WorkerKeyChecker)),
     );
@@ -48,7 +48,7 @@ fn now(response: crate::Response) -> JsValue {
 /// The Worker's `fetch` handler: a `Response`, or a `Promise` of one when
 /// the provider has to wait (for the body, KV or a client's metadata).
 #[wasm_bindgen]
-pub fn fetch(req: web_sys::Request, env: Env, ctx: JsValue) -> JsValue {
+pub fn fetch(req: web_sys::Request, env: JsValue, ctx: JsValue) -> JsValue {
     let url = req.url();
     let path = crate::http::url_path(&url);
     // The benchmark's floor: what the runtime costs with no provider work.
@@ -58,7 +58,7 @@ pub fn fetch(req: web_sys::Request, env: Env, ctx: JsValue) -> JsValue {
     let provider = match provider(&env) {
         Ok(p) => p,
         Err(e) => {
-            console_error!("parallel-oauth-provider is not configured: {}", e);
+            log_error(&format!("parallel-oauth-provider is not configured: {}", e));
             let why =
                 "the provider is not configured (a missing or short SECRET, or an invalid var); see the server log";
             return now(crate::protocol::error::json_error(503, "server_error", why));

@@ -3,10 +3,8 @@
 use std::future::Future;
 use std::pin::Pin;
 
-use worker::js_sys;
-use worker::wasm_bindgen::JsCast;
-use worker::wasm_bindgen_futures::JsFuture;
-use worker::worker_sys::web_sys;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
 
 use super::key_check::{message, AbortOnDrop};
 use crate::clients::cimd::{self, Fetch, Fetched};

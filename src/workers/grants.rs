@@ -4,9 +4,10 @@
 //! [`BoundGrants`], what the crate's own Worker passes to the core.
 //! Transport only: every decision is [`crate::grants::ledger::execute`]'s.
 
-use worker::wasm_bindgen::{self, prelude::wasm_bindgen, JsCast, JsValue};
-use worker::wasm_bindgen_futures::{future_to_promise, JsFuture};
-use worker::{console_error, js_sys, Env};
+use super::js::log_error;
+use wasm_bindgen::prelude::wasm_bindgen;
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::{future_to_promise, JsFuture};
 
 use crate::grants::ledger::{GrantCommand, GrantReply};
 use crate::store::grant_wire::decode_reply;
@@ -50,7 +51,7 @@ extern "C" {
 
 /// A JavaScript error as text (for logs and [`StoreError`]).
 pub(crate) fn js_text(e: &JsValue) -> String {
-    worker::Error::from(e.clone()).to_string()
+    super::js::js_text(e)
 }
 
 // ---------------------------------------------------------------- the client
@@ -71,7 +72,7 @@ pub struct DurableGrants {
 
 impl DurableGrants {
     /// The namespace bound as `binding`, if there is one.
-    pub fn from_env(env: &Env, binding: &str) -> Option<Self> {
+    pub fn from_env(env: &JsValue, binding: &str) -> Option<Self> {
         let namespace = js_sys::Reflect::get(env, &binding.into()).ok().filter(JsValue::is_object)?;
         let is_namespace = js_sys::Reflect::get(&namespace, &"idFromName".into()).is_ok_and(|f| f.is_function());
         is_namespace.then(|| DurableGrants {
@@ -136,7 +137,7 @@ impl GrantStore for DurableGrants {
         let (grants, subject) = (self.clone(), subject.to_string());
         let later = future_to_promise(async move {
             if let Err(e) = grants.call(&subject, command).await {
-                console_error!("grant store failed (after the response): {}", e.0);
+                log_error(&format!("grant store failed (after the response): {}", e.0));
             }
             Ok(JsValue::UNDEFINED)
         });
@@ -157,7 +158,7 @@ pub enum BoundGrants {
 
 impl BoundGrants {
     /// The `GRANTS` binding of `env`, or [`NoGrants`] naming it.
-    pub fn from_env(env: &Env) -> Self {
+    pub fn from_env(env: &JsValue) -> Self {
         DurableGrants::from_env(env, GRANTS_BINDING).map_or(BoundGrants::Missing(NoGrants(MISSING)), Self::Durable)
     }
 

@@ -32,9 +32,10 @@
 
 use std::cell::{Cell, RefCell};
 
-use worker::wasm_bindgen::closure::Closure;
-use worker::wasm_bindgen::{self, prelude::wasm_bindgen, JsCast, JsValue};
-use worker::{console_error, js_sys};
+use super::js::log_error;
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen::prelude::wasm_bindgen;
+use wasm_bindgen::{JsCast, JsValue};
 
 use super::grants::js_text;
 use crate::grants::ledger::{self, GrantCommand, GrantRecord, GrantTable};
@@ -120,7 +121,7 @@ impl GrantsSql {
         let command = command.as_string().ok_or_else(|| bad("the command must be a string".into()))?;
         let command = decode_command(&command).map_err(|e| bad(format!("not a grant command: {e}")))?;
         transact(&self.storage, &self.ready, command).map_err(|e| {
-            console_error!("grant object: {}", e);
+            log_error(&format!("grant object: {}", e));
             js_sys::Error::new(&format!("storage_error: {e}")).into()
         })
     }

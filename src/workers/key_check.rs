@@ -1,9 +1,7 @@
 //! Outgoing `fetch` for the core: the key check (`KEY_CHECK_URL`).
 
-use worker::js_sys;
-use worker::wasm_bindgen::{JsCast, JsValue};
-use worker::wasm_bindgen_futures::JsFuture;
-use worker::worker_sys::web_sys;
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
 
 use crate::grants::key_check::{BoxFuture, KeyChecker, Probe};
 

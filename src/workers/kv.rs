@@ -1,15 +1,17 @@
-//! [`Store`] on Workers KV: through `worker`'s `KvStore`, or through the
-//! namespace binding itself.
+//! [`Store`] on Workers KV: through the namespace binding itself, or
+//! through `worker`'s `KvStore` (the `workers-rs` feature).
 
-use worker::wasm_bindgen::{self, prelude::wasm_bindgen, JsCast, JsValue};
-use worker::wasm_bindgen_futures::JsFuture;
-use worker::{js_sys, Env};
+use wasm_bindgen::prelude::wasm_bindgen;
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
 
 use crate::store::{Store, StoreError};
 
-/// [`Store`] on a Workers KV namespace.
+/// [`Store`] on a Workers KV namespace of workers-rs.
+#[cfg(feature = "workers-rs")]
 pub struct KvStore(pub worker::kv::KvStore);
 
+#[cfg(feature = "workers-rs")]
 impl Store for KvStore {
     async fn get(&self, key: &str) -> Result<Option<String>, StoreError> {
         self.0.get(key).text().await.map_err(|e| StoreError(e.to_string()))
@@ -57,16 +59,16 @@ extern "C" {
 
 impl KvNamespace {
     /// The KV namespace bound to the Worker as `binding`.
-    pub fn from_env(env: &Env, binding: &str) -> worker::Result<Self> {
+    pub fn from_env(env: &JsValue, binding: &str) -> Result<Self, JsValue> {
         match js_sys::Reflect::get(env, &binding.into()) {
             Ok(ns) if ns.is_object() => Ok(Self(ns.unchecked_into())),
-            _ => Err(worker::Error::RustError(format!("no KV namespace is bound as {binding}"))),
+            _ => Err(super::js::error(&format!("no KV namespace is bound as {binding}"))),
         }
     }
 }
 
 fn kv_error(e: JsValue) -> StoreError {
-    StoreError(worker::Error::from(e).to_string())
+    StoreError(super::js::js_text(&e))
 }
 
 /// Awaits a KV operation's promise.

@@ -1,5 +1,5 @@
-//! The Cloudflare Workers adapter, and the only module that names `worker`
-//! or `wasm_bindgen` types: request/response conversion, KV, the grants
+//! The Cloudflare Workers adapter, and the only module that names
+//! `wasm_bindgen` types (and, for the `workers-rs` feature, `worker`'s): request/response conversion, KV, the grants
 //! Durable Object, fetch (client metadata documents, the key check), the
 //! clock and the crate's own `fetch` export. It takes no protocol decisions.
 
@@ -10,6 +10,9 @@ mod fetch;
 mod grants;
 #[cfg(feature = "grants-object")]
 mod grants_object;
+#[cfg(all(feature = "worker-entry", not(feature = "workers-rs")))]
+mod init;
+mod js;
 mod key_check;
 mod kv;
 mod p256;
@@ -20,5 +23,7 @@ pub use grants::{BoundGrants, DurableGrants, CALL_TIMEOUT_MS, GRANTS_BINDING};
 #[cfg(feature = "grants-object")]
 pub use grants_object::GrantsSql;
 pub use key_check::WorkerKeyChecker;
-pub use kv::{KvNamespace, KvStore};
+pub use kv::KvNamespace;
+#[cfg(feature = "workers-rs")]
+pub use kv::KvStore;
 pub use p256::{has_node_crypto, install_p256, RuntimeP256};

@@ -10,8 +10,9 @@
 
 use std::cell::OnceCell;
 
-use worker::js_sys::{self, Object, Reflect, Uint8Array};
-use worker::wasm_bindgen::{self, prelude::wasm_bindgen, JsCast, JsValue};
+use js_sys::{Object, Reflect, Uint8Array};
+use wasm_bindgen::prelude::wasm_bindgen;
+use wasm_bindgen::{JsCast, JsValue};
 
 use crate::crypto::p256::{self, Point, P256};
 use crate::protocol::encoding::{b64url, from_b64url};
