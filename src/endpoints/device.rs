@@ -149,7 +149,7 @@ pub(crate) async fn authorization<G: GrantStore>(
 }
 
 fn unexpected(reply: &GrantReply) -> crate::store::StoreError {
-    crate::store::StoreError(format!("unexpected reply {reply:?}"))
+    crate::store::StoreError(format!("unexpected reply {}", crate::store::grant_wire::reply_tag(reply)))
 }
 
 /// The plaintext of an approved record's sealed key: the record's id, a

@@ -295,7 +295,7 @@ async fn list<G: GrantStore>(
         }
     }
     // Newest first across both subjects, as the ledger lists one.
-    records.sort_by(|a, b| b.created.cmp(&a.created).then_with(|| a.id.cmp(&b.id)));
+    crate::grants::ledger::newest_first(&mut records);
     let sealed = ctx.keys.seal(Purpose::GrantsSession, crate::json::encode(&session).as_bytes(), entropy);
     let (notice, error) = match &done {
         Some(Done::Notice(n)) => (Some(n.as_str()), None),

@@ -55,7 +55,7 @@ pub(crate) async fn refresh<G: GrantStore>(
     let outcome = match grants.call(&presented.sub, command).await {
         Ok(GrantReply::Rotation { outcome }) => outcome,
         Ok(other) => {
-            (ctx.log)(&format!("grant store answered a rotation with {other:?}"));
+            (ctx.log)(&format!("grant store answered a rotation with {}", crate::store::grant_wire::reply_tag(&other)));
             return OAuthError::unavailable().to_response();
         }
         Err(e) => {
@@ -69,7 +69,7 @@ pub(crate) async fn refresh<G: GrantStore>(
             issue::sealed_response(ctx, &successor, request.scope.as_deref(), issuer, now, entropy)
         }
         Rotation::Refused { reason } => {
-            (ctx.log)(&format!("refresh refused: {reason:?}"));
+            (ctx.log)(&format!("refresh refused: {}", crate::store::grant_wire::refusal_name(reason)));
             invalid.to_response()
         }
     }

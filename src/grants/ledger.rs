@@ -275,6 +275,11 @@ fn sweep(table: &mut dyn GrantTable, now: u64) {
     }
 }
 
+/// Orders grants newest first (ties by id), as `List` answers them.
+pub fn newest_first(records: &mut [GrantRecord]) {
+    records.sort_by(|a, b| b.created.cmp(&a.created).then_with(|| a.id.cmp(&b.id)));
+}
+
 fn user_key(user: &str) -> String {
     format!("user:{user}")
 }
@@ -387,7 +392,7 @@ pub fn execute(table: &mut dyn GrantTable, command: GrantCommand) -> GrantReply 
         GrantCommand::Get { id } => GrantReply::Record { record: table.get(&id) },
         GrantCommand::List => {
             let mut records = table.all();
-            records.sort_by(|a, b| b.created.cmp(&a.created).then_with(|| a.id.cmp(&b.id)));
+            newest_first(&mut records);
             GrantReply::Records { records }
         }
         GrantCommand::Revoke { id } => {

@@ -131,6 +131,36 @@ fn dotted_quad(host: &str) -> Option<Ipv4Addr> {
     parts.next().is_none().then_some(Ipv4Addr::from(octets))
 }
 
+/// An IPv6 address in its text form (RFC 4291 §2.2): eight groups of 1 to
+/// 4 hex digits, one `::` standing for the zero groups it leaves out. The
+/// form with a trailing dotted IPv4 address is refused.
+fn parse_ipv6(text: &str) -> Option<Ipv6Addr> {
+    let groups = |part: &str| -> Option<Vec<u16>> {
+        if part.is_empty() {
+            return Some(Vec::new());
+        }
+        part.split(':')
+            .map(|g| {
+                let hex = (1..=4).contains(&g.len()) && g.bytes().all(|b| b.is_ascii_hexdigit());
+                hex.then(|| u16::from_str_radix(g, 16).ok()).flatten()
+            })
+            .collect()
+    };
+    let mut pieces = [0u16; 8];
+    match text.split_once("::") {
+        None => pieces.copy_from_slice(&groups(text).filter(|g| g.len() == 8)?),
+        Some((head, tail)) => {
+            let (head, tail) = (groups(head)?, groups(tail)?);
+            if head.len() + tail.len() > 7 {
+                return None;
+            }
+            pieces[..head.len()].copy_from_slice(&head);
+            pieces[8 - tail.len()..].copy_from_slice(&tail);
+        }
+    }
+    Some(Ipv6Addr::from(pieces))
+}
+
 /// The WHATWG serialization of an IPv6 address: the longest run of two or
 /// more zero pieces (the first, on a tie) as `::`, lower-case hex.
 fn write_ipv6(out: &mut String, ip: Ipv6Addr) {
@@ -292,7 +322,7 @@ impl Url {
         }
         let host_start = out.len();
         let host = if let Some(inner) = host_text.strip_prefix('[') {
-            let ip: Ipv6Addr = inner.strip_suffix(']').and_then(|s| s.parse().ok()).ok_or(invalid)?;
+            let ip = inner.strip_suffix(']').and_then(parse_ipv6).ok_or(invalid)?;
             write_ipv6(out, ip);
             HostKind::Ipv6(ip)
         } else if special {
@@ -597,7 +627,10 @@ mod tests {
             "http://[::1]:8080/cb",
             "http://[0:0:0:0:0:0:0:1]/cb",
             "http://[2001:db8:0:0:1:0:0:1]/",
-            "http://[::ffff:1.2.3.4]/",
+            "http://[::ffff:102:304]/",
+            "http://[1:2:3:4:5:6:7::]/",
+            "http://[::]/",
+            "http://[0001:0DB8::00]/",
             "cursor://anysphere.cursor-mcp/oauth/callback",
             "vscode://vscode.github-authentication/did-authenticate?windowId=1",
             "com.example.app:/cb",
@@ -668,6 +701,13 @@ mod tests {
             "https://[::1/",
             "https://[::1]x/",
             "https://[fe80::1%25eth0]/",
+            "http://[::ffff:1.2.3.4]/",
+            "http://[1::2::3]/",
+            "http://[:::]/",
+            "http://[12345::]/",
+            "http://[1:2:3:4:5:6:7:8:9]/",
+            "http://[1:2:3:4:5:6:7]/",
+            "http://[1:2:3:4:5:6:7:8::]/",
             "file:///etc/passwd",
             "cursor:///callback",
             "cursor://a b/",
@@ -704,6 +744,14 @@ mod tests {
         #[test]
         fn any_text_never_panics(s in "\\PC{0,60}") {
             let _ = Url::parse(&s);
+        }
+
+        /// IPv6 text: we read exactly what the standard library reads (but
+        /// the dotted IPv4 tail we refuse), to the same address.
+        #[test]
+        fn ipv6_reads_as_the_standard_library_reads(text in "[0-9a-fA-F:]{0,3}(:[0-9a-fA-F]{0,5}){0,9}") {
+            let std_reads = text.parse::<Ipv6Addr>().ok();
+            prop_assert_eq!(parse_ipv6(&text), std_reads, "{}", text);
         }
 
         /// URL-shaped text: whatever we accept, the url crate reads the

@@ -219,33 +219,45 @@ impl FromJson for GrantCommand {
     }
 }
 
+/// The `reply` tag of a reply (also what a log line names an unexpected
+/// reply by: its contents stay out of logs).
+pub fn reply_tag(reply: &GrantReply) -> &'static str {
+    match reply {
+        GrantReply::Done => "done",
+        GrantReply::Rotation { .. } => "rotation",
+        GrantReply::Record { .. } => "record",
+        GrantReply::Records { .. } => "records",
+        GrantReply::Revoked { .. } => "revoked",
+        GrantReply::Taken => "taken",
+        GrantReply::Lookup { .. } => "lookup",
+        GrantReply::Device { .. } => "device",
+        GrantReply::Poll { .. } => "poll",
+    }
+}
+
+/// The name of a refused rotation's reason.
+pub fn refusal_name(reason: Refusal) -> &'static str {
+    match reason {
+        Refusal::Unknown => "unknown",
+        Refusal::Revoked => "revoked",
+        Refusal::Expired => "expired",
+        Refusal::Reused => "reused",
+    }
+}
+
 impl ToJson for GrantReply {
     fn to_json(&self) -> Value {
-        let reply = |name| tagged("reply", name);
-        let with = |name, field: &str, value: Value| {
-            let mut o = reply(name);
-            o.insert(field, value);
-            o
-        };
-        let o = match self {
-            GrantReply::Done => reply("done"),
-            GrantReply::Rotation { outcome } => with("rotation", "outcome", rotation_json(outcome)),
-            GrantReply::Record { record } => {
-                let mut o = reply("record");
-                o.insert_some("record", record.as_ref().map(ToJson::to_json));
-                o
-            }
-            GrantReply::Records { records } => with("records", "records", records.as_slice().to_json()),
-            GrantReply::Revoked { count } => with("revoked", "count", Value::from(*count)),
-            GrantReply::Taken => reply("taken"),
-            GrantReply::Lookup { outcome } => with("lookup", "outcome", lookup_json(outcome)),
-            GrantReply::Device { device } => {
-                let mut o = reply("device");
-                o.insert_some("device", device.as_ref().map(ToJson::to_json));
-                o
-            }
-            GrantReply::Poll { outcome } => with("poll", "outcome", poll_json(outcome)),
-        };
+        let mut o = tagged("reply", reply_tag(self));
+        match self {
+            GrantReply::Done | GrantReply::Taken => {}
+            GrantReply::Rotation { outcome } => o.insert("outcome", rotation_json(outcome)),
+            GrantReply::Record { record } => o.insert_some("record", record.as_ref().map(ToJson::to_json)),
+            GrantReply::Records { records } => o.insert("records", records.as_slice().to_json()),
+            GrantReply::Revoked { count } => o.insert("count", *count),
+            GrantReply::Lookup { outcome } => o.insert("outcome", lookup_json(outcome)),
+            GrantReply::Device { device } => o.insert_some("device", device.as_ref().map(ToJson::to_json)),
+            GrantReply::Poll { outcome } => o.insert("outcome", poll_json(outcome)),
+        }
         o.into()
     }
 }
@@ -264,15 +276,7 @@ fn rotation_json(outcome: &Rotation) -> Value {
         }
         Rotation::Refused { reason } => {
             o = result("refused");
-            o.insert(
-                "reason",
-                match reason {
-                    Refusal::Unknown => "unknown",
-                    Refusal::Revoked => "revoked",
-                    Refusal::Expired => "expired",
-                    Refusal::Reused => "reused",
-                },
-            );
+            o.insert("reason", refusal_name(*reason));
         }
     }
     o.into()
