@@ -121,7 +121,9 @@ if (breakdown) {
     // The built WASM has no names (strip = true, wasm-opt): build a copy that keeps them.
     const targetDir = join(ROOT, "target", "size-report");
     console.log("\nbreakdown: building an unstripped release WASM (target/size-report/) ...");
-    execFileSync("cargo", ["build", "--lib", "--release", "--target", "wasm32-unknown-unknown", "--target-dir", targetDir], {
+    // The features `make build` builds the Worker with (the Makefile's worker-build line).
+    const features = ["--no-default-features", "--features", "worker-entry,grants-object"];
+    execFileSync("cargo", ["build", "--lib", "--release", "--target", "wasm32-unknown-unknown", ...features, "--target-dir", targetDir], {
       cwd: ROOT,
       stdio: ["ignore", "inherit", "inherit"],
       env: { ...process.env, CARGO_PROFILE_RELEASE_STRIP: "false", CARGO_PROFILE_RELEASE_DEBUG: "false" },

@@ -129,3 +129,21 @@ fn oversized_requests_get_a_clean_4xx() {
     assert_eq!(s.consent_post(&mid, &[]).status, 400);
     assert!(s.store.is_empty());
 }
+
+/// A JSON document whose member names repeat reads two ways in two parsers
+/// (first wins in one, last in another): the registration is refused, not
+/// read as either. Before the crate's own JSON reader, the last
+/// `redirect_uris` won.
+#[test]
+fn a_registration_with_a_repeated_member_name_is_refused() {
+    let s = Server::new();
+    for body in [
+        r#"{"redirect_uris":["https://good.example/cb"],"redirect_uris":["https://evil.example/cb"]}"#,
+        r#"{"redirect_uris":["https://good.example/cb"],"client_name":"A","client_name":"B"}"#,
+    ] {
+        let r = s.post("/register", "application/json", body, &[]);
+        assert_json_error(&r, 400, "invalid_client_metadata", body);
+    }
+    let once = s.post("/register", "application/json", r#"{"redirect_uris":["https://good.example/cb"]}"#, &[]);
+    assert_eq!(once.status, 201, "{}", once.text());
+}
