@@ -373,9 +373,5 @@ fn authorize_url(config: &Config, auth: &AuthRequest) -> String {
             pairs.push((name, v));
         }
     }
-    let query: Vec<String> = pairs
-        .iter()
-        .map(|(k, v)| format!("{}={}", crate::protocol::url::form_encode(k), crate::protocol::url::form_encode(v)))
-        .collect();
-    format!("{}?{}", config.endpoint_path("authorize"), query.join("&"))
+    format!("{}?{}", config.endpoint_path("authorize"), crate::protocol::url::form_encode_pairs(&pairs))
 }

@@ -274,12 +274,8 @@ impl DeviceForm {
 
 /// GET /device: the code entry page, pre-filled from `?user_code=`.
 pub(crate) fn page(ctx: &Context, request: &Request, entropy: &mut Entropy) -> Response {
-    let prefill = request
-        .url
-        .query_pairs()
-        .into_iter()
-        .find(|(k, _)| k == "user_code")
-        .map(|(_, v)| v.chars().take(32).collect::<String>());
+    let query = crate::protocol::form::Params::parse(request.url.query().unwrap_or_default()).ok();
+    let prefill = query.as_ref().and_then(|q| q.get("user_code")).map(|v| v.chars().take(32).collect::<String>());
     let (csrf, set_csrf) = cookie::csrf_token(request, entropy);
     let view = DeviceView { csrf: &csrf, user_code: prefill.as_deref(), ..DeviceView::default() };
     with_cookie(pages::device(&ctx.config, view, 200), set_csrf)

@@ -4,7 +4,7 @@
 //! [`BoundGrants`], what the crate's own Worker passes to the core.
 //! Transport only: every decision is [`crate::grants::ledger::execute`]'s.
 
-use super::js::log_error;
+use super::js::{js_text, log_error};
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::{future_to_promise, JsFuture};
@@ -47,11 +47,6 @@ extern "C" {
 
     #[wasm_bindgen(js_name = clearTimeout)]
     fn clear_timeout(id: &JsValue);
-}
-
-/// A JavaScript error as text (for logs and [`StoreError`]).
-pub(crate) fn js_text(e: &JsValue) -> String {
-    super::js::js_text(e)
 }
 
 // ---------------------------------------------------------------- the client

@@ -37,7 +37,7 @@ use wasm_bindgen::closure::Closure;
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::{JsCast, JsValue};
 
-use super::grants::js_text;
+use super::js::js_text;
 use crate::grants::ledger::{self, GrantCommand, GrantRecord, GrantTable};
 use crate::store::grant_wire::decode_command;
 
