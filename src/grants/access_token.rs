@@ -818,6 +818,21 @@ mod tests {
         assert!(with(&|p| p["iat"] = (NOW + 60).into()).is_ok());
         assert_eq!(with(&|p| p["iat"] = (NOW + 7200).into()), Err(Refusal::Invalid));
         assert_eq!(with(&|p| p["exp"] = "soon".into()), Err(Refusal::Invalid));
+        // Claims of the wrong JSON type, as a token minted elsewhere could
+        // carry them (the payload is read by the crate's own JSON layer).
+        for (member, value) in [
+            ("exp", serde_json::json!(1.7e9)),
+            ("exp", serde_json::json!(-1)),
+            ("exp", serde_json::json!(1e20)),
+            ("iat", serde_json::json!(true)),
+            ("aud", serde_json::json!(5)),
+            ("aud", serde_json::json!([A, 5])),
+            ("aud", serde_json::json!({ "a": A })),
+            ("sub", serde_json::json!(["u"])),
+        ] {
+            let got = with(&|p| p[member] = value.clone());
+            assert!(matches!(got, Err(Refusal::Invalid) | Err(Refusal::WrongAudience)), "{member} = {value}: {got:?}");
+        }
         assert_eq!(with(&|p| p["jti"] = "".into()), Err(Refusal::Invalid));
         assert_eq!(with(&|p| p["api_key"] = " sk-padded ".into()), Err(Refusal::Invalid));
         assert_eq!(with(&|p| p["sealed_api_key"] = "x".into()), Err(Refusal::Invalid));
