@@ -63,8 +63,9 @@
 // implementation first runs unrecorded (BENCH_WARMUP_SECONDS): V8 optimizes
 // hot code only after it has run a while.
 //
-// Then cold starts of ours, a Worker that only loads our WASM, the original
-// and the peer, interleaved (fresh workerd ->
+// Then cold starts of ours, a Worker that only loads our WASM, the same with
+// our bindings (KV, the GRANTS Durable Object), the original and the peer,
+// interleaved (fresh workerd ->
 // first answered request; wrangler dev spawn -> first answered request), and
 // the ratios against the targets (lib/report.mjs TARGETS):
 //   passthrough CPU / protocol floor <= 1.10 (plain workerd);
@@ -96,7 +97,13 @@ import { join } from "node:path";
 
 import { benchConfigForOurs } from "./lib/config.mjs";
 import { captureOurs, protocolFloorOptions } from "./lib/capture.mjs";
-import { coldStarts, originalWorkerOptions, oursWorkerOptions, wasmFloorWorkerOptions } from "./lib/coldstart.mjs";
+import {
+  coldStarts,
+  originalWorkerOptions,
+  oursWorkerOptions,
+  wasmBindingsFloorWorkerOptions,
+  wasmFloorWorkerOptions,
+} from "./lib/coldstart.mjs";
 import {
   KV_FLOOR_STEPS,
   NOOP6_STEPS,
@@ -353,7 +360,7 @@ async function coldStartsOf(options) {
     };
     const m = out[key];
     log(
-      `  ${label.padEnd(9)} workerd start -> first response: median ${fmt(m.medianFirstResponseMs, 0)} ms` +
+      `  ${label.padEnd(13)} workerd start -> first response: median ${fmt(m.medianFirstResponseMs, 0)} ms` +
         ` (workerd ready ${fmt(m.medianReadyMs, 0)} ms, first request ${fmt(m.medianFirstRequestMs, 1)} ms, second ${fmt(m.medianSecondRequestMs, 1)} ms)`,
     );
   }
@@ -402,6 +409,7 @@ async function main() {
   const cold = await coldStartsOf({
     ours: ["ours", oursWorkerOptions()],
     wasmFloor: ["WASM only", wasmFloorWorkerOptions()],
+    wasmBindingsFloor: ["WASM+bindings", wasmBindingsFloorWorkerOptions()],
     ...(SKIP_ORIGINAL ? {} : { original: ["original", originalOptions] }),
     ...(SKIP_PEER ? {} : { peer: ["peer", peerOptions] }),
   });

@@ -199,11 +199,11 @@ impl Provider {
         let method = request.method.as_str();
         let too_large = request.body.len() > MAX_BODY;
         let response = match (route, method) {
-            (Route::Authorize, "GET" | "HEAD") => authorize::get(&self.ctx, request, now, &mut entropy).await,
+            (Route::Authorize, "GET" | "HEAD") => Separate::new(authorize::get(&self.ctx, request, now, &mut entropy)).await,
             (Route::Authorize, "POST") if too_large => {
                 self.ctx.page(413, "Request too large", "The form is too large.", None)
             }
-            (Route::Authorize, "POST") => consent::post(&self.ctx, request, store, now, &mut entropy).await,
+            (Route::Authorize, "POST") => Separate::new(consent::post(&self.ctx, request, store, now, &mut entropy)).await,
             (Route::Authorize | Route::Device, _) if method != "GET" && method != "HEAD" && method != "POST" => self
                 .ctx
                 .page(405, "Method not allowed", "Use GET or POST.", Some(ErrorCode::InvalidRequest))
@@ -212,17 +212,17 @@ impl Provider {
             (Route::Grants, "POST") if too_large => {
                 self.ctx.page(413, "Request too large", "The form is too large.", None)
             }
-            (Route::Grants, "POST") => grants_page::post(&self.ctx, request, grants, now, &mut entropy).await,
+            (Route::Grants, "POST") => Separate::new(grants_page::post(&self.ctx, request, grants, now, &mut entropy)).await,
             (Route::Grants, _) => self
                 .ctx
                 .page(405, "Method not allowed", "Use GET or POST.", Some(ErrorCode::InvalidRequest))
                 .with_header("allow", "GET, POST"),
             (Route::Device, "GET" | "HEAD") => device::page(&self.ctx, request, &mut entropy),
             (Route::Device, _) if too_large => self.ctx.page(413, "Request too large", "The form is too large.", None),
-            (Route::Device, _) => device::post(&self.ctx, request, grants, now, &mut entropy).await,
+            (Route::Device, _) => Separate::new(device::post(&self.ctx, request, grants, now, &mut entropy)).await,
             (_, "OPTIONS") => cors::preflight(request),
             (route, _) => {
-                cors::allow(request, self.api(route, request, store, grants, now, too_large, &mut entropy).await)
+                cors::allow(request, Separate::new(self.api(route, request, store, grants, now, too_large, &mut entropy)).await)
             }
         };
         Some(response)
@@ -256,18 +256,18 @@ impl Provider {
             }
             (Route::AsMetadata | Route::PrMetadata(_), _) => method_not_allowed("GET, OPTIONS"),
             (Route::Jwks, "GET" | "HEAD") => metadata::jwks(&self.ctx.tokens),
-            (Route::Userinfo, "GET" | "HEAD" | "POST") => userinfo::get(&self.ctx, request, grants, now).await,
+            (Route::Userinfo, "GET" | "HEAD" | "POST") => Separate::new(userinfo::get(&self.ctx, request, grants, now)).await,
             (Route::Jwks | Route::Userinfo, _) => method_not_allowed("GET, POST, OPTIONS"),
             (
                 Route::Token | Route::Register | Route::Revoke | Route::Introspect | Route::DeviceAuthorization,
                 "POST",
             ) if too_large => json_error(413, "invalid_request", "the request body is larger than 64 KB"),
-            (Route::Token, "POST") => token::post(&self.ctx, request, store, grants, now, entropy).await,
+            (Route::Token, "POST") => Separate::new(token::post(&self.ctx, request, store, grants, now, entropy)).await,
             (Route::DeviceAuthorization, "POST") => {
-                device::authorization(&self.ctx, request, grants, now, entropy).await
+                Separate::new(device::authorization(&self.ctx, request, grants, now, entropy)).await
             }
-            (Route::Revoke, "POST") => revoke::post(&self.ctx, request, grants, now).await,
-            (Route::Introspect, "POST") => introspect::post(&self.ctx, request, grants, now).await,
+            (Route::Revoke, "POST") => Separate::new(revoke::post(&self.ctx, request, grants, now)).await,
+            (Route::Introspect, "POST") => Separate::new(introspect::post(&self.ctx, request, grants, now)).await,
             (Route::Register, "POST") => {
                 match register::register(request.media_type().as_deref(), &request.body, &self.ctx.keys, now) {
                     Ok(body) => Response::json(201, &body).no_store(),
@@ -279,6 +279,28 @@ impl Provider {
             }
             (Route::Authorize | Route::Device | Route::Grants, _) => unreachable_route(),
         }
+    }
+}
+
+/// A future polled in a function of its own: each endpoint's state machine
+/// stays out of its caller's, so the WASM runtime compiles (on first call)
+/// only the endpoints a request reaches. Inlined into one, every endpoint
+/// made one 66 KB function that the first request of an isolate compiled
+/// whole, even for a metadata document.
+struct Separate<'a>(std::pin::Pin<Box<dyn std::future::Future<Output = Response> + 'a>>);
+
+impl<'a> Separate<'a> {
+    fn new(future: impl std::future::Future<Output = Response> + 'a) -> Self {
+        Separate(Box::pin(future))
+    }
+}
+
+impl std::future::Future for Separate<'_> {
+    type Output = Response;
+
+    #[inline(never)]
+    fn poll(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<Response> {
+        self.0.as_mut().poll(cx)
     }
 }
 

@@ -64,6 +64,37 @@ export default { fetch() { return new Response(wasm instanceof WebAssembly.Modul
 }
 
 /**
+ * The cold-start floor of any Worker that ships our WASM and has our
+ * bindings: the WASM-only floor above, with the KV namespace and the
+ * `GRANTS` Durable Object namespace (SQLite) that ours declares, its class
+ * a JavaScript one that does nothing. Ours minus it is what our code costs
+ * (instantiation, the provider's set-up, its first request); it against the
+ * WASM-only floor is what the bindings cost the runtime to set up, which the
+ * original (KV only) does not pay for the Durable Object.
+ */
+export function wasmBindingsFloorWorkerOptions() {
+  const floor = wasmFloorWorkerOptions();
+  const ours = oursWorkerOptions();
+  const [entry, wasm] = floor.modules;
+  return {
+    ...floor,
+    modules: [
+      {
+        ...entry,
+        path: join(ROOT, "build", "wasm-bindings-floor.mjs"),
+        contents: `${entry.contents}
+import { DurableObject } from "cloudflare:workers";
+export class Grants extends DurableObject { run(command) { return command; } }`,
+      },
+      wasm,
+    ],
+    kvNamespaces: ours.kvNamespaces,
+    durableObjects: ours.durableObjects,
+    bindings: ours.bindings,
+  };
+}
+
+/**
  * Bundles a Worker's entry with esbuild as wrangler would (its npm
  * dependencies from bench/node_modules; the runtime's own `cloudflare:`
  * modules left to workerd) into target/bench/<name>-bundle/worker.mjs.

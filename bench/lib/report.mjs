@@ -185,6 +185,11 @@ export function coldStartTargets(cold, wranglerDev) {
     workerdColdStartOursAtMostOriginal: le(cold.ours?.medianFirstResponseMs, cold.original?.medianFirstResponseMs),
     // Whether any Worker that ships our WASM could meet the target at all.
     workerdColdStartWasmFloorAtMostOriginal: le(cold.wasmFloor?.medianFirstResponseMs, cold.original?.medianFirstResponseMs),
+    // The same with our bindings (KV and the GRANTS Durable Object namespace).
+    workerdColdStartWasmBindingsFloorAtMostOriginal: le(
+      cold.wasmBindingsFloor?.medianFirstResponseMs,
+      cold.original?.medianFirstResponseMs,
+    ),
     wranglerDevStartOursAtMostOriginal: le(wranglerDev.ours?.medianMs, wranglerDev.original?.medianMs),
   };
 }
@@ -244,7 +249,7 @@ export function printSummary(modes, { workerd: cold, wranglerDev, targets }) {
   const ms = (x) => (x ? `${fmt(x.medianFirstResponseMs ?? x.medianMs, 0)} ms` : "-");
   log(
     `  cold start (fresh workerd -> first response, medians): ours ${ms(cold.ours)}, original ${ms(cold.original)}, peer ${ms(cold.peer)}` +
-      ` (floor of any Worker loading our WASM: ${ms(cold.wasmFloor)});` +
+      ` (floor of any Worker loading our WASM: ${ms(cold.wasmFloor)}, with our bindings too: ${ms(cold.wasmBindingsFloor)});` +
       ` wrangler dev spawn -> first response: ours ${ms(wranglerDev.ours)}, original ${ms(wranglerDev.original)}, peer ${ms(wranglerDev.peer)}`,
   );
   log(`  cold start targets: ${Object.entries(targets).map(([k, v]) => `${k} ${verdict(v)}`).join(", ")}`);

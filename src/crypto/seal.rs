@@ -10,6 +10,7 @@ use aes_gcm::aead::{Aead, KeyInit, Payload};
 use aes_gcm::{Aes256Gcm, Nonce};
 use hkdf::Hkdf;
 use sha2::Sha256;
+use std::sync::OnceLock;
 
 use crate::crypto::entropy::Entropy;
 use crate::crypto::secret::Secret;
@@ -82,9 +83,11 @@ impl Key {
 }
 
 /// The provider's keys: the current one seals, the previous one still opens.
+/// Derived on first use, so a request that seals and opens nothing (a
+/// metadata document, an isolate's first request) derives none.
 pub struct Keys {
-    current: Key,
-    previous: Option<Key>,
+    secrets: (Secret, Option<Secret>),
+    derived: OnceLock<(Key, Option<Key>)>,
 }
 
 impl std::fmt::Debug for Keys {
@@ -96,9 +99,24 @@ impl std::fmt::Debug for Keys {
 const HEADER: usize = 4 + 12;
 
 impl Keys {
-    /// Derives the keys once (HKDF: microseconds, not PBKDF2's milliseconds).
+    /// The keys of these secrets, derived once, on first use (HKDF:
+    /// microseconds, not PBKDF2's milliseconds).
     pub fn derive(current: &Secret, previous: Option<&Secret>) -> Keys {
-        Keys { current: Key::derive(current), previous: previous.map(Key::derive) }
+        Keys { secrets: (current.clone(), previous.cloned()), derived: OnceLock::new() }
+    }
+
+    fn derived(&self) -> &(Key, Option<Key>) {
+        self.derived.get_or_init(|| (Key::derive(&self.secrets.0), self.secrets.1.as_ref().map(Key::derive)))
+    }
+
+    fn current(&self) -> &Key {
+        &self.derived().0
+    }
+
+    /// The current key, then the previous one while rotating.
+    fn all(&self) -> impl Iterator<Item = &Key> {
+        let (current, previous) = self.derived();
+        std::iter::once(current).chain(previous)
     }
 
     /// Encrypts and authenticates `plaintext` for `purpose`.
@@ -107,13 +125,13 @@ impl Keys {
     }
 
     fn seal_with_nonce(&self, purpose: Purpose, plaintext: &[u8], nonce: [u8; 12]) -> String {
-        let ciphertext = self
-            .current
+        let key = self.current();
+        let ciphertext = key
             .aead
             .encrypt(Nonce::from_slice(&nonce), Payload { msg: plaintext, aad: purpose.aad() })
             .expect("AES-GCM encryption of a small value cannot fail");
         let mut out = Vec::with_capacity(HEADER + ciphertext.len());
-        out.extend_from_slice(&self.current.id);
+        out.extend_from_slice(&key.id);
         out.extend_from_slice(&nonce);
         out.extend_from_slice(&ciphertext);
         b64url(&out)
@@ -141,13 +159,13 @@ impl Keys {
     /// An HMAC-SHA256 tag of `message` under the current key, with `label`
     /// separating its uses (pseudonymous subjects, grant ids, nonces).
     pub fn tag(&self, label: &[u8], message: &[u8]) -> [u8; 32] {
-        self.current.tag(label, message)
+        self.current().tag(label, message)
     }
 
     /// [`Keys::tag`] under the current key and, during rotation, the
     /// previous one (what the same message was tagged before the rotation).
     pub fn tags<'a>(&'a self, label: &'a [u8], message: &'a [u8]) -> impl Iterator<Item = [u8; 32]> + 'a {
-        [Some(&self.current), self.previous.as_ref()].into_iter().flatten().map(move |k| k.tag(label, message))
+        self.all().map(move |k| k.tag(label, message))
     }
 
     /// Opens a sealed value; `None` if it is malformed, tampered, sealed for
@@ -157,14 +175,14 @@ impl Keys {
         if raw.len() < HEADER + 16 {
             return None;
         }
-        let key = [Some(&self.current), self.previous.as_ref()].into_iter().flatten().find(|k| raw[..4] == k.id)?;
+        let key = self.all().find(|k| raw[..4] == k.id)?;
         key.aead.decrypt(Nonce::from_slice(&raw[4..HEADER]), Payload { msg: &raw[HEADER..], aad: purpose.aad() }).ok()
     }
 
     /// HMAC-SHA256 tags under the current key and, during rotation, the
     /// previous one: the first signs, any of them verifies.
     pub fn macs<'a>(&'a self, message: &'a [u8]) -> impl Iterator<Item = [u8; 32]> + 'a {
-        [Some(&self.current), self.previous.as_ref()].into_iter().flatten().map(move |k| k.hmac(&[message]))
+        self.all().map(move |k| k.hmac(&[message]))
     }
 
     /// A keyed hash of a secret value (an API key) to name it in this
@@ -195,6 +213,16 @@ mod tests {
         let sealed = k.seal(Purpose::RememberCookie, b"sk-key", &mut entropy());
         assert_eq!(k.open(Purpose::RememberCookie, &sealed).unwrap(), b"sk-key");
         assert!(!sealed.contains("sk-key"));
+    }
+
+    #[test]
+    fn keys_are_derived_on_first_use_only() {
+        let k = keys("a");
+        assert!(k.derived.get().is_none(), "nothing derived before a value is sealed or opened");
+        let sealed = k.seal(Purpose::RememberCookie, b"sk-key", &mut entropy());
+        assert!(k.derived.get().is_some());
+        // The same keys as derived at once: a fresh set opens what this one sealed.
+        assert_eq!(keys("a").open(Purpose::RememberCookie, &sealed).unwrap(), b"sk-key");
     }
 
     #[test]
