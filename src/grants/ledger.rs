@@ -258,17 +258,22 @@ fn sweep(table: &mut dyn GrantTable, now: u64) {
                     table.remove_doc(counter);
                 }
             }
-            Some(id) => {
-                if let Some(device) =
-                    get_device(table, id).filter(|d| now >= d.expires_at.saturating_add(DEVICE_SWEEP_AFTER))
-                {
+            Some(id) => match table.doc(id).map(|text| crate::json::from_slice::<DeviceRecord>(text.as_bytes())) {
+                Some(Ok(device)) if now >= device.expires_at.saturating_add(DEVICE_SWEEP_AFTER) => {
                     let index = user_key(&device.user);
                     if table.doc(&index).as_deref() == Some(id) {
                         table.remove_doc(&index);
                     }
                     table.remove_doc(id);
                 }
-            }
+                // A record no command can read (damaged, or of a format this
+                // version does not know) is of no use to anyone: its entry came
+                // due after the longest a device flow lives, so it goes too.
+                // Its user-code index, if any, leads nowhere (an unknown code)
+                // until a new request takes the code.
+                Some(Err(_)) => table.remove_doc(id),
+                Some(Ok(_)) | None => {}
+            },
             None => {}
         }
         table.remove_doc(&entry);
@@ -691,6 +696,20 @@ mod tests {
         // The live ones and their sweep entries stay; the done entries are gone.
         assert!(t.doc("d3").is_some() && t.doc("d4").is_some() && t.doc("user:u3").is_some());
         assert_eq!(t.doc_keys("sweep:", "sweep;", 100).len(), 2);
+    }
+
+    #[test]
+    fn an_unreadable_device_record_is_swept_when_its_entry_comes_due() {
+        let mut t = MemoryTable::default();
+        put(&mut t, device("d1", "u1", 1000));
+        t.put_doc("d1", "{\"not\":\"a device record\"}");
+        let dead = 1600 + DEVICE_SWEEP_AFTER;
+        put(&mut t, device("d2", "u2", dead - 1));
+        assert!(t.doc("d1").is_some(), "kept until its entry is due");
+        put(&mut t, device("d3", "u3", dead));
+        assert!(t.doc("d1").is_none(), "an unreadable record stayed in storage");
+        assert!(t.doc_keys("sweep:", "sweep;", 100).iter().all(|k| !k.ends_with(":d1")));
+        assert!(t.doc("d2").is_some() && t.doc("d3").is_some());
     }
 
     #[test]
