@@ -90,7 +90,13 @@
 // BENCH_COLD_RUNS (9), BENCH_WRANGLER_STARTS (3), BENCH_SKIP_ORIGINAL=1,
 // BENCH_SKIP_PEER=1, BENCH_SKIP_SEALED=1, BENCH_VERBOSE=1, BENCH_USERS (keys
 // drawn from that many users; unset: a fresh key, a new user, per flow).
+// TMPDIR: where every runtime keeps its local state (Miniflare's and
+// wrangler's KV blobs and Durable Object SQLite files, fresh per start):
+// `TMPDIR=/dev/shm make bench` puts it on tmpfs, so that the disk's state
+// (ext4 allocating inodes for each new object's files, fsync) stays out of
+// the numbers. The report names the directory and its file system.
 
+import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import { join } from "node:path";
@@ -195,7 +201,18 @@ function machine() {
     workerd: version("workerd"),
     miniflare: version("miniflare"),
     clkTck: CLK_TCK,
+    stateDir: os.tmpdir(),
+    stateFilesystem: filesystemOf(os.tmpdir()),
   };
+}
+
+/** The file system type of `dir` (ext2/ext3 for ext4, tmpfs, ...), or null. */
+function filesystemOf(dir) {
+  try {
+    return execFileSync("stat", ["-f", "-c", "%T", dir], { encoding: "utf8" }).trim();
+  } catch {
+    return null;
+  }
 }
 
 /** Unrecorded load, unless `seconds` is 0. */
@@ -379,7 +396,7 @@ async function main() {
   preflight();
   const startedAt = new Date();
   const info = machine();
-  log(`parallel-oauth-provider bench: ${info.cpus} × ${info.cpuModel}, ${info.memoryGiB} GiB, load ${info.loadAverageAtStart.map((l) => l.toFixed(2)).join(" ")}, node ${info.node}, wrangler ${info.wrangler}, workerd ${info.workerd}`);
+  log(`parallel-oauth-provider bench: ${info.cpus} × ${info.cpuModel}, ${info.memoryGiB} GiB, load ${info.loadAverageAtStart.map((l) => l.toFixed(2)).join(" ")}, node ${info.node}, wrangler ${info.wrangler}, workerd ${info.workerd}, local state in ${info.stateDir} (${info.stateFilesystem})`);
   log(`${SECONDS} s per measurement, concurrency ${CONCURRENCY.join(" and ")}, modes ${MODES.join(" and ")}`);
 
   const oursConfig = benchConfigForOurs();
