@@ -1,6 +1,22 @@
 //! Plain HTTP values the core works on: no platform types, so the same
 //! code runs in workerd and in native tests.
 
+/// The request headers the provider reads (lower case). The Workers
+/// adapter copies only these into [`Request::headers`]: each header read
+/// from the runtime is a few crossings between JavaScript and WASM, and a
+/// browser sends a dozen the provider never looks at. A test checks that
+/// every header the crate's code reads is listed.
+pub const REQUEST_HEADERS: &[&str] = &[
+    "authorization",
+    "cf-connecting-ip",
+    "content-length",
+    "content-type",
+    "cookie",
+    "origin",
+    "sec-fetch-site",
+    "user-agent",
+];
+
 /// An HTTP request as the provider sees it: method, absolute URL, headers
 /// (names compared case-insensitively) and the whole body.
 #[derive(Debug, Clone)]
@@ -155,6 +171,55 @@ message_methods!(Response);
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The names in `text` that code reads from a request: `request.header("…")`,
+    /// `self.header("…")` (the request's own helpers) and the header-name
+    /// comparisons `n.eq_ignore_ascii_case("…")`.
+    fn request_header_reads(text: &str) -> Vec<String> {
+        let mut names = Vec::new();
+        for pattern in ["request.header(\"", "self.header(\"", "n.eq_ignore_ascii_case(\""] {
+            for (i, _) in text.match_indices(pattern) {
+                let rest = &text[i + pattern.len()..];
+                if let Some(end) = rest.find('"') {
+                    names.push(rest[..end].to_string());
+                }
+            }
+        }
+        names
+    }
+
+    #[test]
+    fn every_request_header_the_code_reads_is_one_the_adapter_copies() {
+        fn walk(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+            for entry in std::fs::read_dir(dir).unwrap().flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    walk(&path, out);
+                } else if path.extension().is_some_and(|e| e == "rs") {
+                    out.push(path);
+                }
+            }
+        }
+        let mut files = Vec::new();
+        walk(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src"), &mut files);
+        let mut seen = 0;
+        for file in files {
+            let text = std::fs::read_to_string(&file).unwrap();
+            // The code, not its tests (which build requests with any header).
+            let code = text.split("#[cfg(test)]").next().unwrap_or("");
+            for name in request_header_reads(code) {
+                seen += 1;
+                assert!(
+                    REQUEST_HEADERS.contains(&name.to_ascii_lowercase().as_str()),
+                    "{} reads the request header {name:?}, which REQUEST_HEADERS does not list: \
+                     on Workers the provider would never see it",
+                    file.display()
+                );
+            }
+        }
+        assert!(seen >= 10, "the scan found only {seen} header reads: the patterns no longer match the code");
+        assert_eq!(request_header_reads(r#"request.header("x-new")"#), ["x-new"]);
+    }
 
     fn req() -> Request {
         Request::new("get", crate::Url::parse("http://127.0.0.1:8787/x").unwrap())

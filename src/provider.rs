@@ -199,11 +199,15 @@ impl Provider {
         let method = request.method.as_str();
         let too_large = request.body.len() > MAX_BODY;
         let response = match (route, method) {
-            (Route::Authorize, "GET" | "HEAD") => Separate::new(authorize::get(&self.ctx, request, now, &mut entropy)).await,
+            (Route::Authorize, "GET" | "HEAD") => {
+                Separate::new(authorize::get(&self.ctx, request, now, &mut entropy)).await
+            }
             (Route::Authorize, "POST") if too_large => {
                 self.ctx.page(413, "Request too large", "The form is too large.", None)
             }
-            (Route::Authorize, "POST") => Separate::new(consent::post(&self.ctx, request, store, now, &mut entropy)).await,
+            (Route::Authorize, "POST") => {
+                Separate::new(consent::post(&self.ctx, request, store, now, &mut entropy)).await
+            }
             (Route::Authorize | Route::Device, _) if method != "GET" && method != "HEAD" && method != "POST" => self
                 .ctx
                 .page(405, "Method not allowed", "Use GET or POST.", Some(ErrorCode::InvalidRequest))
@@ -212,7 +216,9 @@ impl Provider {
             (Route::Grants, "POST") if too_large => {
                 self.ctx.page(413, "Request too large", "The form is too large.", None)
             }
-            (Route::Grants, "POST") => Separate::new(grants_page::post(&self.ctx, request, grants, now, &mut entropy)).await,
+            (Route::Grants, "POST") => {
+                Separate::new(grants_page::post(&self.ctx, request, grants, now, &mut entropy)).await
+            }
             (Route::Grants, _) => self
                 .ctx
                 .page(405, "Method not allowed", "Use GET or POST.", Some(ErrorCode::InvalidRequest))
@@ -221,9 +227,10 @@ impl Provider {
             (Route::Device, _) if too_large => self.ctx.page(413, "Request too large", "The form is too large.", None),
             (Route::Device, _) => Separate::new(device::post(&self.ctx, request, grants, now, &mut entropy)).await,
             (_, "OPTIONS") => cors::preflight(request),
-            (route, _) => {
-                cors::allow(request, Separate::new(self.api(route, request, store, grants, now, too_large, &mut entropy)).await)
-            }
+            (route, _) => cors::allow(
+                request,
+                Separate::new(self.api(route, request, store, grants, now, too_large, &mut entropy)).await,
+            ),
         };
         Some(response)
     }
@@ -256,7 +263,9 @@ impl Provider {
             }
             (Route::AsMetadata | Route::PrMetadata(_), _) => method_not_allowed("GET, OPTIONS"),
             (Route::Jwks, "GET" | "HEAD") => metadata::jwks(&self.ctx.tokens),
-            (Route::Userinfo, "GET" | "HEAD" | "POST") => Separate::new(userinfo::get(&self.ctx, request, grants, now)).await,
+            (Route::Userinfo, "GET" | "HEAD" | "POST") => {
+                Separate::new(userinfo::get(&self.ctx, request, grants, now)).await
+            }
             (Route::Jwks | Route::Userinfo, _) => method_not_allowed("GET, POST, OPTIONS"),
             (
                 Route::Token | Route::Register | Route::Revoke | Route::Introspect | Route::DeviceAuthorization,

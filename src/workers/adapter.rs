@@ -142,7 +142,7 @@ pub async fn handle_raw_with<S: Store, G: GrantStore>(
         return Ok(None);
     }
     install_p256();
-    let request = read_request(req, url, MAX_BODY).await?;
+    let request = read_request(req, url, MAX_BODY, Headers::Provider).await?;
     let (now, seed) = clock_and_seed()?;
     match provider.handle_with(&request, store, grants, now, seed).await {
         Some(response) => Ok(Some(to_raw(response)?)),
@@ -194,7 +194,7 @@ pub fn respond<S: Store + 'static, G: GrantStore + 'static>(
         Err(e) => return Some(settled(Err(e))),
     };
     let stores = (store, grants());
-    let (mut request, read_body) = request_head(req, url, MAX_BODY);
+    let (mut request, read_body) = request_head(req, url, MAX_BODY, Headers::Provider);
     if !read_body {
         return Some(answer(provider, request, stores));
     }
@@ -264,11 +264,16 @@ pub(crate) fn settled(result: Result<web_sys::Response, JsValue>) -> JsValue {
 pub async fn from_worker(req: &mut worker::Request, max_body: usize) -> worker::Result<crate::Request> {
     let url =
         crate::Url::parse(&req.inner().url()).map_err(|e| worker::Error::RustError(format!("request URL: {e}")))?;
-    Ok(read_request(req.inner(), url, max_body).await?)
+    Ok(read_request(req.inner(), url, max_body, Headers::All).await?)
 }
 
-async fn read_request(req: &web_sys::Request, url: crate::Url, max_body: usize) -> Result<crate::Request, JsValue> {
-    let (mut request, read) = request_head(req, url, max_body);
+async fn read_request(
+    req: &web_sys::Request,
+    url: crate::Url,
+    max_body: usize,
+    which: Headers,
+) -> Result<crate::Request, JsValue> {
+    let (mut request, read) = request_head(req, url, max_body, which);
     if read {
         request.body = read_body(req).await.unwrap_or_default();
     }
@@ -278,9 +283,9 @@ async fn read_request(req: &web_sys::Request, url: crate::Url, max_body: usize) 
 /// The request without its body, and whether the body is still to be read.
 /// A body declared larger than `max_body` is not read: an over-long
 /// placeholder takes its place, so the handler answers 413.
-fn request_head(req: &web_sys::Request, url: crate::Url, max_body: usize) -> (crate::Request, bool) {
+fn request_head(req: &web_sys::Request, url: crate::Url, max_body: usize, which: Headers) -> (crate::Request, bool) {
     let method = req.method();
-    let headers = header_pairs(&req.headers());
+    let headers = header_pairs(&req.headers(), which);
     let declared = headers
         .iter()
         .find(|(n, _)| n.eq_ignore_ascii_case("content-length"))
@@ -298,8 +303,25 @@ async fn read_body(req: &web_sys::Request) -> Result<Vec<u8>, JsValue> {
     Ok(js_sys::Uint8Array::new(&buffer).to_vec())
 }
 
-/// The name and value of every header.
-fn header_pairs(headers: &web_sys::Headers) -> Vec<(String, String)> {
+/// Which request headers to copy into the core's request.
+#[derive(Clone, Copy)]
+enum Headers {
+    /// Every one: a request for the embedder's own code ([`from_worker`]).
+    #[cfg_attr(not(feature = "workers-rs"), allow(dead_code))]
+    All,
+    /// Those the provider reads ([`crate::http::REQUEST_HEADERS`]): each
+    /// header read from the runtime is several crossings between JavaScript
+    /// and WASM, and a browser sends a dozen the provider never looks at.
+    Provider,
+}
+
+/// The names and values of the headers `which` asks for, repeated ones
+/// combined as the runtime combines them (`a, b`).
+fn header_pairs(headers: &web_sys::Headers, which: Headers) -> Vec<(String, String)> {
+    if let Headers::Provider = which {
+        let read = |&name: &&str| Some((name.to_string(), headers.get(name).ok()??));
+        return crate::http::REQUEST_HEADERS.iter().filter_map(read).collect();
+    }
     let mut pairs = Vec::new();
     let Ok(Some(entries)) = js_sys::try_iter(headers) else { return pairs };
     for entry in entries.flatten() {
