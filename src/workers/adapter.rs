@@ -142,7 +142,7 @@ pub async fn handle_raw_with<S: Store, G: GrantStore>(
         return Ok(None);
     }
     install_p256();
-    let request = read_request(req, url, MAX_BODY, Headers::Provider).await?;
+    let request = read_request(req, url, MAX_BODY, HeaderSet::Provider).await?;
     let (now, seed) = clock_and_seed()?;
     match provider.handle_with(&request, store, grants, now, seed).await {
         Some(response) => Ok(Some(to_raw(response)?)),
@@ -194,7 +194,7 @@ pub fn respond<S: Store + 'static, G: GrantStore + 'static>(
         Err(e) => return Some(settled(Err(e))),
     };
     let stores = (store, grants());
-    let (mut request, read_body) = request_head(req, url, MAX_BODY, Headers::Provider);
+    let (mut request, read_body) = request_head(req, url, MAX_BODY, HeaderSet::Provider);
     if !read_body {
         return Some(answer(provider, request, stores));
     }
@@ -264,14 +264,14 @@ pub(crate) fn settled(result: Result<web_sys::Response, JsValue>) -> JsValue {
 pub async fn from_worker(req: &mut worker::Request, max_body: usize) -> worker::Result<crate::Request> {
     let url =
         crate::Url::parse(&req.inner().url()).map_err(|e| worker::Error::RustError(format!("request URL: {e}")))?;
-    Ok(read_request(req.inner(), url, max_body, Headers::All).await?)
+    Ok(read_request(req.inner(), url, max_body, HeaderSet::All).await?)
 }
 
 async fn read_request(
     req: &web_sys::Request,
     url: crate::Url,
     max_body: usize,
-    which: Headers,
+    which: HeaderSet,
 ) -> Result<crate::Request, JsValue> {
     let (mut request, read) = request_head(req, url, max_body, which);
     if read {
@@ -283,7 +283,7 @@ async fn read_request(
 /// The request without its body, and whether the body is still to be read.
 /// A body declared larger than `max_body` is not read: an over-long
 /// placeholder takes its place, so the handler answers 413.
-fn request_head(req: &web_sys::Request, url: crate::Url, max_body: usize, which: Headers) -> (crate::Request, bool) {
+fn request_head(req: &web_sys::Request, url: crate::Url, max_body: usize, which: HeaderSet) -> (crate::Request, bool) {
     let method = req.method();
     let headers = header_pairs(&req.headers(), which);
     let declared = headers
@@ -305,7 +305,7 @@ async fn read_body(req: &web_sys::Request) -> Result<Vec<u8>, JsValue> {
 
 /// Which request headers to copy into the core's request.
 #[derive(Clone, Copy)]
-enum Headers {
+enum HeaderSet {
     /// Every one: a request for the embedder's own code ([`from_worker`]).
     #[cfg_attr(not(feature = "workers-rs"), allow(dead_code))]
     All,
@@ -317,8 +317,8 @@ enum Headers {
 
 /// The names and values of the headers `which` asks for, repeated ones
 /// combined as the runtime combines them (`a, b`).
-fn header_pairs(headers: &web_sys::Headers, which: Headers) -> Vec<(String, String)> {
-    if let Headers::Provider = which {
+fn header_pairs(headers: &web_sys::Headers, which: HeaderSet) -> Vec<(String, String)> {
+    if let HeaderSet::Provider = which {
         let read = |&name: &&str| Some((name.to_string(), headers.get(name).ok()??));
         return crate::http::REQUEST_HEADERS.iter().filter_map(read).collect();
     }

@@ -9,6 +9,7 @@
 
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
+import { request as httpRequest } from "node:http";
 import { after, before, test } from "node:test";
 import * as jose from "jose";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
@@ -190,6 +191,30 @@ test("revoke, introspect, userinfo and the JWKS", async () => {
   const userinfo = await fetch(`${provider.base}/userinfo`, { headers: { authorization: `Bearer ${access_token}` } });
   assert.equal(userinfo.status, 200);
   assert.equal((await userinfo.json()).sub, live.body.sub);
+
+  // Two Authorization header lines (node:http sends an array as separate
+  // lines; the runtime combines them): neither credential is used.
+  const twoLines = (path, authorization, body) =>
+    new Promise((resolve, reject) => {
+      const headers = { authorization, ...(body ? { "content-type": "application/x-www-form-urlencoded" } : {}) };
+      const req = httpRequest(`${provider.base}${path}`, { method: body ? "POST" : "GET", headers }, (res) => {
+        let text = "";
+        res.on("data", (d) => (text += d));
+        res.on("end", () => resolve({ status: res.statusCode, text }));
+      });
+      req.on("error", reject);
+      req.end(body);
+    });
+  const oneLine = await twoLines("/userinfo", `Bearer ${access_token}`);
+  assert.equal(oneLine.status, 200, "the same request with one Authorization line is answered");
+  const twoBearers = await twoLines("/userinfo", [`Bearer ${access_token}`, "Bearer other"]);
+  assert.equal(twoBearers.status, 401, "two bearer tokens are no bearer token");
+  assert.ok(!twoBearers.text.includes(live.body.sub), "no userinfo for a request with two Authorization headers");
+  const twoBasics = await twoLines("/introspect", [good, basic(resource, "x")], new URLSearchParams({ token: access_token }).toString());
+  assert.equal(twoBasics.status, 401, "two client credentials are no client credentials");
+  const oneBasic = await twoLines("/introspect", good, new URLSearchParams({ token: access_token }).toString());
+  assert.equal(oneBasic.status, 200, "the same request with one Authorization line is answered");
+  assert.ok(!twoBasics.text.includes('"active":true'));
 
   const jwks = await (await fetch(`${provider.base}/.well-known/jwks.json`)).json();
   assert.equal(jwks.keys[0].alg, "ES256");
