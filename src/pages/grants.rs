@@ -7,10 +7,10 @@ use crate::config::Config;
 use crate::grants::ledger::{GrantMode, GrantRecord};
 use crate::http::Response;
 use crate::pages::date::utc;
-use crate::pages::template::{render, Vars};
+use crate::pages::template::{Page, Vars};
 use crate::pages::{base_vars, secure};
 
-pub(crate) const GRANTS_TEMPLATE: &str = include_str!("../../assets/grants.html");
+pub(crate) static GRANTS_PAGE: Page = Page::new(include_str!("../../assets/grants.html"));
 
 /// What the grants page shows.
 pub enum GrantsState<'a> {
@@ -103,7 +103,7 @@ pub fn page(config: &Config, view: GrantsView, status: u16) -> Response {
                 .list("rows", records.iter().map(row).collect())
         }
     };
-    secure(Response::html(status, render(GRANTS_TEMPLATE, &vars)), "'self'")
+    secure(Response::html(status, GRANTS_PAGE.render(&vars)), "'self'")
 }
 
 #[cfg(test)]

@@ -11,12 +11,12 @@ pub use grants::{GrantsState, GrantsView};
 
 use crate::config::Config;
 use crate::http::Response;
-use crate::pages::template::{render, Vars};
+use crate::pages::template::{Page, Vars};
 use crate::protocol::error::ErrorCode;
 
-const CONSENT_TEMPLATE: &str = include_str!("../../assets/consent.html");
-const ERROR_TEMPLATE: &str = include_str!("../../assets/error.html");
-const DEVICE_TEMPLATE: &str = include_str!("../../assets/device.html");
+static CONSENT_PAGE: Page = Page::new(include_str!("../../assets/consent.html"));
+static ERROR_PAGE: Page = Page::new(include_str!("../../assets/error.html"));
+static DEVICE_PAGE: Page = Page::new(include_str!("../../assets/device.html"));
 
 /// What the /device page shows: the code entry, or (`step`) the consent
 /// step for a found request.
@@ -68,7 +68,7 @@ pub fn device(config: &Config, view: DeviceView, status: u16) -> Response {
         .maybe("when", view.when)
         .maybe("saved", view.saved_hint.as_ref().map(|_| "1"))
         .maybe("saved_hint", view.saved_hint.clone());
-    secure(Response::html(status, render(DEVICE_TEMPLATE, &vars)), "'self'")
+    secure(Response::html(status, DEVICE_PAGE.render(&vars)), "'self'")
 }
 
 /// What the consent page shows and carries.
@@ -131,13 +131,13 @@ pub fn consent(config: &Config, view: ConsentView, status: u16) -> Response {
         .maybe("new_key", view.new_key.then_some("1"))
         .maybe("sealed_host", view.sealed_for.as_ref().map(|(h, _)| h.clone()))
         .maybe("idle_days", view.sealed_for.as_ref().map(|(_, d)| d.to_string()));
-    secure(Response::html(status, render(CONSENT_TEMPLATE, &vars)), &format!("'self' {}", view.form_target))
+    secure(Response::html(status, CONSENT_PAGE.render(&vars)), &format!("'self' {}", view.form_target))
 }
 
 /// An error page (never a redirect).
 pub fn error(config: &Config, status: u16, title: &str, message: &str, code: Option<ErrorCode>) -> Response {
     let vars = base_vars(config).set("title", title).set("message", message).maybe("code", code.map(ErrorCode::as_str));
-    secure(Response::html(status, render(ERROR_TEMPLATE, &vars)), "'none'")
+    secure(Response::html(status, ERROR_PAGE.render(&vars)), "'none'")
 }
 
 /// Adds the page security headers. `form_action` is the CSP source list
@@ -181,7 +181,7 @@ mod tests {
 
     #[test]
     fn templates_have_no_inline_script_or_style() {
-        for t in [CONSENT_TEMPLATE, ERROR_TEMPLATE, DEVICE_TEMPLATE, grants::GRANTS_TEMPLATE] {
+        for t in [&CONSENT_PAGE, &ERROR_PAGE, &DEVICE_PAGE, &grants::GRANTS_PAGE].map(Page::text) {
             assert!(!t.contains("<script"), "no script at all on these pages");
             assert!(!t.contains("<style") && !t.contains("style="));
             assert!(!t.contains(" on") || !t.contains("onclick"));

@@ -4,6 +4,8 @@
 //! once per item of a list (an item's names first, then the outer ones).
 //! Nothing is ever inserted raw.
 
+use std::sync::OnceLock;
+
 /// Values for one rendering: set names with their text.
 #[derive(Default)]
 pub struct Vars<'a> {
@@ -40,9 +42,60 @@ impl<'a> Vars<'a> {
 /// Renders `template` with `vars`. Unknown names render as nothing; an
 /// unclosed block renders to the end of the template.
 pub fn render(template: &str, vars: &Vars) -> String {
-    let mut out = String::with_capacity(template.len() + 512);
-    render_into(template, &[vars], &mut out);
-    out
+    Template::parse(template).render(vars)
+}
+
+/// A page's template, read into a [`Template`] on its first rendering in
+/// an isolate: each later page only copies its text and values.
+pub struct Page {
+    text: &'static str,
+    parsed: OnceLock<Template<'static>>,
+}
+
+impl Page {
+    /// The page of `text` (an `include_str!` of `assets/`).
+    pub const fn new(text: &'static str) -> Page {
+        Page { text, parsed: OnceLock::new() }
+    }
+
+    /// The template's source text.
+    pub fn text(&self) -> &'static str {
+        self.text
+    }
+
+    /// Renders the page with `vars`.
+    pub fn render(&self, vars: &Vars) -> String {
+        self.parsed.get_or_init(|| Template::parse(self.text)).render(vars)
+    }
+}
+
+/// A template read into its text, values and blocks.
+pub struct Template<'t> {
+    nodes: Vec<Node<'t>>,
+    len: usize,
+}
+
+enum Node<'t> {
+    /// Text copied as it is.
+    Text(&'t str),
+    /// `{{name}}`.
+    Value(&'t str),
+    /// `{{#name}}`, `{{^name}}` or `{{*name}}` (the kind) up to `{{/name}}`.
+    Block { kind: char, name: &'t str, body: Vec<Node<'t>> },
+}
+
+impl<'t> Template<'t> {
+    /// Reads `text`; any text is a template (see [`render`]).
+    pub fn parse(text: &'t str) -> Template<'t> {
+        Template { nodes: parse(text), len: text.len() }
+    }
+
+    /// Renders the template with `vars`.
+    pub fn render(&self, vars: &Vars) -> String {
+        let mut out = String::with_capacity(self.len + 512);
+        render_into(&self.nodes, &[vars], &mut out);
+        out
+    }
 }
 
 /// A name's value in the innermost scope that sets it.
@@ -50,61 +103,119 @@ fn lookup<'v>(scopes: &[&'v Vars], name: &str) -> Option<&'v str> {
     scopes.iter().rev().find_map(|v| v.get(name))
 }
 
-fn render_into(mut rest: &str, scopes: &[&Vars], out: &mut String) {
-    while let Some(start) = rest.find("{{") {
-        out.push_str(&rest[..start]);
+fn parse(mut rest: &str) -> Vec<Node<'_>> {
+    let mut nodes = Vec::new();
+    while let Some(start) = find(rest, "{{") {
         let after = &rest[start + 2..];
-        let Some(end) = after.find("}}") else {
-            out.push_str(&rest[start..]);
-            return;
-        };
+        let Some(end) = find(after, "}}") else { break };
+        if start > 0 {
+            nodes.push(Node::Text(&rest[..start]));
+        }
         let tag = after[..end].trim();
         rest = &after[end + 2..];
         match tag.chars().next() {
             Some(kind @ ('#' | '^' | '*')) => {
                 let name = tag[1..].trim();
-                let close = format!("{{{{/{name}}}}}");
-                let (body, next) = match rest.find(&close) {
-                    Some(i) => (&rest[..i], &rest[i + close.len()..]),
+                let (body, next) = match find_close(rest, name) {
+                    Some((i, len)) => (&rest[..i], &rest[i + len..]),
                     None => (rest, ""),
                 };
-                if kind == '*' {
-                    let items = scopes.iter().rev().find_map(|v| v.lists.iter().rev().find(|(n, _)| *n == name));
-                    for item in items.map(|(_, items)| items.as_slice()).unwrap_or_default() {
-                        let mut inner = scopes.to_vec();
-                        inner.push(item);
-                        render_into(body, &inner, out);
-                    }
-                } else if lookup(scopes, name).is_some() == (kind == '#') {
-                    render_into(body, scopes, out);
-                }
+                nodes.push(Node::Block { kind, name, body: parse(body) });
                 rest = next;
             }
-            _ => escape_into(lookup(scopes, tag).unwrap_or(""), out),
+            _ => nodes.push(Node::Value(tag)),
         }
     }
-    out.push_str(rest);
+    if !rest.is_empty() {
+        nodes.push(Node::Text(rest));
+    }
+    nodes
+}
+
+fn render_into(nodes: &[Node], scopes: &[&Vars], out: &mut String) {
+    for node in nodes {
+        match node {
+            Node::Text(text) => out.push_str(text),
+            Node::Value(name) => escape_into(lookup(scopes, name).unwrap_or(""), out),
+            Node::Block { kind: '*', name, body } => {
+                let items = scopes.iter().rev().find_map(|v| v.lists.iter().rev().find(|(n, _)| n == name));
+                for item in items.map(|(_, items)| items.as_slice()).unwrap_or_default() {
+                    let mut inner = scopes.to_vec();
+                    inner.push(item);
+                    render_into(body, &inner, out);
+                }
+            }
+            Node::Block { kind, name, body } => {
+                if lookup(scopes, name).is_some() == (*kind == '#') {
+                    render_into(body, scopes, out);
+                }
+            }
+        }
+    }
+}
+
+/// Where `needle` (ASCII) first occurs in `hay`: a search for its first
+/// character (the standard library's `memchr`), then a comparison, where
+/// `str::find` with a string sets up a two-way searcher for every call.
+fn find(hay: &str, needle: &str) -> Option<usize> {
+    let first = char::from(needle.as_bytes()[0]);
+    let mut from = 0;
+    while let Some(i) = hay[from..].find(first) {
+        let at = from + i;
+        if hay[at..].starts_with(needle) {
+            return Some(at);
+        }
+        // `first` is ASCII, so the next byte starts a character.
+        from = at + 1;
+    }
+    None
+}
+
+/// The first `{{/name}}` in `hay`: its offset and length.
+fn find_close(hay: &str, name: &str) -> Option<(usize, usize)> {
+    let mut from = 0;
+    while let Some(i) = find(&hay[from..], "{{/") {
+        let at = from + i;
+        let tail = &hay.as_bytes()[at + 3..];
+        if tail.starts_with(name.as_bytes()) && tail[name.len()..].starts_with(b"}}") {
+            return Some((at, name.len() + 5));
+        }
+        from = at + 3;
+    }
+    None
 }
 
 /// HTML-escapes text for element content and quoted attribute values.
+/// Byte by byte: every character it replaces is ASCII but U+2028 and
+/// U+2029, whose UTF-8 forms start with 0xE2, and a run of other bytes is
+/// copied at once.
 pub fn escape_into(text: &str, out: &mut String) {
-    let mut rest = text;
-    while let Some(i) = rest.find(['&', '<', '>', '"', '\'', '`', '\u{2028}', '\u{2029}']) {
-        out.push_str(&rest[..i]);
-        let c = rest[i..].chars().next().unwrap_or_default();
-        out.push_str(match c {
-            '&' => "&amp;",
-            '<' => "&lt;",
-            '>' => "&gt;",
-            '"' => "&quot;",
-            '\'' => "&#39;",
-            '`' => "&#96;",
-            '\u{2028}' => "&#8232;",
-            _ => "&#8233;",
-        });
-        rest = &rest[i + c.len_utf8()..];
+    let bytes = text.as_bytes();
+    let mut start = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        let (entity, len) = match bytes[i] {
+            b'&' => ("&amp;", 1),
+            b'<' => ("&lt;", 1),
+            b'>' => ("&gt;", 1),
+            b'"' => ("&quot;", 1),
+            b'\'' => ("&#39;", 1),
+            b'`' => ("&#96;", 1),
+            0xE2 if bytes[i + 1..].starts_with(&[0x80, 0xA8]) => ("&#8232;", 3),
+            0xE2 if bytes[i + 1..].starts_with(&[0x80, 0xA9]) => ("&#8233;", 3),
+            _ => {
+                i += 1;
+                continue;
+            }
+        };
+        // `start` and `i` are on character boundaries: `i` is at an ASCII
+        // byte or a lead byte, `start` just after a replaced character.
+        out.push_str(&text[start..i]);
+        out.push_str(entity);
+        i += len;
+        start = i;
     }
-    out.push_str(rest);
+    out.push_str(&text[start..]);
 }
 
 #[cfg(test)]
@@ -150,7 +261,114 @@ mod tests {
         assert_eq!(render("{{x}}", &v), "{{secret}}");
     }
 
+    /// The escaping as it was first written, character by character.
+    fn escape_reference(text: &str) -> String {
+        text.chars()
+            .map(|c| match c {
+                '&' => "&amp;".to_string(),
+                '<' => "&lt;".to_string(),
+                '>' => "&gt;".to_string(),
+                '"' => "&quot;".to_string(),
+                '\'' => "&#39;".to_string(),
+                '`' => "&#96;".to_string(),
+                '\u{2028}' => "&#8232;".to_string(),
+                '\u{2029}' => "&#8233;".to_string(),
+                c => c.to_string(),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_block_closes_at_its_own_name_only() {
+        let t = "{{#ab}}1{{/a}}2{{/abc}}3{{/ab}}4";
+        assert_eq!(render(t, &Vars::default().set("ab", "x")), "1234");
+        assert_eq!(render(t, &Vars::default()), "4");
+        assert_eq!(render("{{#a}}open", &Vars::default().set("a", "x")), "open");
+        assert_eq!(render("x {{ y", &Vars::default()), "x {{ y");
+        assert_eq!(render("{{/a}", &Vars::default()), "{{/a}");
+    }
+
+    #[test]
+    fn escaping_keeps_the_characters_it_does_not_replace() {
+        let text = "é\u{2027}\u{2028}\u{202a}€\u{2029}x";
+        assert_eq!(render("{{x}}", &Vars::default().set("x", text)), "é\u{2027}&#8232;\u{202a}€&#8233;x");
+    }
+
+    /// Rendering as it was first written: the text interpreted on every
+    /// call, with `str::find`.
+    fn reference_render(mut rest: &str, scopes: &[&Vars], out: &mut String) {
+        while let Some(start) = rest.find("{{") {
+            out.push_str(&rest[..start]);
+            let after = &rest[start + 2..];
+            let Some(end) = after.find("}}") else {
+                out.push_str(&rest[start..]);
+                return;
+            };
+            let tag = after[..end].trim();
+            rest = &after[end + 2..];
+            match tag.chars().next() {
+                Some(kind @ ('#' | '^' | '*')) => {
+                    let name = tag[1..].trim();
+                    let close = format!("{{{{/{name}}}}}");
+                    let (body, next) = match rest.find(&close) {
+                        Some(i) => (&rest[..i], &rest[i + close.len()..]),
+                        None => (rest, ""),
+                    };
+                    if kind == '*' {
+                        let items = scopes.iter().rev().find_map(|v| v.lists.iter().rev().find(|(n, _)| *n == name));
+                        for item in items.map(|(_, items)| items.as_slice()).unwrap_or_default() {
+                            let mut inner = scopes.to_vec();
+                            inner.push(item);
+                            reference_render(body, &inner, out);
+                        }
+                    } else if lookup(scopes, name).is_some() == (kind == '#') {
+                        reference_render(body, scopes, out);
+                    }
+                    rest = next;
+                }
+                _ => out.push_str(&escape_reference(lookup(scopes, tag).unwrap_or(""))),
+            }
+        }
+        out.push_str(rest);
+    }
+
+    #[test]
+    fn every_page_renders_as_the_reference_renders_it() {
+        let v = Vars::default().set("error", "<e>").set("client_host", "a.example").set("saved", "1");
+        use crate::pages::{grants::GRANTS_PAGE, CONSENT_PAGE, DEVICE_PAGE, ERROR_PAGE};
+        for page in [&CONSENT_PAGE, &ERROR_PAGE, &DEVICE_PAGE, &GRANTS_PAGE] {
+            let mut want = String::new();
+            reference_render(page.text(), &[&v], &mut want);
+            assert_eq!(page.render(&v), want);
+        }
+    }
+
     proptest! {
+        /// Templates made of tags, stray braces and text: the parsed
+        /// template renders what the reference interpreter renders.
+        #[test]
+        fn a_parsed_template_renders_as_the_reference(
+            parts in proptest::collection::vec(
+                "(\\{\\{|\\}\\}|\\{|\\}|\\{\\{x\\}\\}|\\{\\{ y \\}\\}|\\{\\{#a\\}\\}|\\{\\{/a\\}\\}|\\{\\{\\^a\\}\\}|\\{\\{#b\\}\\}|\\{\\{/b\\}\\}|\\{\\{\\*rows\\}\\}|\\{\\{/rows\\}\\}|\\{\\{/|t|é|<)",
+                0..24,
+            ),
+            a in any::<bool>(),
+        ) {
+            let template = parts.concat();
+            let items = vec![Vars::default().set("x", "1<"), Vars::default().set("y", "2").set("b", "")];
+            let v = Vars::default().set("x", "X&").maybe("a", a.then_some("A")).list("rows", items);
+            let mut want = String::new();
+            reference_render(&template, &[&v], &mut want);
+            prop_assert_eq!(render(&template, &v), want);
+        }
+
+        #[test]
+        fn escaping_matches_a_character_by_character_reference(x in "(\\PC|[&<>\"'`\u{2028}\u{2029}\u{2027}\u{202a}]){0,60}") {
+            let mut out = String::new();
+            escape_into(&x, &mut out);
+            prop_assert_eq!(out, escape_reference(&x));
+        }
+
         #[test]
         fn render_never_panics(t in ".{0,80}", x in ".{0,40}") {
             let _ = render(&t, &Vars::default().set("x", x));

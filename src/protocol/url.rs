@@ -95,18 +95,31 @@ fn special_port(scheme: &str) -> Option<Option<u16>> {
 }
 
 /// Appends `part`, percent-encoding non-ASCII bytes and the ASCII bytes in
-/// `encode`.
+/// `encode`; a run of bytes that need none is copied at once.
 fn push_encoded(out: &mut String, part: &str, encode: &[u8]) {
-    for c in part.chars() {
-        if c.is_ascii() && !encode.contains(&(c as u8)) {
-            out.push(c);
-        } else {
-            let mut buf = [0; 4];
-            for b in c.encode_utf8(&mut buf).bytes() {
-                let _ = write!(out, "%{b:02X}");
-            }
+    let mut start = 0;
+    for (i, &b) in part.as_bytes().iter().enumerate() {
+        if b.is_ascii() && !encode.contains(&b) {
+            continue;
         }
+        // Bytes before `i` since `start` are ASCII, so both are boundaries.
+        if start < i {
+            out.push_str(&part[start..i]);
+        }
+        push_percent(out, b);
+        start = i + 1;
     }
+    if start < part.len() {
+        out.push_str(&part[start..]);
+    }
+}
+
+/// Appends `%XX` for `b`, upper-case hex as the URL standard writes it.
+fn push_percent(out: &mut String, b: u8) {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    out.push('%');
+    out.push(char::from(HEX[usize::from(b >> 4)]));
+    out.push(char::from(HEX[usize::from(b & 15)]));
 }
 
 fn is_dot_segment(segment: &str) -> bool {
@@ -506,9 +519,7 @@ pub fn form_encode(text: &str) -> String {
         match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'*' | b'-' | b'.' | b'_' => out.push(b as char),
             b' ' => out.push('+'),
-            _ => {
-                let _ = write!(out, "%{b:02X}");
-            }
+            _ => push_percent(&mut out, b),
         }
     }
     out
@@ -697,6 +708,21 @@ mod tests {
         assert_eq!(Url::parse("myapp:/cb").unwrap().origin(), "null");
         assert!(Url::parse("mailto:x").unwrap().cannot_be_a_base());
         assert_eq!("https://a.example".parse::<Url>().unwrap().to_string(), "https://a.example/");
+    }
+
+    #[test]
+    fn non_ascii_and_reserved_bytes_are_encoded_as_the_url_crate_encodes_them() {
+        for s in [
+            "https://a.example/é€😀/x?q=\"é€\"&r='<>'#f€`x",
+            "cursor://cb/path€?é",
+            "https://a.example/%E2%82%AC€?%25",
+            "https://a.example/é\u{2028}x",
+        ] {
+            assert!(Url::parse(s).is_ok(), "{s:?} is read");
+            agrees(s).unwrap_or_else(|e| panic!("{e}"));
+        }
+        let url = Url::parse("https://a.example/€?é").map(|u| u.to_string()).ok();
+        assert_eq!(url.as_deref(), Some("https://a.example/%E2%82%AC?%C3%A9"));
     }
 
     #[test]
