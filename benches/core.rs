@@ -267,6 +267,15 @@ fn main() {
     assert_eq!((puts, gets, deletes), (flows, flows, flows), "store traffic per flow changed");
     assert!(s.store.is_empty(), "every code is deleted at /token");
 
+    if selected("url") {
+        let text = format!("{ORIGIN}:8787/authorize?response_type=code&client_id=abc&redirect_uri=http%3A%2F%2F127.0.0.1%3A9%2Fcb&state=s");
+        results.push(bench(
+            "Url::parse (a request URL)",
+            budget,
+            |_| text.as_str(),
+            |t| t.parse::<parallel_oauth_provider::Url>(),
+        ));
+    }
     if selected("metadata") {
         let req = Request::new("GET", url("/.well-known/oauth-authorization-server"));
         results.push(bench("GET metadata", budget, |_| req.clone(), |r| s.send(r)));

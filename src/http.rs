@@ -71,9 +71,13 @@ impl Request {
 /// (`scheme://authority/path?query`), without parsing it: for routing
 /// decisions made before the provider's work starts.
 pub fn url_path(url: &str) -> &str {
-    let after_scheme = url.find("://").map_or(url, |i| &url[i + 3..]);
-    match after_scheme.find(['/', '?', '#']) {
-        Some(i) if after_scheme[i..].starts_with('/') => after_scheme[i..].split(['?', '#']).next().unwrap_or("/"),
+    use crate::protocol::text::{find, find_any};
+    let after_scheme = find(url, "://").map_or(url, |i| &url[i + 3..]);
+    match find_any(after_scheme, b"/?#") {
+        Some(i) if after_scheme[i..].starts_with('/') => {
+            let path = &after_scheme[i..];
+            &path[..find_any(path, b"?#").unwrap_or(path.len())]
+        }
         _ => "/",
     }
 }

@@ -6,6 +6,8 @@
 
 use std::sync::OnceLock;
 
+use crate::protocol::text::find;
+
 /// Values for one rendering: set names with their text.
 #[derive(Default)]
 pub struct Vars<'a> {
@@ -152,23 +154,6 @@ fn render_into(nodes: &[Node], scopes: &[&Vars], out: &mut String) {
             }
         }
     }
-}
-
-/// Where `needle` (ASCII) first occurs in `hay`: a search for its first
-/// character (the standard library's `memchr`), then a comparison, where
-/// `str::find` with a string sets up a two-way searcher for every call.
-fn find(hay: &str, needle: &str) -> Option<usize> {
-    let first = char::from(needle.as_bytes()[0]);
-    let mut from = 0;
-    while let Some(i) = hay[from..].find(first) {
-        let at = from + i;
-        if hay[at..].starts_with(needle) {
-            return Some(at);
-        }
-        // `first` is ASCII, so the next byte starts a character.
-        from = at + 1;
-    }
-    None
 }
 
 /// The first `{{/name}}` in `hay`: its offset and length.

@@ -9,4 +9,5 @@ pub mod form;
 pub mod pkce;
 pub mod redirect;
 pub mod resource;
+pub mod text;
 pub mod url;

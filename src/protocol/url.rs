@@ -27,6 +27,8 @@
 use std::fmt::Write;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
+use crate::protocol::text::find_any;
+
 /// A parsed absolute URL (see the module documentation for what parses).
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct Url {
@@ -114,6 +116,27 @@ fn push_encoded(out: &mut String, part: &str, encode: &[u8]) {
     }
 }
 
+/// Appends `text` in ASCII lower case.
+fn push_lowercase(out: &mut String, text: &str) {
+    out.extend(text.chars().map(|c| c.to_ascii_lowercase()));
+}
+
+/// Appends `n` in decimal (a port), without the formatting machinery.
+fn push_decimal(out: &mut String, n: u16) {
+    let mut digits = [0u8; 5];
+    let mut i = digits.len();
+    let mut n = n;
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend(digits[i..].iter().map(|&d| char::from(d)));
+}
+
 /// Appends `%XX` for `b`, upper-case hex as the URL standard writes it.
 fn push_percent(out: &mut String, b: u8) {
     const HEX: &[u8; 16] = b"0123456789ABCDEF";
@@ -123,8 +146,7 @@ fn push_percent(out: &mut String, b: u8) {
 }
 
 fn is_dot_segment(segment: &str) -> bool {
-    let s = segment.to_ascii_lowercase();
-    matches!(s.as_str(), "." | "%2e" | ".." | ".%2e" | "%2e." | "%2e%2e")
+    [".", "%2e", "..", ".%2e", "%2e.", "%2e%2e"].iter().any(|dot| segment.eq_ignore_ascii_case(dot))
 }
 
 /// A canonical dotted quad: four decimal numbers 0-255, no leading zero.
@@ -225,21 +247,20 @@ impl Url {
         {
             return Err(invalid);
         }
-        let scheme = scheme.to_ascii_lowercase();
-        if scheme == "file" {
+        let mut out = String::with_capacity(input.len() + 1);
+        push_lowercase(&mut out, scheme);
+        let scheme_end = out.len();
+        if &out[..scheme_end] == "file" {
             return Err(invalid);
         }
-        let default_port = special_port(&scheme);
+        let default_port = special_port(&out[..scheme_end]);
         let special = default_port.is_some();
         let mut rest = &input[colon + 1..];
-        let mut out = String::with_capacity(input.len() + 1);
-        out.push_str(&scheme);
         out.push(':');
-        let scheme_end = scheme.len();
 
         let (mut authority, mut host, mut port) = (None, HostKind::None, None);
         if let Some(after) = rest.strip_prefix("//") {
-            let end = after.find(['/', '?', '#']).unwrap_or(after.len());
+            let end = find_any(after, b"/?#").unwrap_or(after.len());
             let (auth, tail) = after.split_at(end);
             out.push_str("//");
             let (a, h, p) = Url::authority(auth, special, default_port.flatten(), &mut out)?;
@@ -250,7 +271,7 @@ impl Url {
         }
 
         let path_start = out.len();
-        let path_end = rest.find(['?', '#']).unwrap_or(rest.len());
+        let path_end = find_any(rest, b"?#").unwrap_or(rest.len());
         let (path, mut rest) = rest.split_at(path_end);
         let opaque = authority.is_none() && !path.starts_with('/');
         if opaque {
@@ -339,21 +360,20 @@ impl Url {
             write_ipv6(out, ip);
             HostKind::Ipv6(ip)
         } else if special {
-            let host = host_text.to_ascii_lowercase();
-            let ok = host.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_'));
-            if !ok || host.starts_with('.') {
+            let ok = host_text.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_'));
+            if !ok || host_text.starts_with('.') {
                 return Err(invalid);
             }
+            push_lowercase(out, host_text);
+            let host = &out[host_start..];
             // The standard reads a host whose last label (before a final
             // dot) is a number as IPv4, in many notations.
-            let last = host.strip_suffix('.').unwrap_or(&host).rsplit('.').next().unwrap_or_default();
-            let kind = if last.starts_with(|c: char| c.is_ascii_digit()) {
-                HostKind::Ipv4(dotted_quad(&host).ok_or(invalid)?)
+            let last = host.strip_suffix('.').unwrap_or(host).rsplit('.').next().unwrap_or_default();
+            if last.starts_with(|c: char| c.is_ascii_digit()) {
+                HostKind::Ipv4(dotted_quad(host).ok_or(invalid)?)
             } else {
                 HostKind::Domain
-            };
-            out.push_str(&host);
-            kind
+            }
         } else {
             // An opaque host (`cursor://Anysphere.cursor-mcp`): case kept,
             // non-ASCII percent-encoded, as the standard does.
@@ -375,7 +395,8 @@ impl Url {
             let digits = p.trim_start_matches('0');
             let n: u16 = if digits.is_empty() { 0 } else { digits.parse().map_err(|_| invalid)? };
             if Some(n) != default_port {
-                let _ = write!(out, ":{n}");
+                out.push(':');
+                push_decimal(out, n);
                 port = Some(n);
             }
         }
@@ -710,19 +731,42 @@ mod tests {
         assert_eq!("https://a.example".parse::<Url>().unwrap().to_string(), "https://a.example/");
     }
 
+    /// Each input is read, and as the url crate reads it.
+    fn read_as_the_url_crate_reads(inputs: &[&str]) {
+        for s in inputs {
+            assert!(Url::parse(s).is_ok(), "{s:?} is read");
+            agrees(s).unwrap_or_else(|e| panic!("{e}"));
+        }
+    }
+
     #[test]
     fn non_ascii_and_reserved_bytes_are_encoded_as_the_url_crate_encodes_them() {
-        for s in [
+        read_as_the_url_crate_reads(&[
             "https://a.example/é€😀/x?q=\"é€\"&r='<>'#f€`x",
             "cursor://cb/path€?é",
             "https://a.example/%E2%82%AC€?%25",
             "https://a.example/é\u{2028}x",
-        ] {
-            assert!(Url::parse(s).is_ok(), "{s:?} is read");
-            agrees(s).unwrap_or_else(|e| panic!("{e}"));
-        }
+        ]);
         let url = Url::parse("https://a.example/€?é").map(|u| u.to_string()).ok();
         assert_eq!(url.as_deref(), Some("https://a.example/%E2%82%AC?%C3%A9"));
+    }
+
+    #[test]
+    fn ports_schemes_and_hosts_are_written_as_the_url_crate_writes_them() {
+        read_as_the_url_crate_reads(&[
+            "HTTP://LocalHost:0/",
+            "http://127.0.0.1:8787/x",
+            "https://A.Example:65535/",
+            "https://a.example:443/",
+            "http://a.example:00080/",
+            "wss://a.example:9/",
+            "ftp://a.example:21/",
+            "Custom+X.y-z://Host:1/",
+        ]);
+        assert!(Url::parse("https://a.example:65536/").is_err());
+        for dot in ["/a/%2E/b", "/a/.%2E/b", "/%2e%2E/x", "/./x"] {
+            assert!(Url::parse(&format!("https://a.example{dot}")).is_err(), "{dot} is refused");
+        }
     }
 
     #[test]
