@@ -527,8 +527,16 @@ impl Url {
 
 /// `name=value&…`, each form-encoded ([`form_encode`]).
 pub fn form_encode_pairs(pairs: &[(&str, &str)]) -> String {
-    let encoded: Vec<String> = pairs.iter().map(|(k, v)| format!("{}={}", form_encode(k), form_encode(v))).collect();
-    encoded.join("&")
+    let mut out = String::new();
+    for (i, (name, value)) in pairs.iter().enumerate() {
+        if i > 0 {
+            out.push('&');
+        }
+        push_form_encoded(&mut out, name);
+        out.push('=');
+        push_form_encoded(&mut out, value);
+    }
+    out
 }
 
 /// `application/x-www-form-urlencoded` encoding of one name or value:
@@ -536,14 +544,18 @@ pub fn form_encode_pairs(pairs: &[(&str, &str)]) -> String {
 /// as `%XX`.
 pub fn form_encode(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
+    push_form_encoded(&mut out, text);
+    out
+}
+
+fn push_form_encoded(out: &mut String, text: &str) {
     for b in text.bytes() {
         match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'*' | b'-' | b'.' | b'_' => out.push(b as char),
             b' ' => out.push('+'),
-            _ => push_percent(&mut out, b),
+            _ => push_percent(out, b),
         }
     }
-    out
 }
 
 impl std::fmt::Debug for Url {
