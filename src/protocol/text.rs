@@ -2,9 +2,13 @@
 //! byte, where `str::find` with a string sets up a two-way searcher for
 //! every call and a set of characters decodes every character.
 
-/// Where `needle` (ASCII, not empty) first occurs in `hay`.
+/// Where `needle` first occurs in `hay`, as `str::find`; fast when
+/// `needle` starts with an ASCII character.
 pub fn find(hay: &str, needle: &str) -> Option<usize> {
-    let first = char::from(needle.as_bytes()[0]);
+    let first = match needle.as_bytes().first() {
+        Some(&b) if b.is_ascii() => char::from(b),
+        _ => return hay.find(needle),
+    };
     let mut from = 0;
     while let Some(i) = hay[from..].find(first) {
         let at = from + i;
@@ -17,9 +21,10 @@ pub fn find(hay: &str, needle: &str) -> Option<usize> {
     None
 }
 
-/// Where the first of the ASCII bytes `set` occurs in `hay`.
+/// Where the first of the ASCII bytes in `set` occurs in `hay` (a
+/// character boundary: other bytes of `set` are never matched).
 pub fn find_any(hay: &str, set: &[u8]) -> Option<usize> {
-    hay.bytes().position(|b| set.contains(&b))
+    hay.bytes().position(|b| b.is_ascii() && set.contains(&b))
 }
 
 #[cfg(test)]
@@ -29,7 +34,7 @@ mod tests {
 
     proptest! {
         #[test]
-        fn find_is_str_find(hay in "[a:/{}é?#]{0,24}", needle in "(://|\\{\\{|\\}\\}|\\{\\{/a|:|a)") {
+        fn find_is_str_find(hay in "[a:/{}é?#]{0,24}", needle in "(://|\\{\\{|\\}\\}|\\{\\{/a|:|a|é|é:|)") {
             prop_assert_eq!(find(&hay, &needle), hay.find(needle.as_str()));
         }
 
@@ -37,6 +42,8 @@ mod tests {
         fn find_any_is_str_find_with_a_set(hay in "[a:/é?#€]{0,24}") {
             prop_assert_eq!(find_any(&hay, b"/?#"), hay.find(['/', '?', '#']));
             prop_assert_eq!(find_any(&hay, b"?#"), hay.find(['?', '#']));
+            // A non-ASCII byte in the set never splits a character.
+            prop_assert_eq!(find_any(&hay, &[0xC3, 0xA9, b'#']), hay.find('#'));
         }
     }
 }
