@@ -319,12 +319,25 @@ mod tests {
 
     #[test]
     fn every_page_renders_as_the_reference_renders_it() {
-        let v = Vars::default().set("error", "<e>").set("client_host", "a.example").set("saved", "1");
         use crate::pages::{grants::GRANTS_PAGE, CONSENT_PAGE, DEVICE_PAGE, ERROR_PAGE};
         for page in [&CONSENT_PAGE, &ERROR_PAGE, &DEVICE_PAGE, &GRANTS_PAGE] {
-            let mut want = String::new();
-            reference_render(page.text(), &[&v], &mut want);
-            assert_eq!(page.render(&v), want);
+            // Every name the page uses, set (each block kept, each inverted
+            // block dropped, each list of two items) and then unset.
+            let names: Vec<&str> = page
+                .text()
+                .split("{{")
+                .skip(1)
+                .filter_map(|t| t.split_once("}}").map(|(tag, _)| tag.trim().trim_start_matches(['#', '^', '*', '/'])))
+                .collect();
+            let all = |v: Vars<'static>| names.iter().fold(v, |v, &n| v.set(n, format!("<{n}&\"'>")));
+            let item = || all(Vars::default());
+            let set = names.iter().fold(all(Vars::default()), |v, &n| v.list(n, vec![item(), item()]));
+            assert!(names.len() > 3, "the page's names are found");
+            for v in [set, Vars::default()] {
+                let mut want = String::new();
+                reference_render(page.text(), &[&v], &mut want);
+                assert_eq!(page.render(&v), want);
+            }
         }
     }
 
