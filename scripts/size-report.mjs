@@ -32,8 +32,10 @@ const OUT = join(ROOT, "target", "bench", "size.json");
 // without workers-rs; no Debug formatting in the WASM's log lines) plus
 // ~10%: 157,265 B (zlib level 6) on 2026-12-01, 156,567 B at the end of that
 // day (each endpoint polled on its own, request headers read by name, parsed
-// page templates). The performance issue's target is 160 KB, which this meets.
-const BUDGET_GZIP_WASM = Number(process.env.SIZE_BUDGET_GZIP_WASM || 173_000);
+// page templates), 149,891 B with wasm-opt inlining a function called from
+// one place only when it is small (Cargo.toml). The performance issue's
+// target is 160 KB, which this meets.
+const BUDGET_GZIP_WASM = Number(process.env.SIZE_BUDGET_GZIP_WASM || 165_000);
 
 const args = new Set(process.argv.slice(2));
 const check = args.has("--check");
