@@ -1,0 +1,128 @@
+#!/usr/bin/env node
+// What V8 compiles for an isolate's first request to our Worker: each build
+// dir given (default build/) runs in a fresh workerd of its own, started
+// directly (not through Miniflare, which does not pass V8 flags on) with
+// `--trace-wasm-compilation-times`, and the WASM functions compiled while
+// the first request (the authorization server's metadata document, as in
+// the cold-start measurement) is answered are counted: functions, bytes of
+// their bodies, and the compile time V8 reports. Bytes and functions are the
+// same from run to run; the time moves with the machine. The Worker has our
+// vars and dev secrets; `KV` is an empty object and there is no `GRANTS`,
+// so only a route that reads no storage can be the first request (the
+// metadata documents, the consent page's errors).
+//
+//   node bench/probes/first-request.mjs [<build dir> ...] [--path /x]
+//
+// Env: R fresh workerds per build (default 3).
+
+import { spawn } from "node:child_process";
+import { copyFileSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+
+import { oursWorkerOptions } from "../lib/coldstart.mjs";
+import { OUT_DIR, ROOT } from "../lib/paths.mjs";
+
+const args = process.argv.slice(2);
+const pathAt = args.indexOf("--path");
+const PATH = pathAt >= 0 ? args.splice(pathAt, 2)[1] : "/.well-known/oauth-authorization-server";
+const dirs = args.length ? args : [join(ROOT, "build")];
+const R = Number(process.env.R || 3);
+// The workerd binary Miniflare runs (the `workerd` package's default export is its path).
+const workerd = await import("workerd");
+const WORKERD = typeof workerd.default === "string" ? workerd.default : workerd.default.default;
+
+/** A workerd config (capnp text) for the build copied next to it, on a port the kernel picks. */
+function config() {
+  const options = oursWorkerOptions();
+  const text = (v) => JSON.stringify(String(v));
+  const bindings = Object.entries(options.bindings)
+    .map(([name, value]) => `(name = ${text(name)}, text = ${text(value)})`)
+    .join(",\n    ");
+  return `using Workerd = import "/workerd/workerd.capnp";
+const config :Workerd.Config = (
+  services = [(name = "main", worker = .ours)],
+  sockets = [(name = "http", address = "127.0.0.1:0", http = (), service = "main")],
+  v8Flags = ["--trace-wasm-compilation-times"],
+);
+const ours :Workerd.Worker = (
+  modules = [
+    (name = "worker/shim.mjs", esModule = embed "worker/shim.mjs"),
+    (name = "index.js", esModule = embed "index.js"),
+    (name = "index_bg.wasm", wasm = embed "index_bg.wasm"),
+  ],
+  compatibilityDate = ${text(options.compatibilityDate)},
+  compatibilityFlags = [${options.compatibilityFlags.map(text).join(", ")}],
+  bindings = [
+    ${bindings},
+    (name = "KV", json = "{}"),
+  ],
+);
+`;
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** One fresh workerd on `build`: the compile lines before and during the first request. */
+async function once(build) {
+  const dir = join(OUT_DIR, "first-request");
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(join(dir, "worker"), { recursive: true });
+  for (const f of ["index.js", "index_bg.wasm", join("worker", "shim.mjs")]) copyFileSync(join(build, f), join(dir, f));
+  writeFileSync(join(dir, "config.capnp"), config());
+  // --control-fd: workerd says on fd 3 which port it listens on, once it does.
+  const child = spawn(WORKERD, ["serve", "config.capnp", "--control-fd=3", "--verbose"], {
+    cwd: dir,
+    stdio: ["ignore", "pipe", "pipe", "pipe"],
+  });
+  let out = "";
+  child.stdout.on("data", (d) => (out += d));
+  child.stderr.on("data", (d) => (out += d));
+  try {
+    const port = await new Promise((done, fail) => {
+      let control = "";
+      child.stdio[3].on("data", (d) => {
+        control += d;
+        for (const line of control.split("\n")) {
+          try {
+            const m = JSON.parse(line);
+            if (m.event === "listen" && m.socket === "http") done(m.port);
+          } catch {}
+        }
+      });
+      child.on("exit", (code) => fail(new Error(`workerd exited (${code}):\n${out}`)));
+    });
+    await sleep(300);
+    const before = out.length;
+    const res = await fetch(`http://127.0.0.1:${port}${PATH}`);
+    if (res.status !== 200) throw new Error(`GET ${PATH} -> ${res.status}: ${await res.text().catch(() => "")}\n${out.split("\n").filter((l) => !l.includes("Compiled function")).join("\n").slice(-3000)}`);
+    await res.arrayBuffer();
+    await sleep(300);
+    return { start: compiled(out.slice(0, before)), first: compiled(out.slice(before)) };
+  } finally {
+    child.kill("SIGKILL");
+  }
+}
+
+/** Liftoff compiles in `text` (V8's trace lines): functions, body bytes, µs. */
+function compiled(text) {
+  const sum = { functions: 0, bytes: 0, us: 0 };
+  for (const m of text.matchAll(/using Liftoff, took (\d+) μs .*?bodysize (\d+)/g)) {
+    sum.functions += 1;
+    sum.us += Number(m[1]);
+    sum.bytes += Number(m[2]);
+  }
+  return sum;
+}
+
+const median = (v) => [...v].sort((a, b) => a - b)[v.length >> 1];
+
+console.log(`first request ${PATH}: WASM functions V8 compiles (Liftoff), ${R} fresh workerds per build, interleaved`);
+const runs = dirs.map(() => []);
+for (let i = 0; i < R; i++) for (const [k, d] of dirs.entries()) runs[k].push(await once(resolve(d)));
+for (const [k, d] of dirs.entries()) {
+  const line = (phase) =>
+    `${median(runs[k].map((r) => r[phase].functions))} functions, ${median(runs[k].map((r) => r[phase].bytes))} B of ` +
+    `bodies, ${(median(runs[k].map((r) => r[phase].us)) / 1000).toFixed(2)} ms as traced`;
+  console.log(`  ${d}\n    start:          ${line("start")}\n    first request:  ${line("first")}`);
+  if (runs[k].some((r) => r.first.functions === 0)) throw new Error("no compile traced: did the V8 flag take?");
+}
