@@ -94,7 +94,10 @@ async function once(build) {
     await sleep(300);
     const before = out.length;
     const res = await fetch(`http://127.0.0.1:${port}${PATH}`);
-    if (res.status !== 200) throw new Error(`GET ${PATH} -> ${res.status}: ${await res.text().catch(() => "")}\n${out.split("\n").filter((l) => !l.includes("Compiled function")).join("\n").slice(-3000)}`);
+    if (res.status !== 200) {
+      const log = out.split("\n").filter((line) => !line.includes("Compiled function"));
+      throw new Error(`GET ${PATH} -> ${res.status}: ${await res.text()}\n${log.join("\n").slice(-3000)}`);
+    }
     await res.arrayBuffer();
     await sleep(300);
     return { start: compiled(out.slice(0, before)), first: compiled(out.slice(before)) };
