@@ -31,10 +31,22 @@ const R = Number(process.env.R || 3);
 const workerd = await import("workerd");
 const WORKERD = typeof workerd.default === "string" ? workerd.default : workerd.default.default;
 
+/**
+ * `s` as a Cap'n Proto text-format string literal: `\` and `"` escaped, other
+ * control characters as `\xNN`, everything else (non-ASCII too) as its UTF-8
+ * bytes, which capnp reads as they are (JSON's `\uXXXX` is not capnp's).
+ */
+function capnpString(s) {
+  const escaped = s.replace(/[\\"\u0000-\u001f\u007f]/g, (c) =>
+    c === "\\" || c === '"' ? `\\${c}` : `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`,
+  );
+  return `"${escaped}"`;
+}
+
 /** A workerd config (capnp text) for the build copied next to it, on a port the kernel picks. */
 function config() {
   const options = oursWorkerOptions();
-  const text = (v) => JSON.stringify(String(v));
+  const text = (v) => capnpString(String(v));
   const bindings = Object.entries(options.bindings)
     .map(([name, value]) => `(name = ${text(name)}, text = ${text(value)})`)
     .join(",\n    ");
