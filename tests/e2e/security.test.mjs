@@ -847,7 +847,7 @@ describe("client metadata documents", () => {
 // ---------------------------------------------------------------- parsers never fail
 
 describe("robustness", () => {
-  test("300 random requests: never a 5xx, and the worker stays up", async () => {
+  test("400 random requests at every endpoint: never a 5xx, and the worker stays up", async () => {
     let seed = 0x5eed;
     const rnd = (n) => {
       seed = (seed * 1103515245 + 12345) & 0x7fffffff;
@@ -860,22 +860,26 @@ describe("robustness", () => {
       for (let i = rnd(40); i > 0; i--) s += chars[rnd(chars.length)];
       return s;
     };
-    const names = ["response_type", "client_id", "redirect_uri", "code_challenge", "code_challenge_method", "state", "scope", "resource", "grant_type", "code", "code_verifier", "request", "csrf", "api_key", "action", "key_choice"];
-    const values = () => pick(["code", "S256", "yourapp.com", REDIRECT, "authorization_code", "approve", pkce().challenge, "%zz", "", junk(), junk()]);
+    const names = ["response_type", "client_id", "redirect_uri", "code_challenge", "code_challenge_method", "state", "scope", "resource", "grant_type", "code", "code_verifier", "request", "csrf", "api_key", "action", "key_choice", "token", "token_type_hint", "refresh_token", "device_code", "user_code", "grant"];
+    const values = () => pick(["code", "S256", "yourapp.com", REDIRECT, "authorization_code", "refresh_token", "urn:ietf:params:oauth:grant-type:device_code", "access_token", "approve", "deny", pkce().challenge, "%zz", "", "BCDF-GHJK", junk(), junk()]);
     const query = () => {
       if (rnd(4) === 0) return junk();
       return Array.from({ length: rnd(8) }, () => `${pick(names)}=${rnd(2) ? encodeURIComponent(values()) : values()}`).join("&");
     };
-    const cases = Array.from({ length: 300 }, () => {
-      const method = pick(["GET", "POST", "POST", "PUT", "DELETE", "OPTIONS", "PATCH"]);
-      const path = pick(["/authorize", "/token", "/register", "/.well-known/oauth-authorization-server", "/.well-known/oauth-protected-resource/x", "/.well-known/openid-configuration", `/authorize/${junk()}`]);
+    const cases = Array.from({ length: 400 }, () => {
+      const method = pick(["GET", "POST", "POST", "PUT", "DELETE", "OPTIONS", "PATCH", "HEAD"]);
+      const path = pick([
+        "/authorize", "/token", "/register", "/revoke", "/introspect", "/userinfo", "/grants", "/device_authorization", "/device",
+        "/.well-known/oauth-authorization-server", "/.well-known/oauth-protected-resource/x", "/.well-known/openid-configuration",
+        "/.well-known/jwks.json", `/authorize/${junk()}`, `/${junk()}`,
+      ]);
       const headers = {};
       if (rnd(2)) headers["content-type"] = pick([FORM, "application/json", "text/plain", "multipart/form-data", junk().replace(/[^\t\x20-\x7e\x80-\xff]/g, "")]);
       if (rnd(3) === 0) headers.origin = pick(["null", base, "https://evil.example"]);
       if (rnd(3) === 0) headers.cookie = `__Host-parallel-oauth-csrf=${encodeURIComponent(junk())}; __Host-parallel-oauth-key=${encodeURIComponent(junk())}`;
-      if (rnd(4) === 0) headers.authorization = pick(["Basic !!!", "Basic eW91cmFwcC5jb206eA==", "Bearer x", "Basic"]);
+      if (rnd(4) === 0) headers.authorization = pick(["Basic !!!", "Basic eW91cmFwcC5jb206eA==", "Bearer x", "Basic", "Bearer a.b.c.d.e", "Bearer e30.e30.x", "Bearer"]);
       let body;
-      if (method !== "GET" && rnd(3)) body = rnd(3) === 0 ? JSON.stringify({ redirect_uris: [values()], client_name: junk() }) : query();
+      if (!["GET", "HEAD"].includes(method) && rnd(3)) body = rnd(3) === 0 ? JSON.stringify({ redirect_uris: [values()], client_name: junk() }) : query();
       let url;
       try {
         url = new URL(`${path}?${query()}`, base);
