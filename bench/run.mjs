@@ -64,8 +64,8 @@
 // hot code only after it has run a while.
 //
 // Then cold starts of ours, a Worker that only loads our WASM, the same with
-// our bindings (KV, the GRANTS Durable Object), the original and the peer,
-// interleaved (fresh workerd ->
+// our bindings (KV, the GRANTS Durable Object), our own bundle and bindings
+// answering in JavaScript, the original and the peer, interleaved (fresh workerd ->
 // first answered request; wrangler dev spawn -> first answered request), and
 // the ratios against the targets (lib/report.mjs TARGETS):
 //   passthrough CPU / protocol floor <= 1.10 (plain workerd);
@@ -87,7 +87,7 @@
 // Environment: BENCH_SECONDS (10 per measurement, split over the rounds),
 // BENCH_ROUNDS (5), BENCH_WARMUP_SECONDS (5 per implementation, not
 // recorded), BENCH_CONCURRENCY ("1,8"), BENCH_MODES ("wrangler,workerd"),
-// BENCH_COLD_RUNS (9), BENCH_WRANGLER_STARTS (3), BENCH_SKIP_ORIGINAL=1,
+// BENCH_COLD_RUNS (15), BENCH_WRANGLER_STARTS (3), BENCH_SKIP_ORIGINAL=1,
 // BENCH_SKIP_PEER=1, BENCH_SKIP_SEALED=1, BENCH_VERBOSE=1, BENCH_USERS (keys
 // drawn from that many users; unset: a fresh key, a new user, per flow).
 // TMPDIR: where every runtime keeps its local state (Miniflare's and
@@ -105,6 +105,7 @@ import { benchConfigForOurs } from "./lib/config.mjs";
 import { captureOurs, protocolFloorOptions } from "./lib/capture.mjs";
 import {
   coldStarts,
+  instantiatedFloorWorkerOptions,
   originalWorkerOptions,
   oursWorkerOptions,
   wasmBindingsFloorWorkerOptions,
@@ -143,7 +144,7 @@ import {
 const SECONDS = Number(process.env.BENCH_SECONDS || 10);
 const CONCURRENCY = (process.env.BENCH_CONCURRENCY || "1,8").split(",").map(Number).filter((n) => n > 0);
 const MODES = (process.env.BENCH_MODES || "wrangler,workerd").split(",").map((m) => m.trim()).filter(Boolean);
-const COLD_RUNS = Number(process.env.BENCH_COLD_RUNS || 9);
+const COLD_RUNS = Number(process.env.BENCH_COLD_RUNS || 15);
 const WRANGLER_STARTS = Math.max(1, Number(process.env.BENCH_WRANGLER_STARTS || 3));
 const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS || 5));
 const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 5);
@@ -427,6 +428,7 @@ async function main() {
     ours: ["ours", oursWorkerOptions()],
     wasmFloor: ["WASM only", wasmFloorWorkerOptions()],
     wasmBindingsFloor: ["WASM+bindings", wasmBindingsFloorWorkerOptions()],
+    instantiatedFloor: ["ours, JS answer", instantiatedFloorWorkerOptions()],
     ...(SKIP_ORIGINAL ? {} : { original: ["original", originalOptions] }),
     ...(SKIP_PEER ? {} : { peer: ["peer", peerOptions] }),
   });

@@ -95,6 +95,33 @@ export class Grants extends DurableObject { run(command) { return command; } }`,
 }
 
 /**
+ * The cold-start floor of our own bundle: our Worker's three modules and
+ * bindings, loaded as ours is (index.js instantiates the WASM at load, runs
+ * its start function and worker-build's set-up, and the Grants class is
+ * ours), behind an entry whose `fetch` answers in JavaScript without calling
+ * into the WASM. Ours minus it is our first request's own cost: V8 compiling
+ * (lazily, on first call) and running the WASM functions that request
+ * reaches, and the provider's set-up from the environment.
+ */
+export function instantiatedFloorWorkerOptions() {
+  const ours = oursWorkerOptions();
+  const [shim, ...rest] = ours.modules;
+  return {
+    ...ours,
+    modules: [
+      {
+        type: "ESModule",
+        path: join(ROOT, "build", "worker", "instantiated-floor.mjs"),
+        contents: `export { Grants } from "./shim.mjs";
+export default { fetch() { return new Response("ok"); } };`,
+      },
+      shim,
+      ...rest,
+    ],
+  };
+}
+
+/**
  * Bundles a Worker's entry with esbuild as wrangler would (its npm
  * dependencies from bench/node_modules; the runtime's own `cloudflare:`
  * modules left to workerd) into target/bench/<name>-bundle/worker.mjs.

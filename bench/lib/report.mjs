@@ -190,6 +190,11 @@ export function coldStartTargets(cold, wranglerDev) {
       cold.wasmBindingsFloor?.medianFirstResponseMs,
       cold.original?.medianFirstResponseMs,
     ),
+    // Our bundle and bindings, loaded as ours (the WASM instantiated), answering in JavaScript.
+    workerdColdStartInstantiatedFloorAtMostOriginal: le(
+      cold.instantiatedFloor?.medianFirstResponseMs,
+      cold.original?.medianFirstResponseMs,
+    ),
     wranglerDevStartOursAtMostOriginal: le(wranglerDev.ours?.medianMs, wranglerDev.original?.medianMs),
   };
 }
@@ -249,7 +254,7 @@ export function printSummary(modes, { workerd: cold, wranglerDev, targets }) {
   const ms = (x) => (x ? `${fmt(x.medianFirstResponseMs ?? x.medianMs, 0)} ms` : "-");
   log(
     `  cold start (fresh workerd -> first response, medians): ours ${ms(cold.ours)}, original ${ms(cold.original)}, peer ${ms(cold.peer)}` +
-      ` (floor of any Worker loading our WASM: ${ms(cold.wasmFloor)}, with our bindings too: ${ms(cold.wasmBindingsFloor)});` +
+      ` (floor of any Worker loading our WASM: ${ms(cold.wasmFloor)}, with our bindings too: ${ms(cold.wasmBindingsFloor)}, our bundle answering in JavaScript: ${ms(cold.instantiatedFloor)});` +
       ` wrangler dev spawn -> first response: ours ${ms(wranglerDev.ours)}, original ${ms(wranglerDev.original)}, peer ${ms(wranglerDev.peer)}`,
   );
   log(`  cold start targets: ${Object.entries(targets).map(([k, v]) => `${k} ${verdict(v)}`).join(", ")}`);
