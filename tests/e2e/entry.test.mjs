@@ -117,3 +117,70 @@ describe("a request URL outside what the provider reads (src/protocol/url.rs)", 
     assert.equal((await w.mf.dispatchFetch(`http://foo.bar${DISCOVERY}`)).status, 200);
   });
 });
+
+describe("the entry after a critical error (src/workers/shim.mjs)", () => {
+  // The shim takes worker-build's Proxy'd `fetch` (and GrantsSql's `run`) once
+  // per isolate instead of constructing the entry per request; what those
+  // Proxies do on each call must still happen: rebuild the WASM instance once
+  // the panic hook (src/workers/init.rs) has marked `criticalError`. A test
+  // entry in front of ours marks it, as a panic would.
+  const worker = join(ROOT, "build", "worker");
+  const CRITICAL = "/__test/mark-critical";
+  let w;
+  before(async () => {
+    w = await startEntry({
+      modules: [
+        {
+          type: "ESModule",
+          path: join(worker, "critical-test.mjs"),
+          contents: `import shim from "./shim.mjs";
+export { Grants } from "./shim.mjs";
+export default {
+  fetch(request, env, ctx) {
+    if (new URL(request.url).pathname !== ${JSON.stringify(CRITICAL)}) return shim.fetch(request, env, ctx);
+    globalThis.__worker_init_state.criticalError = true;
+    return new Response("marked");
+  },
+};`,
+        },
+        { type: "ESModule", path: join(worker, "shim.mjs") },
+        { type: "ESModule", path: join(ROOT, "build", "index.js") },
+        { type: "CompiledWasm", path: join(ROOT, "build", "index_bg.wasm") },
+      ],
+      scriptPath: undefined,
+      modulesRules: undefined,
+      bindings: { TOKEN_MODE: "sealed" },
+      kvNamespaces: ["KV"],
+      durableObjects: { GRANTS: { className: "Grants", useSQLite: true } },
+    });
+  });
+  after(() => w?.mf.dispose());
+
+  const refresh = async (token, clientId) => {
+    const res = await fetch(`${w.base}/token`, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({ grant_type: "refresh_token", refresh_token: token, client_id: clientId }),
+    });
+    const body = await res.json();
+    assert.equal(res.status, 200, JSON.stringify(body));
+    return body.refresh_token;
+  };
+
+  test("cached_entry_still_rebuilds_the_wasm_after_a_panic: requests and grant commands answer on the new instance", async () => {
+    const { tokens, clientId } = await codeFlow(w.base, testKey("sk-"), { params: { resource: "https://mcp.example/mcp" } });
+    let token = await refresh(tokens.refresh_token, clientId);
+    for (let round = 1; round <= 2; round++) {
+      assert.equal(await (await fetch(w.base + CRITICAL)).text(), "marked");
+      const meta = await fetch(w.base + DISCOVERY);
+      assert.equal(meta.status, 200);
+      await meta.arrayBuffer();
+      // workerd flushes console output asynchronously.
+      const rebuilt = () => w.log.split("Reinitializing Wasm application").length - 1;
+      for (let i = 0; i < 40 && rebuilt() < round; i++) await new Promise((r) => setTimeout(r, 100));
+      assert.equal(rebuilt(), round, `rebuilt once per marked error\n${w.log}`);
+      // The grants object's GrantsSql, made on the old instance, is made again on the new one.
+      token = await refresh(token, clientId);
+    }
+  });
+});
