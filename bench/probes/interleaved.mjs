@@ -1,0 +1,126 @@
+#!/usr/bin/env node
+// Builds of our Worker and the protocol floor side by side in plain workerd,
+// one request at a time in turn: each iteration sends the same request (or
+// the whole passthrough flow) to every Worker, so that the machine's drift,
+// which moves every absolute number by 15-40% within an hour and rounds of a
+// few seconds by ±20% against each other, falls on all of them within
+// milliseconds. CPU is each workerd's threads' run time in nanoseconds
+// (/proc/<pid>/task/*/schedstat), not /proc/stat's 10 ms ticks. Prints, per
+// step, each Worker's µs per request and its ratio to the floor (median of
+// the rounds, and their range).
+//
+//   cp -r build /tmp/before      # the build to compare against
+//   ... change, make build ...
+//   node bench/probes/interleaved.mjs /tmp/before build
+//
+// Env: R rounds (default 6), N requests per step and round (300; a fifth of
+// that in flows), K the steps (metadata,register,consent,flow). With
+// TMPDIR=/dev/shm the runtimes' storage is on tmpfs (README, Performance).
+
+import { readdirSync, readFileSync } from "node:fs";
+import { basename, resolve } from "node:path";
+
+import { captureOurs, protocolFloorOptions } from "../lib/capture.mjs";
+import { oursWorkerOptions } from "../lib/coldstart.mjs";
+import { OURS_REDIRECT, authorizeUrl, oursFlow, pkcePair } from "../lib/flows.mjs";
+import { ROOT } from "../lib/paths.mjs";
+import { processTree, startMiniflare } from "../lib/runtime.mjs";
+
+const dirs = process.argv.slice(2);
+if (dirs.length === 0) dirs.push(resolve(ROOT, "build"));
+const R = Number(process.env.R || 6);
+const N = Number(process.env.N || 300);
+const STEPS = (process.env.K || "metadata,register,consent,flow").split(",");
+
+/** Our Worker's options with its modules taken from `dir` (a copy of build/). */
+function optionsFrom(dir) {
+  const options = oursWorkerOptions();
+  const build = resolve(ROOT, "build");
+  options.modules = options.modules.map((m) => ({ ...m, path: m.path.replace(build, resolve(dir)) }));
+  return options;
+}
+
+/** Nanoseconds of CPU the workerd processes under `rt` have run. */
+function runNs(rt) {
+  let ns = 0;
+  for (const p of processTree(rt.pid)) {
+    if (p.comm !== "workerd") continue;
+    for (const task of readdirSync(`/proc/${p.pid}/task`)) {
+      try {
+        ns += Number(readFileSync(`/proc/${p.pid}/task/${task}/schedstat`, "latin1").split(" ")[0]);
+      } catch {
+        /* the thread exited meanwhile */
+      }
+    }
+  }
+  return ns;
+}
+
+const workers = [];
+for (const [i, dir] of dirs.entries()) {
+  workers.push(await startMiniflare({ label: `${i}:${basename(resolve(dir))}`, options: optionsFrom(dir) }));
+}
+workers.push(await startMiniflare({ label: "floor", options: protocolFloorOptions(await captureOurs(workers[0].base)) }));
+
+try {
+  // One registration and one authorization URL, replayed at every Worker.
+  const first = workers[0].base;
+  const meta = await (await fetch(`${first}/.well-known/oauth-authorization-server`)).json();
+  const client = {
+    client_name: "interleaved client",
+    redirect_uris: [OURS_REDIRECT],
+    token_endpoint_auth_method: "none",
+    grant_types: ["authorization_code", "refresh_token"],
+    response_types: ["code"],
+  };
+  const registration = JSON.stringify(client);
+  const { client_id: clientId } = await (
+    await fetch(meta.registration_endpoint, { method: "POST", headers: { "content-type": "application/json" }, body: registration })
+  ).json();
+  const auth = authorizeUrl(meta, { clientId, redirectUri: OURS_REDIRECT, challenge: pkcePair().challenge, state: "s" }).toString();
+  const at = (rt, url) => url.replace(first, rt.base);
+  const step = {
+    metadata: (rt) => fetch(`${rt.base}/.well-known/oauth-authorization-server`),
+    register: (rt) =>
+      fetch(at(rt, meta.registration_endpoint), { method: "POST", headers: { "content-type": "application/json" }, body: registration }),
+    consent: (rt) => fetch(at(rt, auth)),
+    flow: (rt) => oursFlow(rt.base),
+  };
+  for (const name of STEPS) if (!step[name]) throw new Error(`unknown step ${name} (K=${STEPS})`);
+
+  const send = async (name, rt) => {
+    const res = await step[name](rt);
+    if (res instanceof Response) {
+      await res.arrayBuffer();
+      if (res.status >= 400) throw new Error(`${name} at ${rt.label}: HTTP ${res.status}`);
+    }
+  };
+  const us = {};
+  for (const name of STEPS) {
+    for (let i = 0; i < (name === "flow" ? 100 : 500); i++) for (const rt of workers) await send(name, rt); // V8 warms up
+  }
+  for (let round = 0; round < R; round++) {
+    for (const name of STEPS) {
+      const n = name === "flow" ? Math.ceil(N / 5) : N;
+      const before = workers.map(runNs);
+      // Each iteration starts at another Worker, so none is always first.
+      for (let i = 0; i < n; i++) for (let j = 0; j < workers.length; j++) await send(name, workers[(i + j) % workers.length]);
+      const after = workers.map(runNs);
+      workers.forEach((rt, j) => (us[`${name} ${rt.label}`] ??= []).push((after[j] - before[j]) / n / 1000));
+    }
+  }
+
+  const median = (v) => [...v].sort((a, b) => a - b)[v.length >> 1];
+  for (const name of STEPS) {
+    const floor = us[`${name} floor`];
+    const cells = workers.map((rt) => {
+      const own = us[`${name} ${rt.label}`];
+      const ratios = own.map((x, i) => x / floor[i]);
+      const range = `${Math.min(...ratios).toFixed(3)}-${Math.max(...ratios).toFixed(3)}`;
+      return `${rt.label} ${median(own).toFixed(0)} µs (${median(ratios).toFixed(3)}x [${range}])`;
+    });
+    console.log(`${name.padEnd(9)} ${cells.join("  ")}`);
+  }
+} finally {
+  for (const rt of workers) await rt.stop();
+}
