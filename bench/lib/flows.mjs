@@ -78,6 +78,15 @@ export function metadataStep(times, base) {
   });
 }
 
+/** The registration of a public client named `name` (PKCE, refresh tokens) with our redirect URI. */
+export const publicClient = (name) => ({
+  client_name: name,
+  redirect_uris: [OURS_REDIRECT],
+  token_endpoint_auth_method: "none",
+  grant_types: ["authorization_code", "refresh_token"],
+  response_types: ["code"],
+});
+
 /** The "register" step: dynamic client registration of `client`; the client_id. */
 export function registerStep(times, meta, client) {
   return timed(times, "register", async () => {

@@ -20,7 +20,7 @@
 import { resolve } from "node:path";
 
 import { oursWorkerOptions } from "../lib/coldstart.mjs";
-import { OURS_REDIRECT, OURS_STEPS, authorizeUrl, oursFlow, pkcePair } from "../lib/flows.mjs";
+import { OURS_REDIRECT, OURS_STEPS, authorizeUrl, oursFlow, pkcePair, publicClient } from "../lib/flows.mjs";
 import { measure } from "../lib/load.mjs";
 import { ROOT } from "../lib/paths.mjs";
 import { cpuDelta, startMiniflare } from "../lib/runtime.mjs";
@@ -46,13 +46,7 @@ function optionsFrom(dir) {
 /** The idempotent steps' requests against `base`, after one registration. */
 async function stepRequests(base) {
   const meta = await (await fetch(`${base}/.well-known/oauth-authorization-server`)).json();
-  const client = {
-    client_name: "ab client",
-    redirect_uris: [OURS_REDIRECT],
-    token_endpoint_auth_method: "none",
-    grant_types: ["authorization_code", "refresh_token"],
-    response_types: ["code"],
-  };
+  const client = publicClient("ab client");
   const register = () =>
     fetch(meta.registration_endpoint, {
       method: "POST",

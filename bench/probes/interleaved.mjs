@@ -22,7 +22,7 @@ import { basename, resolve } from "node:path";
 
 import { captureOurs, protocolFloorOptions } from "../lib/capture.mjs";
 import { oursWorkerOptions } from "../lib/coldstart.mjs";
-import { OURS_REDIRECT, authorizeUrl, oursFlow, pkcePair } from "../lib/flows.mjs";
+import { OURS_REDIRECT, authorizeUrl, oursFlow, pkcePair, publicClient } from "../lib/flows.mjs";
 import { ROOT } from "../lib/paths.mjs";
 import { processTree, startMiniflare } from "../lib/runtime.mjs";
 
@@ -66,14 +66,7 @@ try {
   // One registration and one authorization URL, replayed at every Worker.
   const first = workers[0].base;
   const meta = await (await fetch(`${first}/.well-known/oauth-authorization-server`)).json();
-  const client = {
-    client_name: "interleaved client",
-    redirect_uris: [OURS_REDIRECT],
-    token_endpoint_auth_method: "none",
-    grant_types: ["authorization_code", "refresh_token"],
-    response_types: ["code"],
-  };
-  const registration = JSON.stringify(client);
+  const registration = JSON.stringify(publicClient("interleaved client"));
   const { client_id: clientId } = await (
     await fetch(meta.registration_endpoint, { method: "POST", headers: { "content-type": "application/json" }, body: registration })
   ).json();
