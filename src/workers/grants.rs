@@ -4,10 +4,15 @@
 //! [`BoundGrants`], what the crate's own Worker passes to the core.
 //! Transport only: every decision is [`crate::grants::ledger::execute`]'s.
 
+use std::cell::RefCell;
+
 use super::js::{js_text, log_error};
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::{JsCast, JsValue};
-use wasm_bindgen_futures::{future_to_promise, JsFuture};
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen_futures::JsFuture;
+
+use super::adapter::Thenable;
 
 use crate::grants::ledger::{GrantCommand, GrantReply};
 use crate::store::grant_wire::decode_reply;
@@ -50,6 +55,41 @@ extern "C" {
 }
 
 // ---------------------------------------------------------------- the client
+
+thread_local! {
+    /// The best-effort calls of this isolate not answered yet
+    /// ([`GrantStore::call_later`]): a number and a start time (ms) each.
+    static LATER: RefCell<Later> = RefCell::new(Later::default());
+}
+
+#[derive(Default)]
+struct Later {
+    last: u64,
+    pending: Vec<(u64, f64)>,
+}
+
+/// Forgets the calls started `timeout_ms` or more before `now`, one log line each.
+fn log_overdue(now: f64, timeout_ms: u32) {
+    let overdue = LATER.with(|later| {
+        let pending = &mut later.borrow_mut().pending;
+        let before = pending.len();
+        pending.retain(|&(_, started)| now - started < f64::from(timeout_ms));
+        before - pending.len()
+    });
+    for _ in 0..overdue {
+        log_error(&format!("grant store failed (after the response): grant object: no answer within {timeout_ms} ms"));
+    }
+}
+
+/// Whether call `id` was still pending (not already logged as overdue); no longer.
+fn settle(id: u64) -> bool {
+    LATER.with(|later| {
+        let pending = &mut later.borrow_mut().pending;
+        let before = pending.len();
+        pending.retain(|&(n, _)| n != id);
+        pending.len() < before
+    })
+}
 
 /// [`GrantStore`] on the `Grants` Durable Object namespace: each call is one
 /// RPC call (`run`) to the subject's object (`idFromName(subject)`), which runs the
@@ -98,8 +138,7 @@ impl DurableGrants {
     /// (an RPC call takes no `AbortSignal`; the runtime ends it with the
     /// request).
     async fn exchange(&self, subject: &str, command: &str) -> Result<Option<String>, JsValue> {
-        let stub = self.namespace.get(&self.namespace.id_from_name(subject)?)?;
-        let call = stub.run(command)?;
+        let call = self.send(subject, command)?;
         let mut timer = JsValue::UNDEFINED;
         let ms = self.timeout_ms;
         let timeout = js_sys::Promise::new(&mut |resolve, _| timer = set_timeout(&resolve, ms));
@@ -107,6 +146,11 @@ impl DurableGrants {
         clear_timeout(&timer);
         // A reply is a string; the timer resolves to `undefined`.
         Ok(answer?.as_string())
+    }
+
+    /// The RPC call to `subject`'s object: the promise of its reply.
+    fn send(&self, subject: &str, command: &str) -> Result<js_sys::Promise, JsValue> {
+        self.namespace.get(&self.namespace.id_from_name(subject)?)?.run(command)
     }
 }
 
@@ -129,13 +173,36 @@ impl GrantStore for DurableGrants {
         let Some((ctx, wait_until)) = wait_until else {
             return self.call(subject, command).await.map(|_| ());
         };
-        let (grants, subject) = (self.clone(), subject.to_string());
-        let later = future_to_promise(async move {
-            if let Err(e) = grants.call(&subject, command).await {
-                log_error(&format!("grant store failed (after the response): {}", e.0));
-            }
-            Ok(JsValue::UNDEFINED)
+        // After the response no one waits: the RPC promise itself goes to
+        // `waitUntil`, and a call that has not answered within the timeout is
+        // logged by the next best-effort call of the isolate, not by a timer
+        // per call (a timer, a race and a Rust future per exchange cost up to
+        // 3% of a passthrough flow's CPU, README "Performance").
+        let now = js_sys::Date::now();
+        log_overdue(now, self.timeout_ms);
+        let body = crate::json::encode(&command);
+        let call = self.send(subject, &body).map_err(|e| StoreError(format!("grant object: {}", js_text(&e))))?;
+        let id = LATER.with(|later| {
+            let mut later = later.borrow_mut();
+            later.last += 1;
+            let id = later.last;
+            later.pending.push((id, now));
+            id
         });
+        // A reply is a string; a failure, an Error.
+        let on_settled = Closure::once_into_js(move |outcome: JsValue| {
+            if !settle(id) {
+                return; // already logged as overdue
+            }
+            let failure = match outcome.as_string() {
+                Some(text) => decode_reply(&text).err().map(|e| format!("not a grant reply: {e}")),
+                None => Some(js_text(&outcome)),
+            };
+            if let Some(why) = failure {
+                log_error(&format!("grant store failed (after the response): grant object: {why}"));
+            }
+        });
+        let later = call.unchecked_ref::<Thenable>().then_either(&on_settled, &on_settled);
         wait_until.call1(ctx, &later).map(|_| ()).map_err(|e| StoreError(js_text(&e)))
     }
 }
