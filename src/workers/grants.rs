@@ -68,27 +68,21 @@ struct Later {
     pending: Vec<(u64, f64)>,
 }
 
-/// Forgets the calls started `timeout_ms` or more before `now`, one log line each.
-fn log_overdue(now: f64, timeout_ms: u32) {
-    let overdue = LATER.with(|later| {
-        let pending = &mut later.borrow_mut().pending;
-        let before = pending.len();
-        pending.retain(|&(_, started)| now - started < f64::from(timeout_ms));
-        before - pending.len()
-    });
-    for _ in 0..overdue {
-        log_error(&format!("grant store failed (after the response): grant object: no answer within {timeout_ms} ms"));
-    }
-}
-
-/// Whether call `id` was still pending (not already logged as overdue); no longer.
-fn settle(id: u64) -> bool {
+/// Forgets the pending calls `done` picks; how many.
+fn forget(done: impl Fn(u64, f64) -> bool) -> usize {
     LATER.with(|later| {
         let pending = &mut later.borrow_mut().pending;
         let before = pending.len();
-        pending.retain(|&(n, _)| n != id);
-        pending.len() < before
+        pending.retain(|&(id, started)| !done(id, started));
+        before - pending.len()
     })
+}
+
+/// Forgets the calls started `timeout_ms` or more before `now`, one log line each.
+fn log_overdue(now: f64, timeout_ms: u32) {
+    for _ in 0..forget(|_, started| now - started >= f64::from(timeout_ms)) {
+        log_error(&format!("grant store failed (after the response): grant object: no answer within {timeout_ms} ms"));
+    }
 }
 
 /// [`GrantStore`] on the `Grants` Durable Object namespace: each call is one
@@ -191,7 +185,7 @@ impl GrantStore for DurableGrants {
         });
         // A reply is a string; a failure, an Error.
         let on_settled = Closure::once_into_js(move |outcome: JsValue| {
-            if !settle(id) {
+            if forget(|n, _| n == id) == 0 {
                 return; // already logged as overdue
             }
             let failure = match outcome.as_string() {
