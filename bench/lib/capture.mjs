@@ -2,6 +2,7 @@
 // (bench/protocol-floor/worker.mjs): one flow through oursFlow, each response
 // recorded, its per-flow values replaced by placeholders.
 
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
 import { tapResponses } from "./client.mjs";
@@ -58,5 +59,24 @@ export function protocolFloorOptions(canned) {
     // As ours: one object per subject, SQLite storage.
     durableObjects: { GRANTS: { className: "Grants", useSQLite: true } },
     bindings: { CANNED: JSON.stringify(canned) },
+  };
+}
+
+/**
+ * Miniflare options for the byte floor (bench/byte-floor/worker.mjs): the
+ * protocol floor with its requests and responses handed through a WASM's
+ * memory. Its echo.wasm is compiled here from echo.wat (binaryen, npm).
+ */
+export async function byteFloorOptions(canned) {
+  const dir = join(ROOT, "bench", "byte-floor");
+  const { default: binaryen } = await import("binaryen");
+  const module = binaryen.parseText(readFileSync(join(dir, "echo.wat"), "utf8"));
+  if (!module.validate()) throw new Error("bench/byte-floor/echo.wat: not a valid module");
+  writeFileSync(join(dir, "echo.wasm"), module.emitBinary());
+  module.dispose();
+  return {
+    ...protocolFloorOptions(canned),
+    scriptPath: join(dir, "worker.mjs"),
+    modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"] }],
   };
 }

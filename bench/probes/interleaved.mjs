@@ -14,13 +14,14 @@
 //   node bench/probes/interleaved.mjs /tmp/before build
 //
 // Env: R rounds (default 6), N requests per step and round (300; a fifth of
-// that in flows), K the steps (metadata,register,consent,flow). With
-// TMPDIR=/dev/shm the runtimes' storage is on tmpfs (README, Performance).
+// that in flows), K the steps (metadata,register,consent,flow), BYTES=1 adds
+// the byte floor (bench/byte-floor/worker.mjs). With TMPDIR=/dev/shm the
+// runtimes' storage is on tmpfs (README, Performance).
 
 import { readdirSync, readFileSync } from "node:fs";
 import { basename, resolve } from "node:path";
 
-import { captureOurs, protocolFloorOptions } from "../lib/capture.mjs";
+import { byteFloorOptions, captureOurs, protocolFloorOptions } from "../lib/capture.mjs";
 import { oursWorkerOptions } from "../lib/coldstart.mjs";
 import { OURS_REDIRECT, authorizeUrl, oursFlow, pkcePair, publicClient } from "../lib/flows.mjs";
 import { ROOT } from "../lib/paths.mjs";
@@ -60,7 +61,9 @@ const workers = [];
 for (const [i, dir] of dirs.entries()) {
   workers.push(await startMiniflare({ label: `${i}:${basename(resolve(dir))}`, options: optionsFrom(dir) }));
 }
-workers.push(await startMiniflare({ label: "floor", options: protocolFloorOptions(await captureOurs(workers[0].base)) }));
+const canned = await captureOurs(workers[0].base);
+if (process.env.BYTES === "1") workers.push(await startMiniflare({ label: "bytes", options: await byteFloorOptions(canned) }));
+workers.push(await startMiniflare({ label: "floor", options: protocolFloorOptions(canned) }));
 
 try {
   // One registration and one authorization URL, replayed at every Worker.

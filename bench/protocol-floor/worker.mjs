@@ -48,24 +48,48 @@ export class Grants extends DurableObject {
 
 const b64url = (bytes) => btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
 
-function reply(spec, body = spec.body, extra = []) {
-  return new Response(body || null, { status: spec.status, headers: [...spec.headers, ...extra] });
+/**
+ * Response headers in the form the runtime reads fastest: an object when
+ * every name is unique, else a Headers (an array of pairs, the obvious form,
+ * costs workerd about 2 µs more per pair: 8 headers 30 against 14 µs per
+ * Response, measured).
+ */
+export function headersOf(pairs) {
+  if (new Set(pairs.map(([name]) => name)).size === pairs.length) return Object.fromEntries(pairs);
+  const headers = new Headers();
+  for (const [name, value] of pairs) headers.append(name, value);
+  return headers;
 }
 
-export default {
-  async fetch(request, env) {
+/** A canned response: `spec`'s status and headers (with `extra`), `body` as its body. */
+function reply(spec, body = spec.body, extra) {
+  spec.init ??= headersOf(spec.headers);
+  const headers = extra ? headersOf([...spec.headers, ...extra]) : spec.init;
+  return new Response(body || null, { status: spec.status, headers });
+}
+
+/** A request's body as text. */
+const bodyText = (request) => request.text();
+
+/**
+ * The floor's fetch handler, reading bodies with `text` and answering
+ * through `respond` (reply's signature); bench/byte-floor passes ones that
+ * hand the request and the response through WASM memory.
+ */
+export const floorFetch = (respond, text = bodyText) =>
+  async function fetch(request, env) {
     canned ??= JSON.parse(env.CANNED);
     const url = new URL(request.url);
     switch (url.pathname) {
       case "/.well-known/oauth-authorization-server":
-        return reply(canned.metadata, canned.metadata.body.replaceAll("{{origin}}", url.origin));
+        return respond(canned.metadata, canned.metadata.body.replaceAll("{{origin}}", url.origin));
       case "/register":
-        await request.text();
-        return reply(canned.register);
+        await text(request);
+        return respond(canned.register);
       case "/authorize": {
         // The consent page carries the authorization request back in its form.
-        if (request.method === "GET") return reply(canned.consent, canned.consent.body.replace("{{request}}", encodeURIComponent(url.search.slice(1))));
-        const form = new URLSearchParams(await request.text());
+        if (request.method === "GET") return respond(canned.consent, canned.consent.body.replace("{{request}}", encodeURIComponent(url.search.slice(1))));
+        const form = new URLSearchParams(await text(request));
         const asked = new URLSearchParams(decodeURIComponent(form.get("request")));
         const code = b64url(crypto.getRandomValues(new Uint8Array(32)));
         const grant = JSON.stringify({ key: form.get("api_key"), challenge: asked.get("code_challenge"), client_id: asked.get("client_id") });
@@ -73,10 +97,10 @@ export default {
         await env.KV.put(`code:${code}`, grant.padEnd(400), { expirationTtl: 660 });
         const to = new URL(asked.get("redirect_uri"));
         to.search = new URLSearchParams({ code, state: asked.get("state"), iss: url.origin });
-        return reply(canned.approve, "", [["location", to.href]]);
+        return respond(canned.approve, "", [["location", to.href]]);
       }
       case "/token": {
-        const form = new URLSearchParams(await request.text());
+        const form = new URLSearchParams(await text(request));
         const key = `code:${form.get("code")}`;
         const grant = JSON.parse(await env.KV.get(key));
         await env.KV.delete(key);
@@ -88,9 +112,10 @@ export default {
         };
         const stub = env.GRANTS.get(env.GRANTS.idFromName(`sub:${grant.key}`));
         await stub.run(JSON.stringify({ create: { record } }));
-        return reply(canned.token, canned.token.body.replace("{{key}}", grant.key));
+        return respond(canned.token, canned.token.body.replace("{{key}}", grant.key));
       }
     }
     return new Response("not found", { status: 404 });
-  },
-};
+  };
+
+export default { fetch: floorFetch(reply) };

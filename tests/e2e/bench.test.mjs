@@ -1,12 +1,13 @@
 // `make bench`'s own parts against the built Worker in plain workerd, so that
 // a change to the Worker that would break the benchmark fails here first:
 // the flow the bench drives, the capture of our responses, and the protocol
-// floor (bench/protocol-floor/) answering that same flow from the capture.
+// floor (bench/protocol-floor/) answering that same flow from the capture, and
+// the byte floor (bench/byte-floor/, the probe's) doing the same through WASM.
 
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 
-import { captureOurs, protocolFloorOptions, recordFlow } from "../../bench/lib/capture.mjs";
+import { byteFloorOptions, captureOurs, protocolFloorOptions, recordFlow } from "../../bench/lib/capture.mjs";
 import { oursWorkerOptions } from "../../bench/lib/coldstart.mjs";
 import { OURS_STEPS, noopFlow, oursFlow } from "../../bench/lib/flows.mjs";
 import { cpuDelta, startMiniflare } from "../../bench/lib/runtime.mjs";
@@ -20,13 +21,16 @@ async function headerNames(base) {
 describe("make bench's flows, capture and protocol floor", () => {
   let ours;
   let floor;
+  let bytes;
   let canned;
   before(async () => {
     ours = await startMiniflare({ label: "ours", options: oursWorkerOptions() });
     canned = await captureOurs(ours.base);
     floor = await startMiniflare({ label: "protocol floor", options: protocolFloorOptions(canned) });
+    bytes = await startMiniflare({ label: "byte floor", options: await byteFloorOptions(canned) });
   });
   after(async () => {
+    await bytes?.stop();
     await floor?.stop();
     await ours?.stop();
   });
@@ -60,5 +64,19 @@ describe("make bench's flows, capture and protocol floor", () => {
     const times = await oursFlow(floor.base);
     assert.deepEqual(times.map(([step]) => step), OURS_STEPS);
     assert.deepEqual(await headerNames(floor.base), await headerNames(ours.base));
+  });
+
+  test("the byte floor answers the same flow as the protocol floor: statuses, headers and bodies", async () => {
+    const times = await oursFlow(bytes.base);
+    assert.deepEqual(times.map(([step]) => step), OURS_STEPS);
+    const [viaWasm, plain] = [await recordFlow(bytes.base), await recordFlow(floor.base)];
+    const bare = (base) => (r) => ({
+      status: r.status,
+      headers: Object.entries(r.headers.raw).filter(([n]) => n !== "date" && n !== "location"),
+      // The per-flow values (the code, the typed key) differ from flow to flow.
+      body: r.text().replaceAll(base, "{{origin}}").replace(/"access_token":"[^"]*"/, "").replace(/name="request"[^>]*/, ""),
+    });
+    assert.deepEqual(viaWasm.map(bare(bytes.base)), plain.map(bare(floor.base)));
+    assert.ok(viaWasm[2].headers.raw["set-cookie"], "the consent page's cookie is kept");
   });
 });
