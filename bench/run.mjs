@@ -53,11 +53,15 @@
 // records the passthrough approval), but checks and encrypts nothing: the
 // least any Worker speaking our flow's messages spends here. Against the
 // peer it is a lower bound too (protocol floor / peer): the sealed flow
-// does all of its storage operations and more.
+// does all of its storage operations and more. "Byte floor" (plain workerd
+// too, bench/byte-floor/): the protocol floor with each request and response
+// handed through a WASM's memory as bytes, the fewest crossings a Worker
+// written in WASM could make, its WASM doing nothing but copy: byte floor /
+// protocol floor is what such a Worker pays before any work.
 //
 // The measurements of one mode run interleaved: all implementations are up
 // at once, and each concurrency runs BENCH_ROUNDS rounds of ours, its floor,
-// the protocol floor, ours sealed, the refresh loop, the consent POST loop,
+// the protocol floor, the byte floor, ours sealed, the refresh loop, the consent POST loop,
 // the peer, its floor, the original, its floor and the JS+KV floor, summed
 // per measurement (so that the machine's drift falls on all alike). Each
 // implementation first runs unrecorded (BENCH_WARMUP_SECONDS): V8 optimizes
@@ -102,7 +106,7 @@ import os from "node:os";
 import { join } from "node:path";
 
 import { benchConfigForOurs } from "./lib/config.mjs";
-import { captureOurs, protocolFloorOptions } from "./lib/capture.mjs";
+import { byteFloorOptions, captureOurs, protocolFloorOptions } from "./lib/capture.mjs";
 import {
   coldStarts,
   instantiatedFloorWorkerOptions,
@@ -235,7 +239,9 @@ async function benchMode(mode, starters) {
         log(`  ${label}: example MCP server started in ${fmt(rts[label].mcpStartMs, 0)} ms on ${rts[label].mcp.base}`);
       }
     }
-    delete out.protocolFloor; // reported with ours
+    // Reported with ours.
+    delete out.protocolFloor;
+    delete out.byteFloor;
     // Warm-up (not recorded), the same time for each: V8 compiles hot code
     // again, optimized, after it has run a while (a fresh isolate of ours
     // spends up to twice the CPU per flow for its first ~600 flows).
@@ -243,7 +249,7 @@ async function benchMode(mode, starters) {
     if (rts.sealed) await warmUp(rts.sealed, sealedFlow, SEALED_STEPS, WARMUP_SECONDS);
     if (rts.peer) await warmUp(rts.peer, peerFlow, PEER_STEPS, WARMUP_SECONDS);
     if (rts.original) await warmUp(rts.original, originalFlow, ORIGINAL_STEPS, WARMUP_SECONDS);
-    if (rts.protocolFloor) await warmUp(rts.protocolFloor, oursFlow, OURS_STEPS, Math.min(2, WARMUP_SECONDS));
+    for (const label of ["protocolFloor", "byteFloor"]) if (rts[label]) await warmUp(rts[label], oursFlow, OURS_STEPS, Math.min(2, WARMUP_SECONDS));
     for (const label of ["ours", "protocolFloor", "original"]) if (rts[label]) await warmUp(rts[label], noopFlow, NOOP_STEPS, Math.min(1, WARMUP_SECONDS));
     if (rts.peer) await warmUp(rts.peer, noop6Flow, NOOP6_STEPS, Math.min(1, WARMUP_SECONDS));
     // Refresh lineages, one per client at the highest concurrency, begun by sealed flows.
@@ -251,7 +257,7 @@ async function benchMode(mode, starters) {
     if (rts.sealed) await warmUp(rts.sealed.provider, refreshFlow(lineages), REFRESH_STEPS, Math.min(2, WARMUP_SECONDS));
     for (const c of CONCURRENCY) {
       const slices = {
-        ours: [], floor: [], protocolFloor: [], sealed: [], refresh: [], consentPost: [], peer: [], peerFloor: [], original: [], originalFloor: [], kvFloor: [],
+        ours: [], floor: [], protocolFloor: [], byteFloor: [], sealed: [], refresh: [], consentPost: [], peer: [], peerFloor: [], original: [], originalFloor: [], kvFloor: [],
       };
       const seconds = SECONDS / ROUNDS;
       const timed = (runtime, flow, steps) => measure({ runtime, flow, steps, concurrency: c, seconds });
@@ -263,6 +269,7 @@ async function benchMode(mode, starters) {
         slices.ours.push(ours);
         slices.floor.push(await counted(rts.ours, noopFlow, NOOP_STEPS, flows));
         if (rts.protocolFloor) slices.protocolFloor.push(await counted(rts.protocolFloor, oursFlow, OURS_STEPS, flows));
+        if (rts.byteFloor) slices.byteFloor.push(await counted(rts.byteFloor, oursFlow, OURS_STEPS, flows));
         if (rts.sealed) {
           slices.sealed.push(await timed(rts.sealed, sealedFlow, SEALED_STEPS));
           const refresh = await timed(rts.sealed.provider, refreshFlow(lineages), REFRESH_STEPS);
@@ -284,7 +291,13 @@ async function benchMode(mode, starters) {
         }
       }
       const sum = (key, label) => (slices[key].length ? summarize(slices[key], label) : undefined);
-      const run = { concurrency: c, flows: sum("ours", "ours"), floor: sum("floor", "ours floor"), protocolFloor: sum("protocolFloor", "protocol floor") };
+      const run = {
+        concurrency: c,
+        flows: sum("ours", "ours"),
+        floor: sum("floor", "ours floor"),
+        protocolFloor: sum("protocolFloor", "protocol floor"),
+        byteFloor: sum("byteFloor", "byte floor"),
+      };
       // CPU ms per flow of each measurement in each round: how much the ratios move between rounds.
       const perFlow = (slice) => (slice ? slice.cpu.workerdMs / (slice.ok + slice.failed) : null);
       const perSec = (slice) => (slice ? slice.ok / (slice.wallMs / 1000) : null);
@@ -294,6 +307,7 @@ async function benchMode(mode, starters) {
           ours: perFlow(slices.ours[i]),
           floor: perFlow(slices.floor[i]),
           protocolFloor: perFlow(slices.protocolFloor[i]),
+          byteFloor: perFlow(slices.byteFloor[i]),
           sealed: perFlow(sealed),
           sealedProvider: sealed ? Object.entries(sealed.cpu.byRole).filter(([r]) => !r.startsWith("resource ")).reduce((a, [, v]) => a + v, 0) / (sealed.ok + sealed.failed) : null,
           refresh: perFlow(slices.refresh[i]),
@@ -310,6 +324,7 @@ async function benchMode(mode, starters) {
       printRun(run.flows, OURS_STEPS);
       printRun(run.floor, []);
       if (run.protocolFloor) printRun(run.protocolFloor, []);
+      if (run.byteFloor) printRun(run.byteFloor, []);
       out.ours.runs.push(run);
       if (rts.sealed) {
         const sealed = { concurrency: c, flows: sum("sealed", "ours sealed"), refresh: sum("refresh", "refresh"), consentPost: sum("consentPost", "consent POST") };
@@ -411,8 +426,10 @@ async function main() {
         : () => startMiniflare({ label, options });
     const starters = { ours: start("ours", oursConfig, oursWorkerOptions()) };
     if (mode === "workerd") {
-      starters.protocolFloor = async (started) =>
-        startMiniflare({ label: "protocol floor", options: protocolFloorOptions(await captureOurs(started.ours.base)) });
+      let canned;
+      const capture = async (started) => (canned ??= await captureOurs(started.ours.base));
+      starters.protocolFloor = async (started) => startMiniflare({ label: "protocol floor", options: protocolFloorOptions(await capture(started)) });
+      starters.byteFloor = async (started) => startMiniflare({ label: "byte floor", options: await byteFloorOptions(await capture(started)) });
     }
     if (!SKIP_SEALED) starters.sealed = () => startSealed({ mode, oursConfig, verbose: VERBOSE });
     if (!SKIP_PEER) starters.peer = start("peer", PEER_CONFIG, peerOptions);

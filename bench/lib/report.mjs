@@ -4,7 +4,7 @@
 //
 // A mode's results: { ours, sealed, peer, original }, each { startMs, runs }
 // with one run per concurrency of summarize()'d measurements:
-//   ours.runs[i]     { concurrency, flows, floor, protocolFloor?, rounds }
+//   ours.runs[i]     { concurrency, flows, floor, protocolFloor?, byteFloor?, rounds }
 //   sealed.runs[i]   { concurrency, flows, refresh, consentPost }
 //   peer.runs[i]     { concurrency, flows, floor }
 //   original.runs[i] { concurrency, flows, floor, kvFloor }
@@ -75,6 +75,8 @@ export function compare(m) {
       floorCpuMsPerFlow: cpu(run.floor),
       // Our five responses replayed by a JS Worker that does the same KV operations (plain workerd only).
       protocolFloorCpuMsPerFlow: cpu(run.protocolFloor),
+      // The same behind one byte crossing into a WASM each way per request (plain workerd only).
+      byteFloorCpuMsPerFlow: cpu(run.byteFloor),
       // Ours sealed: the provider's processes and the example MCP server's, which opens the token.
       sealedFlowsPerSec: fps(sealed?.flows),
       sealedFailed: sealed?.flows.failed ?? null,
@@ -101,6 +103,9 @@ export function compare(m) {
     };
     Object.assign(cmp, {
       cpuOursOverProtocolFloor: ratio(cmp.oursCpuMsPerFlow, cmp.protocolFloorCpuMsPerFlow),
+      // What a Worker written in WASM pays above the protocol floor before any work, and ours above that.
+      cpuByteFloorOverProtocolFloor: ratio(cmp.byteFloorCpuMsPerFlow, cmp.protocolFloorCpuMsPerFlow),
+      cpuOursOverByteFloor: ratio(cmp.oursCpuMsPerFlow, cmp.byteFloorCpuMsPerFlow),
       cpuSealedOverPeer: ratio(cmp.sealedCpuMsPerFlow, cmp.peerCpuMsPerFlow),
       throughputSealedOverPeer: ratio(cmp.sealedFlowsPerSec, cmp.peerFlowsPerSec),
       cpuSealedOverPassthrough: ratio(cmp.sealedCpuMsPerFlow, cmp.oursCpuMsPerFlow),
@@ -132,6 +137,8 @@ export function compare(m) {
     };
     cmp.roundRanges = {
       cpuOursOverProtocolFloor: range("ours", "protocolFloor"),
+      cpuByteFloorOverProtocolFloor: range("byteFloor", "protocolFloor"),
+      cpuOursOverByteFloor: range("ours", "byteFloor"),
       cpuSealedOverPeer: range("sealed", "peer"),
       throughputSealedOverPeer: range("sealedFlowsPerSec", "peerFlowsPerSec"),
       cpuSealedOverPassthrough: range("sealed", "ours"),
@@ -220,6 +227,7 @@ export function printSummary(modes, { workerd: cold, wranglerDev, targets }) {
       line("ours passthrough", ours.flows, { extra: " (5 requests)" });
       line("floor (5 no-op)", ours.floor);
       line("protocol floor", ours.protocolFloor);
+      line("byte floor", ours.byteFloor);
       line("ours sealed + open", sealed?.flows, {
         extra: ` (6 requests; provider ${fmt(c.sealedProviderCpuMsPerFlow, 3)} + resource server ${fmt(c.sealedResourceCpuMsPerFlow, 3)} ms)`,
       });
@@ -232,7 +240,8 @@ export function printSummary(modes, { workerd: cold, wranglerDev, targets }) {
       line("JS+KV floor", orig?.kvFloor);
       const r = c.roundRanges;
       const parts = [
-        `passthrough/protocol floor CPU ${fmt(c.cpuOursOverProtocolFloor, 3)}×${span(r.cpuOursOverProtocolFloor, 3)} (≤ ${TARGETS.passthroughOverProtocolFloorCpuMax})`,
+        `passthrough/protocol floor CPU ${fmt(c.cpuOursOverProtocolFloor, 3)}×${span(r.cpuOursOverProtocolFloor, 3)} (≤ ${TARGETS.passthroughOverProtocolFloorCpuMax}` +
+          (c.byteFloorCpuMsPerFlow ? `; byte floor/protocol floor ${fmt(c.cpuByteFloorOverProtocolFloor, 3)}×${span(r.cpuByteFloorOverProtocolFloor, 3)})` : ")"),
         `sealed/peer CPU ${fmt(c.cpuSealedOverPeer, 3)}×${span(r.cpuSealedOverPeer, 3)} (≤ ${TARGETS.sealedOverPeerCpuMax}` +
           (c.protocolFloorCpuMsPerFlow ? `; no Worker below protocol floor/peer ${fmt(c.cpuProtocolFloorOverPeer, 3)}×${span(r.cpuProtocolFloorOverPeer, 3)})` : ")"),
         `sealed/peer flows/s ${fmt(c.throughputSealedOverPeer, 2)}×${span(r.throughputSealedOverPeer, 2)}` +
