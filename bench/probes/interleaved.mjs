@@ -14,7 +14,8 @@
 //   node bench/probes/interleaved.mjs /tmp/before build
 //
 // Env: R rounds (default 6), N requests per step and round (300; a fifth of
-// that in flows), K the steps (metadata,register,consent,flow), BYTES=1 adds
+// that in flows), K the steps (metadata,register,consent,flow), W the
+// warm-up (1: 500 requests per step, 100 flows, before the rounds), BYTES=1 adds
 // the byte floor (bench/byte-floor/worker.mjs). With TMPDIR=/dev/shm the
 // runtimes' storage is on tmpfs (README, Performance).
 
@@ -32,6 +33,7 @@ if (dirs.length === 0) dirs.push(resolve(ROOT, "build"));
 const R = Number(process.env.R || 6);
 const N = Number(process.env.N || 300);
 const STEPS = (process.env.K || "metadata,register,consent,flow").split(",");
+const WARM = Number(process.env.W || 1);
 
 /** Our Worker's options with its modules taken from `dir` (a copy of build/). */
 function optionsFrom(dir) {
@@ -93,7 +95,7 @@ try {
   };
   const us = {};
   for (const name of STEPS) {
-    for (let i = 0; i < (name === "flow" ? 100 : 500); i++) for (const rt of workers) await send(name, rt); // V8 warms up
+    for (let i = 0; i < (name === "flow" ? 100 : 500) * WARM; i++) for (const rt of workers) await send(name, rt); // V8 warms up
   }
   for (let round = 0; round < R; round++) {
     for (const name of STEPS) {
