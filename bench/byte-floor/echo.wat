@@ -1,6 +1,6 @@
 ;; The byte floor's WASM (bench/byte-floor/worker.mjs): `echo` copies `len`
 ;; bytes from `src` to `dst`, byte by byte, and returns `len`. Compiled to
-;; echo.wasm by bench/probes/interleaved.mjs (binaryen, from npm).
+;; echo.wasm by byteFloorOptions in bench/lib/capture.mjs (binaryen, from npm).
 (module
   (memory (export "memory") 4)
   (func (export "echo") (param $src i32) (param $len i32) (param $dst i32) (result i32)

@@ -1,4 +1,5 @@
-// The byte floor, for `node bench/probes/interleaved.mjs` with BYTES=1: the
+// The byte floor, for `make bench` (plain workerd) and the interleaved probe
+// (`BYTES=1 node bench/probes/interleaved.mjs`): the
 // protocol floor (bench/protocol-floor/worker.mjs: the same canned responses
 // and storage operations), with each request and each response handed
 // through a WASM's memory as bytes, the fewest crossings a Worker written in
