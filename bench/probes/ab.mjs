@@ -17,12 +17,10 @@
 // seconds per flow round (3), C concurrency of the flows (1). With
 // TMPDIR=/dev/shm the runtimes' storage is on tmpfs (README, Performance).
 
-import { resolve } from "node:path";
 
 import { oursWorkerOptions } from "../lib/coldstart.mjs";
 import { OURS_REDIRECT, OURS_STEPS, authorizeUrl, oursFlow, pkcePair, publicClient } from "../lib/flows.mjs";
 import { measure } from "../lib/load.mjs";
-import { ROOT } from "../lib/paths.mjs";
 import { cpuDelta, startMiniflare } from "../lib/runtime.mjs";
 
 const [dirA, dirB, what = "steps"] = process.argv.slice(2);
@@ -34,14 +32,6 @@ const R = Number(process.env.R || 10);
 const N = Number(process.env.N || 1000);
 const S = Number(process.env.S || 3);
 const C = Number(process.env.C || 1);
-
-/** Our Worker's options with its modules taken from `dir` (a copy of build/). */
-function optionsFrom(dir) {
-  const options = oursWorkerOptions();
-  const build = resolve(ROOT, "build");
-  options.modules = options.modules.map((m) => ({ ...m, path: m.path.replace(build, resolve(dir)) }));
-  return options;
-}
 
 /** The idempotent steps' requests against `base`, after one registration. */
 async function stepRequests(base) {
@@ -91,8 +81,8 @@ async function flowRound(rt, acc) {
 const median = (values) => [...values].sort((a, b) => a - b)[values.length >> 1];
 
 const runtimes = [
-  await startMiniflare({ label: "A", options: optionsFrom(dirA) }),
-  await startMiniflare({ label: "B", options: optionsFrom(dirB) }),
+  await startMiniflare({ label: "A", options: oursWorkerOptions({}, dirA) }),
+  await startMiniflare({ label: "B", options: oursWorkerOptions({}, dirB) }),
 ];
 const results = { A: {}, B: {} };
 try {

@@ -35,14 +35,6 @@ const N = Number(process.env.N || 300);
 const STEPS = (process.env.K || "metadata,register,consent,flow").split(",");
 const WARM = Number(process.env.W || 1);
 
-/** Our Worker's options with its modules taken from `dir` (a copy of build/). */
-function optionsFrom(dir) {
-  const options = oursWorkerOptions();
-  const build = resolve(ROOT, "build");
-  options.modules = options.modules.map((m) => ({ ...m, path: m.path.replace(build, resolve(dir)) }));
-  return options;
-}
-
 /** Nanoseconds of CPU the workerd processes under `rt` have run. */
 function runNs(rt) {
   let ns = 0;
@@ -61,7 +53,7 @@ function runNs(rt) {
 
 const workers = [];
 for (const [i, dir] of dirs.entries()) {
-  workers.push(await startMiniflare({ label: `${i}:${basename(resolve(dir))}`, options: optionsFrom(dir) }));
+  workers.push(await startMiniflare({ label: `${i}:${basename(resolve(dir))}`, options: oursWorkerOptions({}, dir) }));
 }
 const canned = await captureOurs(workers[0].base);
 if (process.env.BYTES === "1") workers.push(await startMiniflare({ label: "bytes", options: await byteFloorOptions(canned) }));

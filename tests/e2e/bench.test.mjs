@@ -2,7 +2,7 @@
 // a change to the Worker that would break the benchmark fails here first:
 // the flow the bench drives, the capture of our responses, and the protocol
 // floor (bench/protocol-floor/) answering that same flow from the capture, and
-// the byte floor (bench/byte-floor/, the probe's) doing the same through WASM.
+// the byte floor (bench/byte-floor/) doing the same through WASM.
 
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
