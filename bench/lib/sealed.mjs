@@ -66,13 +66,19 @@ export function benchSecret() {
   return secret;
 }
 
-/** Miniflare options for the built example MCP server, sealed, opening tokens with `key`. */
-export function mcpWorkerOptions({ authorizationServer, key }) {
+/**
+ * Miniflare options for the built example MCP server (its entry
+ * build/worker/shim.mjs, as wrangler.toml's `main`), sealed, opening tokens
+ * with `key`; `dir` is the build directory (a copy of build/, for A/B runs).
+ */
+export function mcpWorkerOptions({ authorizationServer, key, dir = join(MCP_DIR, "build") }) {
   const toml = readWranglerToml(join(MCP_DIR, "wrangler.toml"));
   return {
-    modules: true,
-    scriptPath: join(MCP_DIR, "build", "index.js"),
-    modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"] }],
+    modules: [
+      { type: "ESModule", path: join(dir, "worker", "shim.mjs") },
+      { type: "ESModule", path: join(dir, "index.js") },
+      { type: "CompiledWasm", path: join(dir, "index_bg.wasm") },
+    ],
     compatibilityDate: toml.compatibilityDate,
     compatibilityFlags: toml.compatibilityFlags,
     bindings: { ...toml.vars, AUTHORIZATION_SERVER: authorizationServer, TOKEN_MODE: "sealed", RESOURCE_KEY: key },

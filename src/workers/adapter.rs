@@ -142,7 +142,7 @@ pub async fn handle_raw_with<S: Store, G: GrantStore>(
         return Ok(None);
     }
     install_p256();
-    let request = read_request(req, url, MAX_BODY, HeaderSet::Provider).await?;
+    let request = read_request(req, url, MAX_BODY, HeaderSet::Only(crate::http::REQUEST_HEADERS)).await?;
     let (now, seed) = clock_and_seed()?;
     match provider.handle_with(&request, store, grants, now, seed).await {
         Some(response) => Ok(Some(to_raw(response)?)),
@@ -194,22 +194,53 @@ pub fn respond<S: Store + 'static, G: GrantStore + 'static>(
         Err(e) => return Some(settled(Err(e))),
     };
     let stores = (store, grants());
-    let (mut request, read_body) = request_head(req, url, MAX_BODY, HeaderSet::Provider);
-    if !read_body {
-        return Some(answer(provider, request, stores));
-    }
-    let Ok(body) = req.array_buffer() else {
-        return Some(answer(provider, request, stores));
+    let head = request_head(req, url, MAX_BODY, HeaderSet::Only(crate::http::REQUEST_HEADERS));
+    Some(with_body(req, head, move |request| answer(provider, request, stores)))
+}
+
+/// Answers a Worker's request with `handler`, for a Worker with its own
+/// `fetch` export (a resource server such as `examples/mcp-server`): the
+/// `Response` itself when `handler`'s future is ready at once, else a
+/// `Promise` of it, so a request that waits for nothing costs no async
+/// runtime. Of the request's headers only those named in `headers` are
+/// copied (lowercase; each is read from the runtime, and a client sends
+/// many nobody reads); name `content-length` to have a body declared larger
+/// than `max_body` left unread (the core's request then has a body of
+/// `max_body + 1` bytes, so the handler answers 413). A URL the core
+/// cannot read is a 400; a runtime error while answering, a logged 500.
+pub fn serve<F, Fut>(req: &web_sys::Request, max_body: usize, headers: &'static [&'static str], handler: F) -> JsValue
+where
+    F: FnOnce(crate::Request) -> Fut + 'static,
+    Fut: Future<Output = crate::Response> + 'static,
+{
+    let Ok(url) = crate::Url::parse(&req.url()) else {
+        let refused = crate::protocol::error::json_error(400, "invalid_request", "the request URL could not be read");
+        return settled(to_raw(refused));
     };
-    // Called once, with the body or with the reason it could not be read
-    // (then answered as an empty body, as `read_request` does).
+    let head = request_head(req, url, max_body, HeaderSet::Only(headers));
+    with_body(req, head, move |request| sync_first(async move { to_raw(handler(request).await) }))
+}
+
+/// Calls `then` with the request once its body is read: at once when it
+/// has none to read, else from the body promise's own `then` (no executor).
+/// A body that could not be read is an empty one, as `read_request` has it.
+fn with_body(
+    req: &web_sys::Request,
+    (mut request, read_body): (crate::Request, bool),
+    then: impl FnOnce(crate::Request) -> JsValue + 'static,
+) -> JsValue {
+    if !read_body {
+        return then(request);
+    }
+    let Ok(body) = req.array_buffer() else { return then(request) };
+    // Called once, with the body or with the reason it could not be read.
     let on_body = Closure::once_into_js(move |value: JsValue| -> JsValue {
         if let Some(buffer) = value.dyn_ref::<js_sys::ArrayBuffer>() {
             request.body = js_sys::Uint8Array::new(buffer).to_vec();
         }
-        answer(provider, request, stores)
+        then(request)
     });
-    Some(body.unchecked_ref::<Thenable>().then_either(&on_body, &on_body))
+    body.unchecked_ref::<Thenable>().then_either(&on_body, &on_body)
 }
 
 /// Runs the provider on a request whose body is read.
@@ -309,18 +340,19 @@ enum HeaderSet {
     /// Every one: a request for the embedder's own code ([`from_worker`]).
     #[cfg_attr(not(feature = "workers-rs"), allow(dead_code))]
     All,
-    /// Those the provider reads ([`crate::http::REQUEST_HEADERS`]): each
-    /// header read from the runtime is several crossings between JavaScript
-    /// and WASM, and a browser sends a dozen the provider never looks at.
-    Provider,
+    /// These (lowercase), one `get` each: each header read from the runtime
+    /// is several crossings between JavaScript and WASM, and a browser sends
+    /// a dozen the reader never looks at (the provider's are
+    /// [`crate::http::REQUEST_HEADERS`]).
+    Only(&'static [&'static str]),
 }
 
 /// The names and values of the headers `which` asks for, repeated ones
 /// combined as the runtime combines them (`a, b`).
 fn header_pairs(headers: &web_sys::Headers, which: HeaderSet) -> Vec<(String, String)> {
-    if let HeaderSet::Provider = which {
+    if let HeaderSet::Only(names) = which {
         let read = |&name: &&str| Some((name.to_string(), headers.get(name).ok()??));
-        return crate::http::REQUEST_HEADERS.iter().filter_map(read).collect();
+        return names.iter().filter_map(read).collect();
     }
     let mut pairs = Vec::new();
     let Ok(Some(entries)) = js_sys::try_iter(headers) else { return pairs };
@@ -364,7 +396,9 @@ pub fn secrets_from_env(env: &JsValue) -> (String, Option<String>) {
     (secret(env, "SECRET").unwrap_or_default(), secret(env, "SECRET_PREVIOUS"))
 }
 
-pub(crate) fn var(env: &JsValue, name: &str) -> Option<String> {
+/// A var (or secret) of the Worker's `env`: `None` when unset, not a
+/// string, or blank.
+pub fn var(env: &JsValue, name: &str) -> Option<String> {
     js::string(env, name).filter(|v| !v.trim().is_empty())
 }
 

@@ -7,9 +7,9 @@
 use std::cell::RefCell;
 
 use super::js::{js_text, log_error};
+use wasm_bindgen::closure::Closure;
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::{JsCast, JsValue};
-use wasm_bindgen::closure::Closure;
 use wasm_bindgen_futures::JsFuture;
 
 use super::adapter::Thenable;

@@ -10,7 +10,7 @@ mod fetch;
 mod grants;
 #[cfg(feature = "grants-object")]
 mod grants_object;
-#[cfg(all(feature = "worker-entry", not(feature = "workers-rs")))]
+#[cfg(all(feature = "worker-init", not(feature = "workers-rs")))]
 mod init;
 mod js;
 mod key_check;

@@ -15,11 +15,13 @@ pub mod mcp;
 mod glue {
     use std::cell::RefCell;
 
+    use parallel_oauth_provider::clients::cimd::Fetch;
     use parallel_oauth_provider::resource_server::{bearer_token, parse_jwks, ResourceKey, VerifyingKey};
-    use parallel_oauth_provider::workers::{from_worker, install_p256, to_worker};
-    use worker::{event, Context, Date, Env};
+    use parallel_oauth_provider::workers::{install_p256, serve, var, WorkerFetch};
+    use wasm_bindgen::prelude::wasm_bindgen;
+    use wasm_bindgen::JsValue;
 
-    use crate::mcp::{self, Settings, Tokens, MAX_BODY};
+    use crate::mcp::{self, Settings, Tokens, MAX_BODY, REQUEST_HEADERS};
 
     /// The provider's issuer when `AUTHORIZATION_SERVER` is not set: the
     /// root project's `make dev`.
@@ -29,15 +31,30 @@ mod glue {
     const JWKS_LIFETIME: u64 = 600;
 
     thread_local! {
+        /// The settings from `env`, read at this isolate's first request
+        /// (`now` and `jwks` are filled in per request).
+        static SETTINGS: RefCell<Option<Settings>> = const { RefCell::new(None) };
         static JWKS: RefCell<Option<(u64, Vec<VerifyingKey>)>> = const { RefCell::new(None) };
     }
 
-    fn value(env: &Env, name: &str) -> Option<String> {
-        env.secret(name)
-            .map(|v| v.to_string())
-            .or_else(|_| env.var(name).map(|v| v.to_string()))
-            .ok()
-            .filter(|v| !v.trim().is_empty())
+    /// The settings of this Worker's vars and secrets.
+    fn settings_from(env: &JsValue) -> Settings {
+        let authorization_server = var(env, "AUTHORIZATION_SERVER")
+            .map(|v| v.trim_end_matches('/').to_string())
+            .unwrap_or_else(|| DEFAULT_AUTHORIZATION_SERVER.to_string());
+        let tokens = if var(env, "TOKEN_MODE").as_deref() == Some("passthrough") {
+            Tokens::Passthrough
+        } else {
+            let keys = ["RESOURCE_KEY", "RESOURCE_KEY_PREVIOUS"]
+                .iter()
+                .filter_map(|name| var(env, name).and_then(|k| ResourceKey::from_b64url(&k)))
+                .collect();
+            Tokens::Sealed { keys, jwks: Vec::new() }
+        };
+        // CLOCK_LEEWAY: seconds past a token's exp still accepted (60; 0 when
+        // the provider runs on the same clock).
+        let leeway = var(env, "CLOCK_LEEWAY").and_then(|v| v.trim().parse().ok()).unwrap_or(60);
+        Settings { authorization_server, tokens, now: 0, leeway }
     }
 
     /// The provider's JWKS (for JWT access tokens), fetched once per
@@ -51,37 +68,26 @@ mod glue {
         // ES256 in a Worker is the runtime's node:crypto (nodejs_compat).
         install_p256();
         let url = format!("{authorization_server}/.well-known/jwks.json");
-        let fetched = async {
-            let mut response = worker::Fetch::Url(url.parse().ok()?).send().await.ok()?;
-            parse_jwks(&response.text().await.ok()?).ok()
-        };
-        let keys = fetched.await.unwrap_or_default();
+        let fetched = WorkerFetch.fetch(&url).await.ok().filter(|f| f.status == 200);
+        let keys = fetched.and_then(|f| parse_jwks(std::str::from_utf8(&f.body).ok()?).ok()).unwrap_or_default();
         JWKS.with(|j| *j.borrow_mut() = Some((now, keys.clone())));
         keys
     }
 
-    #[event(fetch)]
-    async fn fetch(mut req: worker::Request, env: Env, _ctx: Context) -> worker::Result<worker::Response> {
-        let authorization_server = value(&env, "AUTHORIZATION_SERVER")
-            .map(|v| v.trim_end_matches('/').to_string())
-            .unwrap_or_else(|| DEFAULT_AUTHORIZATION_SERVER.to_string());
-        let now = Date::now().as_millis() / 1000;
-        let request = from_worker(&mut req, MAX_BODY).await?;
-        let tokens = if value(&env, "TOKEN_MODE").as_deref() == Some("passthrough") {
-            Tokens::Passthrough
-        } else {
-            let keys = ["RESOURCE_KEY", "RESOURCE_KEY_PREVIOUS"]
-                .iter()
-                .filter_map(|name| value(&env, name).and_then(|k| ResourceKey::from_b64url(&k)))
-                .collect();
-            // A JWT (three parts) needs the provider's signing keys.
-            let is_jwt = bearer_token(&request).is_some_and(|t| t.expose().split('.').count() == 3);
-            let jwks = if is_jwt { jwks(&authorization_server, now).await } else { Vec::new() };
-            Tokens::Sealed { keys, jwks }
-        };
-        // CLOCK_LEEWAY: seconds past a token's exp still accepted (60; 0 when
-        // the provider runs on the same clock).
-        let leeway = value(&env, "CLOCK_LEEWAY").and_then(|v| v.trim().parse().ok()).unwrap_or(60);
-        to_worker(mcp::handle(&request, &Settings { authorization_server, tokens, now, leeway }))
+    /// The Worker's `fetch` handler: a `Response`, or a `Promise` of one
+    /// when the body is still to be read or the JWKS to be fetched.
+    #[wasm_bindgen]
+    pub fn fetch(req: web_sys::Request, env: JsValue, _ctx: JsValue) -> JsValue {
+        let mut settings = SETTINGS.with(|s| s.borrow_mut().get_or_insert_with(|| settings_from(&env)).clone());
+        settings.now = (js_sys::Date::now() / 1000.0) as u64;
+        serve(&req, MAX_BODY, REQUEST_HEADERS, move |request| async move {
+            if let Tokens::Sealed { jwks: ref mut keys, .. } = settings.tokens {
+                // A JWT (three parts) needs the provider's signing keys.
+                if bearer_token(&request).is_some_and(|t| t.expose().split('.').count() == 3) {
+                    *keys = jwks(&settings.authorization_server, settings.now).await;
+                }
+            }
+            mcp::handle(&request, &settings)
+        })
     }
 }

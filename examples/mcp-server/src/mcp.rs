@@ -20,10 +20,16 @@ pub const DEFAULT_PROTOCOL_VERSION: &str = "2025-06-18";
 /// The largest JSON-RPC message read, in bytes.
 pub const MAX_BODY: usize = 1024 * 1024;
 
+/// The request headers this server reads (and `content-length`, for the
+/// body limit): on Workers only these are copied from the runtime's request.
+pub const REQUEST_HEADERS: &[&str] =
+    &["authorization", "content-length", "content-type", "mcp-protocol-version", "origin"];
+
 /// The scope the provider advertises (any scope is accepted there).
 const SCOPES: &[&str] = &["api"];
 
 /// What the server needs to know about where it runs.
+#[derive(Clone)]
 pub struct Settings {
     /// The provider's issuer, e.g. `http://127.0.0.1:8787`.
     pub authorization_server: String,
@@ -36,6 +42,7 @@ pub struct Settings {
 }
 
 /// Which tokens the server accepts.
+#[derive(Clone)]
 pub enum Tokens {
     /// Sealed tokens for this resource (the provider's `TOKEN_MODE=sealed`
     /// or `SEALED_RESOURCES`), opened with this resource's keys (`RESOURCE_KEY`
@@ -434,5 +441,51 @@ mod tests {
         let r = handle(&request("POST", MCP_PATH), &s);
         assert_eq!(r.status, 500);
         assert!(r.text().contains("AUTHORIZATION_SERVER"));
+    }
+
+    #[test]
+    fn answers_the_same_from_only_the_request_headers_it_copies() {
+        // What MCP Inspector's browser sends, and more than this server reads.
+        let full = |method: &str, path: &str| {
+            request(method, path)
+                .with_header("accept", "application/json, text/event-stream")
+                .with_header("content-type", "application/json")
+                .with_header("origin", "http://localhost:6274")
+                .with_header("mcp-protocol-version", "2025-06-18")
+                .with_header("mcp-session-id", "s-1")
+                .with_header("user-agent", "node")
+                .with_header("content-length", "99")
+        };
+        let call = r#"{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"whoami","arguments":{}}}"#;
+        let token = sealed_token(RESOURCE, NOW + 60);
+        let replaced = |r: Request, name: &str, value: &str| {
+            let mut r = r;
+            r.headers.retain(|(n, _)| n != name);
+            r.with_header(name, value)
+        };
+        let authorized = full("POST", MCP_PATH).with_header("authorization", &format!("Bearer {token}"));
+        let requests = [
+            authorized.clone().with_body(call),
+            full("POST", MCP_PATH).with_body(call),
+            replaced(authorized.clone(), "mcp-protocol-version", "1999-01-01").with_body(call),
+            authorized.clone().with_body("not json"),
+            replaced(authorized, "content-type", "text/plain").with_body(call),
+            full("OPTIONS", MCP_PATH),
+            full("GET", "/.well-known/oauth-protected-resource/mcp"),
+        ];
+        for r in &requests {
+            let mut copied = r.clone();
+            copied.headers.retain(|(n, _)| REQUEST_HEADERS.contains(&n.as_str()));
+            let (a, b) = (handle(r, &sealed_settings()), handle(&copied, &sealed_settings()));
+            assert_eq!(
+                (a.status, &a.headers, a.text()),
+                (b.status, &b.headers, b.text()),
+                "{} {}",
+                r.method,
+                r.url.path()
+            );
+        }
+        let statuses: Vec<u16> = requests.iter().map(|r| handle(r, &sealed_settings()).status).collect();
+        assert_eq!(statuses, [200, 401, 400, 400, 415, 204, 200]);
     }
 }
