@@ -83,6 +83,56 @@ test("the example's /mcp answers 401 with a challenge naming its metadata, which
   assert.equal(get.status, 405, "GET /mcp (SSE stream) is not offered");
 });
 
+test("the example's request edges in workerd (workers::serve): body limits, a chunked body, HEAD, headers it does not read", async () => {
+  const key = testKey();
+  const auth = { authorization: `Bearer ${key}`, "content-type": "application/json" };
+  const rpc = async (init) => {
+    const res = await fetch(`${mcp.base}/mcp`, { method: "POST", ...init, headers: { ...auth, ...init.headers } });
+    const text = await res.text();
+    return { status: res.status, text, json: text ? JSON.parse(text) : null, headers: res.headers };
+  };
+  const call = JSON.stringify({ jsonrpc: "2.0", id: 7, method: "tools/call", params: { name: "whoami", arguments: {} } });
+
+  // Thirty headers nobody reads, and the ones it does read, in any case.
+  const junk = Object.fromEntries(Array.from({ length: 30 }, (_, i) => [`x-junk-${i}`, "v".repeat(100)]));
+  const ok = await rpc({ body: call, headers: { ...junk, Origin: INSPECTOR, "MCP-Protocol-Version": "2025-06-18" } });
+  assert.equal(ok.status, 200, ok.text);
+  assert.equal(ok.json.id, 7);
+  assert.ok(ok.json.result.content[0].text.includes(`…${key.slice(-4)}`), ok.text);
+  assert.ok(!ok.text.includes(key), "never the whole key");
+  assert.equal(ok.headers.get("access-control-allow-origin"), INSPECTOR);
+
+  // Over 1 MB, declared: not read, 413.
+  const big = await rpc({ body: `{"jsonrpc":"2.0","id":1,"method":"ping","pad":"${"a".repeat(1_100_000)}"}` });
+  assert.equal(big.status, 413, big.text);
+  assert.equal(big.json.error.code, -32600);
+
+  // Over 1 MB, chunked (no Content-Length): read, then refused.
+  const chunks = [new TextEncoder().encode('{"pad":"'), new Uint8Array(1_100_000).fill(97), new TextEncoder().encode('"}')];
+  const stream = new ReadableStream({ pull(c) { const next = chunks.shift(); next ? c.enqueue(next) : c.close(); } });
+  const chunked = await rpc({ body: stream, duplex: "half" });
+  assert.equal(chunked.status, 413, chunked.text);
+
+  // A small chunked body is read whole.
+  const parts = [call.slice(0, 20), call.slice(20)].map((t) => new TextEncoder().encode(t));
+  const small = new ReadableStream({ pull(c) { const next = parts.shift(); next ? c.enqueue(next) : c.close(); } });
+  const smallRes = await rpc({ body: small, duplex: "half" });
+  assert.equal(smallRes.status, 200, smallRes.text);
+  assert.equal(smallRes.json.id, 7);
+
+  const notJson = await rpc({ body: "\xff\xfe not json" });
+  assert.equal(notJson.status, 400);
+  assert.equal(notJson.json.error.code, -32700);
+  const text = await rpc({ body: call, headers: { "content-type": "text/plain" } });
+  assert.equal(text.status, 415);
+
+  for (const [headers, status] of [[{}, 401], [{ authorization: `Bearer ${key}` }, 405]]) {
+    const head = await fetch(`${mcp.base}/mcp`, { method: "HEAD", headers });
+    assert.equal(head.status, status);
+    assert.equal((await head.arrayBuffer()).byteLength, 0);
+  }
+});
+
 test("MCP SDK Client: 401 -> discovery -> registration -> consent form -> finishAuth -> tools/call whoami", async () => {
   const apiKey = testKey("sk-");
   const redirectUrl = "http://127.0.0.1:6276/oauth/callback";
