@@ -19,14 +19,13 @@
 // the byte floor (bench/byte-floor/worker.mjs). With TMPDIR=/dev/shm the
 // runtimes' storage is on tmpfs (README, Performance).
 
-import { readdirSync, readFileSync } from "node:fs";
 import { basename, resolve } from "node:path";
 
 import { byteFloorOptions, captureOurs, protocolFloorOptions } from "../lib/capture.mjs";
 import { oursWorkerOptions } from "../lib/coldstart.mjs";
 import { OURS_REDIRECT, authorizeUrl, oursFlow, pkcePair, publicClient } from "../lib/flows.mjs";
 import { ROOT } from "../lib/paths.mjs";
-import { processTree, startMiniflare } from "../lib/runtime.mjs";
+import { runNs, startMiniflare } from "../lib/runtime.mjs";
 
 const dirs = process.argv.slice(2);
 if (dirs.length === 0) dirs.push(resolve(ROOT, "build"));
@@ -34,22 +33,6 @@ const R = Number(process.env.R || 6);
 const N = Number(process.env.N || 300);
 const STEPS = (process.env.K || "metadata,register,consent,flow").split(",");
 const WARM = Number(process.env.W || 1);
-
-/** Nanoseconds of CPU the workerd processes under `rt` have run. */
-function runNs(rt) {
-  let ns = 0;
-  for (const p of processTree(rt.pid)) {
-    if (p.comm !== "workerd") continue;
-    for (const task of readdirSync(`/proc/${p.pid}/task`)) {
-      try {
-        ns += Number(readFileSync(`/proc/${p.pid}/task/${task}/schedstat`, "latin1").split(" ")[0]);
-      } catch {
-        /* the thread exited meanwhile */
-      }
-    }
-  }
-  return ns;
-}
 
 const workers = [];
 for (const [i, dir] of dirs.entries()) {
