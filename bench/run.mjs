@@ -65,7 +65,11 @@
 // the peer, its floor, the original, its floor and the JS+KV floor, summed
 // per measurement (so that the machine's drift falls on all alike). Each
 // implementation first runs unrecorded (BENCH_WARMUP_SECONDS): V8 optimizes
-// hot code only after it has run a while.
+// hot code only after it has run a while. After the slices, flows are sent
+// to ours, the protocol floor (plain workerd) and ours sealed in turn, one
+// flow at a time (lib/interleaved.mjs, BENCH_ROUNDS rounds of
+// BENCH_INTERLEAVED_FLOWS flows each), so that passthrough/protocol floor and
+// sealed/passthrough are measured within milliseconds of each other too.
 //
 // Then cold starts of ours, a Worker that only loads our WASM, the same with
 // our bindings (KV, the GRANTS Durable Object), our own bundle and bindings
@@ -75,7 +79,8 @@
 //   passthrough CPU / protocol floor <= 1.10 (plain workerd);
 //   ours sealed (+ the MCP server's open) CPU / peer (+ its API request)
 //   <= 0.25, and flows/s at c=8 sealed / peer >= 4;
-//   sealed CPU / passthrough CPU <= 1.25;
+//   sealed CPU / passthrough CPU <= 1.25 (from the slices, and from the
+//   interleaved flows: the targets named ...Interleaved);
 //   a refresh's CPU <= a consent POST's (per request, the loops above);
 //   cold start ours <= the original's;
 // with ours/original, ours/floor and the floors' ratios reported beside, all
@@ -92,7 +97,8 @@
 // BENCH_ROUNDS (5), BENCH_WARMUP_SECONDS (5 per implementation, not
 // recorded), BENCH_CONCURRENCY ("1,8"), BENCH_MODES ("wrangler,workerd"),
 // BENCH_COLD_RUNS (15), BENCH_WRANGLER_STARTS (3), BENCH_SKIP_ORIGINAL=1,
-// BENCH_SKIP_PEER=1, BENCH_SKIP_SEALED=1, BENCH_VERBOSE=1, BENCH_USERS (keys
+// BENCH_SKIP_PEER=1, BENCH_SKIP_SEALED=1, BENCH_INTERLEAVED_FLOWS (40 per
+// Worker and round; 0: none), BENCH_VERBOSE=1, BENCH_USERS (keys
 // drawn from that many users; unset: a fresh key, a new user, per flow).
 // TMPDIR: where every runtime keeps its local state (Miniflare's and
 // wrangler's KV blobs and Durable Object SQLite files, fresh per start):
@@ -130,7 +136,20 @@ import {
 import { measure, summarize } from "./lib/load.mjs";
 import { OUT_DIR, ROOT } from "./lib/paths.mjs";
 import { PEER_CONFIG, PEER_STEPS, peerFlow, peerWorkerOptions } from "./lib/peer.mjs";
-import { TARGETS, coldStartTargets, compare, fmt, median, printRun, printSummary, targetsByConcurrency, targetsFor } from "./lib/report.mjs";
+import { interleavedFlows } from "./lib/interleaved.mjs";
+import {
+  TARGETS,
+  coldStartTargets,
+  compare,
+  fmt,
+  interleavedSummary,
+  interleavedTargets,
+  median,
+  printRun,
+  printSummary,
+  targetsByConcurrency,
+  targetsFor,
+} from "./lib/report.mjs";
 import { CLK_TCK, startMiniflare, startWranglerRuntime } from "./lib/runtime.mjs";
 import {
   CONSENT_POST_STEPS,
@@ -156,6 +175,8 @@ const SKIP_ORIGINAL = process.env.BENCH_SKIP_ORIGINAL === "1";
 const SKIP_PEER = process.env.BENCH_SKIP_PEER === "1";
 const SKIP_SEALED = process.env.BENCH_SKIP_SEALED === "1";
 const VERBOSE = process.env.BENCH_VERBOSE === "1";
+// Flows per Worker and round sent flow by flow in turn after the slices (0: none).
+const INTERLEAVED_FLOWS = Number(process.env.BENCH_INTERLEAVED_FLOWS ?? 40);
 const DISCOVERY = "/.well-known/oauth-authorization-server";
 const ORIGINAL_CONFIG = join(ROOT, "bench", "original", "wrangler.toml");
 // The consent POST loop runs as many requests as the refresh loop did, within these bounds.
@@ -229,6 +250,7 @@ async function benchMode(mode, starters) {
   log(`\n== ${mode}: ${ROUNDS} rounds per concurrency, each running every measurement for ${fmt(SECONDS / ROUNDS, 1)} s (or as many flows)`);
   const rts = {};
   const out = {};
+  let interleaved = null;
   try {
     for (const [label, start] of Object.entries(starters)) {
       rts[label] = await start(rts);
@@ -347,6 +369,18 @@ async function benchMode(mode, starters) {
         out.original.runs.push(orig);
       }
     }
+    // Flow by flow in turn, at c=1 (bench/lib/interleaved.mjs): the ratios
+    // that the drift between the slices above blurs.
+    if (INTERLEAVED_FLOWS > 0 && (rts.sealed || rts.protocolFloor)) {
+      const workers = { ours: { flow: () => oursFlow(rts.ours.base), runtimes: { provider: rts.ours } } };
+      if (rts.protocolFloor) workers.protocolFloor = { flow: () => oursFlow(rts.protocolFloor.base), runtimes: { worker: rts.protocolFloor } };
+      if (rts.sealed) {
+        const sealed = rts.sealed;
+        workers.sealed = { flow: () => sealedFlow(sealed.base, sealed), runtimes: { provider: sealed.provider, resource: sealed.mcp } };
+      }
+      log(`  interleaved: ${ROUNDS} rounds of ${INTERLEAVED_FLOWS} flows per Worker (${Object.keys(workers).join(", ")}), flow by flow in turn, c=1`);
+      interleaved = { flows: INTERLEAVED_FLOWS, rounds: await interleavedFlows(workers, { rounds: ROUNDS, flows: INTERLEAVED_FLOWS }) };
+    }
   } finally {
     // A failed flow's cause is often only in the Worker's log (wrangler dev's output).
     const failed = Object.values(out).some((impl) => impl.runs.some((run) => Object.values(run).some((s) => s?.failed)));
@@ -356,7 +390,7 @@ async function benchMode(mode, starters) {
       await rt.stop();
     }
   }
-  return out;
+  return { results: out, interleaved };
 }
 
 async function wranglerStarts(label, config) {
@@ -434,10 +468,12 @@ async function main() {
     if (!SKIP_SEALED) starters.sealed = () => startSealed({ mode, oursConfig, verbose: VERBOSE });
     if (!SKIP_PEER) starters.peer = start("peer", PEER_CONFIG, peerOptions);
     if (!SKIP_ORIGINAL) starters.original = start("original", ORIGINAL_CONFIG, originalOptions);
-    const results = await benchMode(mode, starters);
+    const { results, interleaved } = await benchMode(mode, starters);
     const comparisons = compare(results);
     const byC = targetsByConcurrency(comparisons);
-    modes[mode] = { ...results, comparisons, targets: targetsFor(comparisons, byC), targetsByConcurrency: byC };
+    const inter = interleavedSummary(interleaved);
+    const targets = { ...targetsFor(comparisons, byC), ...interleavedTargets(inter) };
+    modes[mode] = { ...results, comparisons, interleaved: inter, targets, targetsByConcurrency: byC };
   }
 
   log(`\n== cold start: fresh workerd (Miniflare ${info.miniflare}) -> first answered request, ${COLD_RUNS} runs each, interleaved`);

@@ -8,8 +8,11 @@
 //   sealed.runs[i]   { concurrency, flows, refresh, consentPost }
 //   peer.runs[i]     { concurrency, flows, floor }
 //   original.runs[i] { concurrency, flows, floor, kvFloor }
-// rounds: the CPU ms per flow of every measurement in each round.
+// rounds: the CPU ms per flow of every measurement in each round. Beside
+// them, a mode's `interleaved` (interleavedSummary): flows sent to ours, the
+// protocol floor and ours sealed in turn, at c=1, and their ratios.
 
+import { ratioOf } from "./interleaved.mjs";
 import { summary } from "./load.mjs";
 
 export const TARGETS = {
@@ -185,6 +188,28 @@ export function targetsFor(comparisons, byC) {
   return out;
 }
 
+/** The flows sent in turn (benchMode's `interleaved`): their ratios, or null when none ran. */
+export function interleavedSummary(x) {
+  if (!x) return null;
+  const has = (label) => label in x.rounds[0];
+  const out = { flowsPerRound: x.flows, rounds: x.rounds };
+  if (has("protocolFloor")) out.cpuOursOverProtocolFloor = ratioOf(x.rounds, "ours", "protocolFloor");
+  if (has("sealed")) {
+    out.cpuSealedOverPassthrough = ratioOf(x.rounds, "sealed", "ours");
+    out.cpuSealedProviderOverPassthrough = ratioOf(x.rounds, "sealed", "ours", "provider");
+  }
+  return out;
+}
+
+/** The targets that the interleaved flows measure too (their rounds' median), null where they did not run. */
+export function interleavedTargets(s) {
+  const check = (r, max) => (r ? r.median <= max : null);
+  return {
+    passthroughCpuAtMost1_10xProtocolFloorInterleaved: check(s?.cpuOursOverProtocolFloor, TARGETS.passthroughOverProtocolFloorCpuMax),
+    sealedCpuAtMost1_25xPassthroughInterleaved: check(s?.cpuSealedOverPassthrough, TARGETS.sealedOverPassthroughCpuMax),
+  };
+}
+
 /** Cold start targets: ours against the original (and the peer's for reference). */
 export function coldStartTargets(cold, wranglerDev) {
   const le = (a, b) => (a == null || b == null ? null : a <= TARGETS.coldStartOursOverOriginalMax * b);
@@ -257,6 +282,15 @@ export function printSummary(modes, { workerd: cold, wranglerDev, targets }) {
       log(`    ratios: ${parts.join("; ")}`);
       const t = m.targetsByConcurrency[`c=${c.concurrency}`];
       log(`    targets: ${Object.entries(t).map(([k, v]) => `${k} ${verdict(v)}`).join(", ")}`);
+    }
+    const il = m.interleaved;
+    if (il) {
+      const cell = (r) => (r ? `${fmt(r.median, 3)}×${span(r.range, 3)}` : "-");
+      log(
+        `  ${mode} interleaved (c=1, flow by flow in turn, ${il.rounds.length} rounds of ${il.flowsPerRound} flows each): ` +
+          `passthrough/protocol floor CPU ${cell(il.cpuOursOverProtocolFloor)} (≤ ${TARGETS.passthroughOverProtocolFloorCpuMax}); ` +
+          `sealed/passthrough CPU ${cell(il.cpuSealedOverPassthrough)} (≤ ${TARGETS.sealedOverPassthroughCpuMax}; provider alone ${cell(il.cpuSealedProviderOverPassthrough)})`,
+      );
     }
     log(`  ${mode} targets (every concurrency): ${Object.entries(m.targets).map(([k, v]) => `${k} ${verdict(v)}`).join(", ")}`);
   }
