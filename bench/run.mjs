@@ -66,10 +66,11 @@
 // per measurement (so that the machine's drift falls on all alike). Each
 // implementation first runs unrecorded (BENCH_WARMUP_SECONDS): V8 optimizes
 // hot code only after it has run a while. After the slices, flows are sent
-// to ours, the protocol floor (plain workerd) and ours sealed in turn, one
-// flow at a time (lib/interleaved.mjs, BENCH_ROUNDS rounds of
-// BENCH_INTERLEAVED_FLOWS flows each), so that passthrough/protocol floor and
-// sealed/passthrough are measured within milliseconds of each other too.
+// to ours, the protocol floor (plain workerd) and ours sealed in turn, at
+// each concurrency a turn of that many flows at once to one Worker
+// (lib/interleaved.mjs, BENCH_ROUNDS rounds of BENCH_INTERLEAVED_FLOWS flows
+// per Worker at c=1, twice as many above), so that passthrough/protocol floor and sealed/passthrough are
+// measured within milliseconds of each other too.
 //
 // Then cold starts of ours, a Worker that only loads our WASM, the same with
 // our bindings (KV, the GRANTS Durable Object), our own bundle and bindings
@@ -98,7 +99,7 @@
 // recorded), BENCH_CONCURRENCY ("1,8"), BENCH_MODES ("wrangler,workerd"),
 // BENCH_COLD_RUNS (15), BENCH_WRANGLER_STARTS (3), BENCH_SKIP_ORIGINAL=1,
 // BENCH_SKIP_PEER=1, BENCH_SKIP_SEALED=1, BENCH_INTERLEAVED_FLOWS (40 per
-// Worker and round; 0: none), BENCH_VERBOSE=1, BENCH_USERS (keys
+// Worker and round at c=1; 0: none), BENCH_VERBOSE=1, BENCH_USERS (keys
 // drawn from that many users; unset: a fresh key, a new user, per flow).
 // TMPDIR: where every runtime keeps its local state (Miniflare's and
 // wrangler's KV blobs and Durable Object SQLite files, fresh per start):
@@ -175,7 +176,8 @@ const SKIP_ORIGINAL = process.env.BENCH_SKIP_ORIGINAL === "1";
 const SKIP_PEER = process.env.BENCH_SKIP_PEER === "1";
 const SKIP_SEALED = process.env.BENCH_SKIP_SEALED === "1";
 const VERBOSE = process.env.BENCH_VERBOSE === "1";
-// Flows per Worker and round sent flow by flow in turn after the slices (0: none).
+// Flows per Worker and round sent in turn after the slices at c=1, in as
+// many turns; above c=1 twice as many, in turns of c (0: none).
 const INTERLEAVED_FLOWS = Number(process.env.BENCH_INTERLEAVED_FLOWS ?? 40);
 const DISCOVERY = "/.well-known/oauth-authorization-server";
 const ORIGINAL_CONFIG = join(ROOT, "bench", "original", "wrangler.toml");
@@ -369,7 +371,7 @@ async function benchMode(mode, starters) {
         out.original.runs.push(orig);
       }
     }
-    // Flow by flow in turn, at c=1 (bench/lib/interleaved.mjs): the ratios
+    // In turn (bench/lib/interleaved.mjs), at each concurrency: the ratios
     // that the drift between the slices above blurs.
     if (INTERLEAVED_FLOWS > 0 && (rts.sealed || rts.protocolFloor)) {
       const workers = { ours: { flow: () => oursFlow(rts.ours.base), runtimes: { provider: rts.ours } } };
@@ -378,8 +380,14 @@ async function benchMode(mode, starters) {
         const sealed = rts.sealed;
         workers.sealed = { flow: () => sealedFlow(sealed.base, sealed), runtimes: { provider: sealed.provider, resource: sealed.mcp } };
       }
-      log(`  interleaved: ${ROUNDS} rounds of ${INTERLEAVED_FLOWS} flows per Worker (${Object.keys(workers).join(", ")}), flow by flow in turn, c=1`);
-      interleaved = { flows: INTERLEAVED_FLOWS, rounds: await interleavedFlows(workers, { rounds: ROUNDS, flows: INTERLEAVED_FLOWS }) };
+      interleaved = {};
+      for (const c of CONCURRENCY) {
+        // Twice the flows above c=1, where each turn's burst is short.
+        const turns = c === 1 ? INTERLEAVED_FLOWS : Math.max(5, Math.ceil((2 * INTERLEAVED_FLOWS) / c));
+        log(`  interleaved c=${c}: ${ROUNDS} rounds of ${turns} turns of ${c} flow(s) per Worker (${Object.keys(workers).join(", ")}), in turn`);
+        const rounds = await interleavedFlows(workers, { rounds: ROUNDS, flows: turns, concurrency: c });
+        interleaved[`c=${c}`] = { concurrency: c, turns, rounds };
+      }
     }
   } finally {
     // A failed flow's cause is often only in the Worker's log (wrangler dev's output).

@@ -1,5 +1,6 @@
-// Flows sent to several Workers in turn, one flow at a time (c=1), each
-// flow's CPU read around it in nanoseconds (runNs): the machine's drift,
+// Flows sent to several Workers in turn, one turn at a time (a turn is
+// `concurrency` flows at once to one Worker), each turn's CPU read around it
+// in nanoseconds (runNs): the machine's drift,
 // which moves rounds of seconds by ±20% against each other, then falls on
 // every Worker within milliseconds. What `make bench` reports beside its
 // slices for the ratios of one implementation to another, and what
@@ -11,11 +12,12 @@ const median = (v) => [...v].sort((a, b) => a - b)[v.length >> 1];
 
 /**
  * `workers`: { label: { flow: () => Promise, runtimes: { part: runtime } } }.
- * `rounds` rounds of `flows` flows per Worker, each iteration starting at
- * another Worker. Returns, per round, each Worker's µs of CPU per flow in
- * total and per part ({ label: { total, [part]: µs } }).
+ * `rounds` rounds of `flows` turns per Worker, each of `concurrency` flows
+ * at once, each iteration starting at another Worker. Returns, per round,
+ * each Worker's µs of CPU per flow in total and per part
+ * ({ label: { total, [part]: µs } }).
  */
-export async function interleavedFlows(workers, { rounds, flows }) {
+export async function interleavedFlows(workers, { rounds, flows, concurrency = 1 }) {
   const labels = Object.keys(workers);
   const out = [];
   for (let round = 0; round < rounds; round++) {
@@ -25,14 +27,14 @@ export async function interleavedFlows(workers, { rounds, flows }) {
         const label = labels[(i + j) % labels.length];
         const parts = Object.entries(workers[label].runtimes);
         const before = parts.map(([, rt]) => runNs(rt));
-        await workers[label].flow();
+        await Promise.all(Array.from({ length: concurrency }, () => workers[label].flow()));
         parts.forEach(([part, rt], k) => (ns[label][part] += runNs(rt) - before[k]));
       }
     }
     out.push(
       Object.fromEntries(
         labels.map((l) => {
-          const perFlow = Object.fromEntries(Object.entries(ns[l]).map(([p, v]) => [p, v / flows / 1000]));
+          const perFlow = Object.fromEntries(Object.entries(ns[l]).map(([p, v]) => [p, v / (flows * concurrency) / 1000]));
           return [l, { total: Object.values(perFlow).reduce((a, b) => a + b, 0), ...perFlow }];
         }),
       ),

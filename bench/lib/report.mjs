@@ -10,7 +10,7 @@
 //   original.runs[i] { concurrency, flows, floor, kvFloor }
 // rounds: the CPU ms per flow of every measurement in each round. Beside
 // them, a mode's `interleaved` (interleavedSummary): flows sent to ours, the
-// protocol floor and ours sealed in turn, at c=1, and their ratios.
+// protocol floor and ours sealed in turn, per concurrency, and their ratios.
 
 import { ratioOf } from "./interleaved.mjs";
 import { summary } from "./load.mjs";
@@ -188,25 +188,32 @@ export function targetsFor(comparisons, byC) {
   return out;
 }
 
-/** The flows sent in turn (benchMode's `interleaved`): their ratios, or null when none ran. */
+/** The flows sent in turn (benchMode's `interleaved`, per concurrency): their ratios, or null when none ran. */
 export function interleavedSummary(x) {
   if (!x) return null;
-  const has = (label) => label in x.rounds[0];
-  const out = { flowsPerRound: x.flows, rounds: x.rounds };
-  if (has("protocolFloor")) out.cpuOursOverProtocolFloor = ratioOf(x.rounds, "ours", "protocolFloor");
-  if (has("sealed")) {
-    out.cpuSealedOverPassthrough = ratioOf(x.rounds, "sealed", "ours");
-    out.cpuSealedProviderOverPassthrough = ratioOf(x.rounds, "sealed", "ours", "provider");
+  const out = {};
+  for (const [key, { concurrency, turns, rounds }] of Object.entries(x)) {
+    const has = (label) => label in rounds[0];
+    const c = { concurrency, turnsPerRound: turns, rounds };
+    if (has("protocolFloor")) c.cpuOursOverProtocolFloor = ratioOf(rounds, "ours", "protocolFloor");
+    if (has("sealed")) {
+      c.cpuSealedOverPassthrough = ratioOf(rounds, "sealed", "ours");
+      c.cpuSealedProviderOverPassthrough = ratioOf(rounds, "sealed", "ours", "provider");
+    }
+    out[key] = c;
   }
   return out;
 }
 
-/** The targets that the interleaved flows measure too (their rounds' median), null where they did not run. */
+/** The targets that the flows in turn measure too (their rounds' median at every concurrency), null where they did not run. */
 export function interleavedTargets(s) {
-  const check = (r, max) => (r ? r.median <= max : null);
+  const check = (key, max) => {
+    const rs = Object.values(s ?? {}).map((c) => c[key]).filter(Boolean);
+    return rs.length ? rs.every((r) => r.median <= max) : null;
+  };
   return {
-    passthroughCpuAtMost1_10xProtocolFloorInterleaved: check(s?.cpuOursOverProtocolFloor, TARGETS.passthroughOverProtocolFloorCpuMax),
-    sealedCpuAtMost1_25xPassthroughInterleaved: check(s?.cpuSealedOverPassthrough, TARGETS.sealedOverPassthroughCpuMax),
+    passthroughCpuAtMost1_10xProtocolFloorInterleaved: check("cpuOursOverProtocolFloor", TARGETS.passthroughOverProtocolFloorCpuMax),
+    sealedCpuAtMost1_25xPassthroughInterleaved: check("cpuSealedOverPassthrough", TARGETS.sealedOverPassthroughCpuMax),
   };
 }
 
@@ -283,11 +290,10 @@ export function printSummary(modes, { workerd: cold, wranglerDev, targets }) {
       const t = m.targetsByConcurrency[`c=${c.concurrency}`];
       log(`    targets: ${Object.entries(t).map(([k, v]) => `${k} ${verdict(v)}`).join(", ")}`);
     }
-    const il = m.interleaved;
-    if (il) {
+    for (const il of Object.values(m.interleaved ?? {})) {
       const cell = (r) => (r ? `${fmt(r.median, 3)}×${span(r.range, 3)}` : "-");
       log(
-        `  ${mode} interleaved (c=1, flow by flow in turn, ${il.rounds.length} rounds of ${il.flowsPerRound} flows each): ` +
+        `  ${mode} in turn c=${il.concurrency} (${il.rounds.length} rounds of ${il.turnsPerRound} turns of ${il.concurrency} flow(s) per Worker): ` +
           `passthrough/protocol floor CPU ${cell(il.cpuOursOverProtocolFloor)} (≤ ${TARGETS.passthroughOverProtocolFloorCpuMax}); ` +
           `sealed/passthrough CPU ${cell(il.cpuSealedOverPassthrough)} (≤ ${TARGETS.sealedOverPassthroughCpuMax}; provider alone ${cell(il.cpuSealedProviderOverPassthrough)})`,
       );

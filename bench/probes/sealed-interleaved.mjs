@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// The sealed flow against the passthrough flow, flow by flow in turn, in
+// The sealed flow against the passthrough flow, in turn (C flows at once), in
 // plain workerd (bench/lib/interleaved.mjs; `make bench` reports the same
 // beside its slices, with its own settings): ours passthrough, and ours
 // sealed with the example MCP server opening its tokens (bench/lib/sealed.mjs:
@@ -9,8 +9,8 @@
 //
 //   node bench/probes/sealed-interleaved.mjs
 //
-// Env: R rounds (default 8), N flows per Worker and round (60), W warm-up
-// flows per Worker (100). With TMPDIR=/dev/shm the runtimes' storage is on
+// Env: R rounds (default 8), N turns per Worker and round (60), C flows at
+// once per turn (1), W warm-up flows per Worker (100). With TMPDIR=/dev/shm the runtimes' storage is on
 // tmpfs (README, Performance).
 
 import { oursWorkerOptions } from "../lib/coldstart.mjs";
@@ -22,6 +22,7 @@ import { sealedFlow, startSealed } from "../lib/sealed.mjs";
 const R = Number(process.env.R || 8);
 const N = Number(process.env.N || 60);
 const W = Number(process.env.W || 100);
+const C = Number(process.env.C || 1);
 
 const passthrough = await startMiniflare({ label: "passthrough", options: oursWorkerOptions({}) });
 let sealed;
@@ -32,7 +33,7 @@ try {
     sealed: { flow: () => sealedFlow(sealed.base, sealed), runtimes: { provider: sealed.provider, resource: sealed.mcp } },
   };
   for (let i = 0; i < W; i++) for (const w of Object.values(workers)) await w.flow();
-  const rounds = await interleavedFlows(workers, { rounds: R, flows: N });
+  const rounds = await interleavedFlows(workers, { rounds: R, flows: N, concurrency: C });
   const us = (label, part) => [...rounds.map((r) => r[label][part])].sort((a, b) => a - b)[R >> 1].toFixed(0);
   const cell = ({ median, range }) => `${median.toFixed(3)}x [${range[0].toFixed(3)}-${range[1].toFixed(3)}]`;
   console.log(`µs per flow: passthrough ${us("passthrough", "total")}, sealed provider ${us("sealed", "provider")} + resource server ${us("sealed", "resource")}`);
