@@ -126,6 +126,14 @@ test("the example's request edges in workerd (workers::serve): body limits, a ch
   const text = await rpc({ body: call, headers: { "content-type": "text/plain" } });
   assert.equal(text.status, 415);
 
+  // URLs a client or an attacker could send: never a 5xx, always a JSON or empty answer.
+  for (const path of [`/mcp?${"a".repeat(16_000)}`, "/%00%ff/..%2f..%2fmcp", "/m\u00e9cp", "/mcp#frag", "//mcp"]) {
+    const res = await fetch(`${mcp.base}${path}`, { method: "POST", headers: auth, body: call });
+    const body = await res.text();
+    assert.ok(res.status < 500, `${path.slice(0, 40)}: ${res.status} ${body.slice(0, 120)}`);
+    if (body) assert.doesNotThrow(() => JSON.parse(body), `${path.slice(0, 40)}: ${body.slice(0, 120)}`);
+  }
+
   for (const [headers, status] of [[{}, 401], [{ authorization: `Bearer ${key}` }, 405]]) {
     const head = await fetch(`${mcp.base}/mcp`, { method: "HEAD", headers });
     assert.equal(head.status, status);
