@@ -69,6 +69,7 @@ WORKER_OUT := build/worker/shim.mjs build/index.js build/index_bg.wasm
 
 help:
 	@echo "make dev | make test | make build | make tools | make inspector | make bench | make size | make clean"
+	@echo "make dev-peer | make dev-original   (the peer and the original under wrangler dev, for a load generator)"
 
 # ---------------------------------------------------------------- tools
 
@@ -292,6 +293,28 @@ bench-deps: $(BENCH_NPM_STAMP)
 $(BENCH_NPM_STAMP): bench/package.json bench/package-lock.json
 	npm ci --prefix bench --no-audit --no-fund --loglevel=error
 	@touch $@
+
+# The two Workers `make bench` compares ours with, under `wrangler dev --local` as
+# `make dev` runs ours, for a load generator of your own (one session, one machine):
+#   make dev-peer       @cloudflare/workers-oauth-provider 1.2.3 doing our job
+#                       (bench/peer/worker.mjs says its routes), on 127.0.0.1:8791
+#   make dev-original   the JavaScript original, parallel-oauth-provider 0.0.13, on 8792
+# PORT=... and INSPECTOR_PORT=... (9231, 9232) move them; local KV under .wrangler/state-peer and
+# .wrangler/state-original.
+.PHONY: dev-peer dev-original
+dev-peer: BENCH_DEV = peer
+dev-peer: BENCH_DEV_PORT = 8791
+dev-peer: BENCH_DEV_INSPECTOR = 9231
+dev-original: BENCH_DEV = original
+dev-original: BENCH_DEV_PORT = 8792
+dev-original: BENCH_DEV_INSPECTOR = 9232
+dev-peer dev-original: $(NPM_STAMP) bench-deps
+	@cmd=(node_modules/.bin/wrangler dev -c bench/$(BENCH_DEV)/wrangler.toml --local \
+	  --ip 127.0.0.1 --port $(if $(filter command line,$(origin PORT)),$(PORT),$(BENCH_DEV_PORT)) \
+	  --inspector-port $(if $(filter command line,$(origin INSPECTOR_PORT)),$(INSPECTOR_PORT),$(BENCH_DEV_INSPECTOR)) \
+	  --persist-to .wrangler/state-$(BENCH_DEV)); \
+	echo "$${cmd[*]}"; \
+	exec "$${cmd[@]}"
 
 bench: build build-example bench-deps
 	cargo bench --bench core
