@@ -72,7 +72,8 @@
 // per Worker at c=1, twice as many above), so that passthrough/protocol floor and sealed/passthrough are
 // measured within milliseconds of each other too.
 //
-// Then cold starts of ours, a Worker that only loads our WASM, the same with
+// Then cold starts of ours, ours with the original's bindings (KV only, no
+// GRANTS), a Worker that only loads our WASM, the same with
 // our bindings (KV, the GRANTS Durable Object), our own bundle and bindings
 // answering in JavaScript, the original and the peer, interleaved (fresh workerd ->
 // first answered request; wrangler dev spawn -> first answered request), and
@@ -118,6 +119,7 @@ import {
   coldStarts,
   instantiatedFloorWorkerOptions,
   originalWorkerOptions,
+  oursKvOnlyWorkerOptions,
   oursWorkerOptions,
   wasmBindingsFloorWorkerOptions,
   wasmFloorWorkerOptions,
@@ -487,6 +489,7 @@ async function main() {
   log(`\n== cold start: fresh workerd (Miniflare ${info.miniflare}) -> first answered request, ${COLD_RUNS} runs each, interleaved`);
   const cold = await coldStartsOf({
     ours: ["ours", oursWorkerOptions()],
+    oursKvOnly: ["ours, KV only", oursKvOnlyWorkerOptions()],
     wasmFloor: ["WASM only", wasmFloorWorkerOptions()],
     wasmBindingsFloor: ["WASM+bindings", wasmBindingsFloorWorkerOptions()],
     instantiatedFloor: ["JS answer", instantiatedFloorWorkerOptions()],

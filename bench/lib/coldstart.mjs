@@ -43,6 +43,19 @@ export function oursWorkerOptions(vars = {}, dir = join(ROOT, "build")) {
 }
 
 /**
+ * Ours with the original's bindings: the same modules and vars, KV only,
+ * without the GRANTS Durable Object namespace (a passthrough-only
+ * deployment, which the provider supports: it then records no grants and
+ * refuses sealed tokens). Ours against it is what declaring the Durable
+ * Object namespace costs a fresh workerd; it against the original compares
+ * the two with the same bindings.
+ */
+export function oursKvOnlyWorkerOptions() {
+  const { durableObjects: _grants, ...kvOnly } = oursWorkerOptions();
+  return kvOnly;
+}
+
+/**
  * The cold-start floor of any Worker that ships our WASM: a JavaScript
  * Worker that only imports build/index_bg.wasm (so workerd compiles the
  * module at load, as it does ours) and answers every request with 200,
