@@ -73,7 +73,8 @@
 // measured within milliseconds of each other too.
 //
 // Then cold starts of ours, ours with the original's bindings (KV only, no
-// GRANTS), a Worker that only loads our WASM, the same with
+// GRANTS), a Worker that only loads our WASM, the same with the original's
+// KV binding, the same with
 // our bindings (KV, the GRANTS Durable Object), our own bundle and bindings
 // answering in JavaScript, the original and the peer, interleaved (fresh workerd ->
 // first answered request; wrangler dev spawn -> first answered request), and
@@ -97,7 +98,8 @@
 //
 // Environment: BENCH_SECONDS (10 per measurement, split over the rounds),
 // BENCH_ROUNDS (5), BENCH_WARMUP_SECONDS (5 per implementation, not
-// recorded), BENCH_CONCURRENCY ("1,8"), BENCH_MODES ("wrangler,workerd"),
+// recorded), BENCH_CONCURRENCY ("1,8"), BENCH_MODES ("wrangler,workerd"; "," for
+// the cold starts alone),
 // BENCH_COLD_RUNS (15), BENCH_WRANGLER_STARTS (3), BENCH_SKIP_ORIGINAL=1,
 // BENCH_SKIP_PEER=1, BENCH_SKIP_SEALED=1, BENCH_INTERLEAVED_FLOWS (40 per
 // Worker and round at c=1; 0: none), BENCH_VERBOSE=1, BENCH_USERS (keys
@@ -123,6 +125,7 @@ import {
   oursWorkerOptions,
   wasmBindingsFloorWorkerOptions,
   wasmFloorWorkerOptions,
+  wasmKvFloorWorkerOptions,
 } from "./lib/coldstart.mjs";
 import {
   KV_FLOOR_STEPS,
@@ -491,6 +494,7 @@ async function main() {
     ours: ["ours", oursWorkerOptions()],
     oursKvOnly: ["ours, KV only", oursKvOnlyWorkerOptions()],
     wasmFloor: ["WASM only", wasmFloorWorkerOptions()],
+    wasmKvFloor: ["WASM+KV", wasmKvFloorWorkerOptions()],
     wasmBindingsFloor: ["WASM+bindings", wasmBindingsFloorWorkerOptions()],
     instantiatedFloor: ["JS answer", instantiatedFloorWorkerOptions()],
     ...(SKIP_ORIGINAL ? {} : { original: ["original", originalOptions] }),

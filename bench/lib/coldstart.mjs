@@ -81,6 +81,16 @@ export default { fetch() { return new Response(wasm instanceof WebAssembly.Modul
 }
 
 /**
+ * The cold-start floor of any Worker that ships our WASM and has the
+ * original's bindings (one KV namespace): the WASM-only floor with a KV
+ * namespace. Against the original it is what our WASM's size alone costs
+ * a Worker bound as the original is.
+ */
+export function wasmKvFloorWorkerOptions() {
+  return { ...wasmFloorWorkerOptions(), kvNamespaces: ["KV"] };
+}
+
+/**
  * The cold-start floor of any Worker that ships our WASM and has our
  * bindings: the WASM-only floor above, with the KV namespace and the
  * `GRANTS` Durable Object namespace (SQLite) that ours declares, its class

@@ -226,6 +226,8 @@ export function coldStartTargets(cold, wranglerDev) {
     workerdColdStartOursKvOnlyAtMostOriginal: le(cold.oursKvOnly?.medianFirstResponseMs, cold.original?.medianFirstResponseMs),
     // Whether any Worker that ships our WASM could meet the target at all.
     workerdColdStartWasmFloorAtMostOriginal: le(cold.wasmFloor?.medianFirstResponseMs, cold.original?.medianFirstResponseMs),
+    // The same with the original's bindings (one KV namespace).
+    workerdColdStartWasmKvFloorAtMostOriginal: le(cold.wasmKvFloor?.medianFirstResponseMs, cold.original?.medianFirstResponseMs),
     // The same with our bindings (KV and the GRANTS Durable Object namespace).
     workerdColdStartWasmBindingsFloorAtMostOriginal: le(
       cold.wasmBindingsFloor?.medianFirstResponseMs,
@@ -305,7 +307,7 @@ export function printSummary(modes, { workerd: cold, wranglerDev, targets }) {
   const ms = (x) => (x ? `${fmt(x.medianFirstResponseMs ?? x.medianMs, 0)} ms` : "-");
   log(
     `  cold start (fresh workerd -> first response, medians): ours ${ms(cold.ours)} (KV only, the original's bindings: ${ms(cold.oursKvOnly)}), original ${ms(cold.original)}, peer ${ms(cold.peer)}` +
-      ` (floor of any Worker loading our WASM: ${ms(cold.wasmFloor)}, with our bindings too: ${ms(cold.wasmBindingsFloor)}, our bundle answering in JavaScript: ${ms(cold.instantiatedFloor)});` +
+      ` (floor of any Worker loading our WASM: ${ms(cold.wasmFloor)}, with the original's KV binding: ${ms(cold.wasmKvFloor)}, with our bindings too: ${ms(cold.wasmBindingsFloor)}, our bundle answering in JavaScript: ${ms(cold.instantiatedFloor)});` +
       ` wrangler dev spawn -> first response: ours ${ms(wranglerDev.ours)}, original ${ms(wranglerDev.original)}, peer ${ms(wranglerDev.peer)}`,
   );
   log(`  cold start targets: ${Object.entries(targets).map(([k, v]) => `${k} ${verdict(v)}`).join(", ")}`);
