@@ -117,16 +117,7 @@ import { join } from "node:path";
 
 import { benchConfigForOurs } from "./lib/config.mjs";
 import { byteFloorOptions, captureOurs, protocolFloorOptions } from "./lib/capture.mjs";
-import {
-  coldStarts,
-  instantiatedFloorWorkerOptions,
-  originalWorkerOptions,
-  oursKvOnlyWorkerOptions,
-  oursWorkerOptions,
-  wasmBindingsFloorWorkerOptions,
-  wasmFloorWorkerOptions,
-  wasmKvFloorWorkerOptions,
-} from "./lib/coldstart.mjs";
+import { coldStartFloors, coldStarts, originalWorkerOptions, oursWorkerOptions } from "./lib/coldstart.mjs";
 import {
   KV_FLOOR_STEPS,
   NOOP6_STEPS,
@@ -491,12 +482,7 @@ async function main() {
 
   log(`\n== cold start: fresh workerd (Miniflare ${info.miniflare}) -> first answered request, ${COLD_RUNS} runs each, interleaved`);
   const cold = await coldStartsOf({
-    ours: ["ours", oursWorkerOptions()],
-    oursKvOnly: ["ours, KV only", oursKvOnlyWorkerOptions()],
-    wasmFloor: ["WASM only", wasmFloorWorkerOptions()],
-    wasmKvFloor: ["WASM+KV", wasmKvFloorWorkerOptions()],
-    wasmBindingsFloor: ["WASM+bindings", wasmBindingsFloorWorkerOptions()],
-    instantiatedFloor: ["JS answer", instantiatedFloorWorkerOptions()],
+    ...coldStartFloors(),
     ...(SKIP_ORIGINAL ? {} : { original: ["original", originalOptions] }),
     ...(SKIP_PEER ? {} : { peer: ["peer", peerOptions] }),
   });

@@ -149,6 +149,22 @@ export default { fetch() { return new Response("ok"); } };`,
 }
 
 /**
+ * Ours and the floors its cold start is read against, as `make bench` and
+ * bench/probes/cold-start-parts.mjs start them: { key: [label, Miniflare
+ * options] }, in the order they are reported.
+ */
+export function coldStartFloors() {
+  return {
+    ours: ["ours", oursWorkerOptions()],
+    oursKvOnly: ["ours, KV only", oursKvOnlyWorkerOptions()],
+    wasmFloor: ["WASM only", wasmFloorWorkerOptions()],
+    wasmKvFloor: ["WASM+KV", wasmKvFloorWorkerOptions()],
+    wasmBindingsFloor: ["WASM+bindings", wasmBindingsFloorWorkerOptions()],
+    instantiatedFloor: ["JS answer", instantiatedFloorWorkerOptions()],
+  };
+}
+
+/**
  * Bundles a Worker's entry with esbuild as wrangler would (its npm
  * dependencies from bench/node_modules; the runtime's own `cloudflare:`
  * modules left to workerd) into target/bench/<name>-bundle/worker.mjs.

@@ -6,12 +6,12 @@
 // request. Prints each one's medians: to the first response, to workerd
 // ready, and the first request alone.
 //
-//   wasm only          a JavaScript Worker that imports our WASM (compiled at
+//   WASM only          a JavaScript Worker that imports our WASM (compiled at
 //                      load) and never instantiates it; no bindings
-//   + KV               the same with a KV namespace (the original has one)
+//   WASM+KV            the same with a KV namespace (the original has one)
 //   + KV, vars         ... and our vars
-//   + our bindings     ... and the GRANTS Durable Object namespace (SQLite)
-//   bundle, JS answer  our three modules and bindings (the WASM instantiated,
+//   WASM+bindings      ... and the GRANTS Durable Object namespace (SQLite)
+//   JS answer          our three modules and bindings (the WASM instantiated,
 //                      its start and worker-build's set-up run), answering in
 //                      JavaScript
 //   ours, KV only      ours without the GRANTS namespace
@@ -19,7 +19,7 @@
 //   original           the JavaScript original (KV and one var)
 //
 // Each step against the one above it is what that step costs; `ours`
-// against `bundle, JS answer` is our first request's own work (V8 compiling
+// against `JS answer` is our first request's own work (V8 compiling
 // the WASM functions it reaches, lazily, and running them).
 //
 //   node bench/probes/cold-start-parts.mjs
@@ -27,28 +27,19 @@
 // Env: N rounds (default 12), ONLY a comma-separated subset of the keys
 // below.
 
-import {
-  coldStarts,
-  instantiatedFloorWorkerOptions,
-  originalWorkerOptions,
-  oursKvOnlyWorkerOptions,
-  oursWorkerOptions,
-  wasmBindingsFloorWorkerOptions,
-  wasmFloorWorkerOptions,
-  wasmKvFloorWorkerOptions,
-} from "../lib/coldstart.mjs";
+import { coldStartFloors, coldStarts, originalWorkerOptions, oursWorkerOptions } from "../lib/coldstart.mjs";
 
 const N = Number(process.env.N || 12);
-const wasmOnly = wasmFloorWorkerOptions();
-const { bindings } = oursWorkerOptions();
+const floors = coldStartFloors();
+const [, wasmKv] = floors.wasmKvFloor;
 const parts = {
-  wasmOnly: ["wasm only", wasmOnly],
-  kv: ["+ KV", wasmKvFloorWorkerOptions()],
-  kvVars: ["+ KV, vars", { ...wasmOnly, kvNamespaces: ["KV"], bindings }],
-  bindings: ["+ our bindings", wasmBindingsFloorWorkerOptions()],
-  instantiated: ["bundle, JS answer", instantiatedFloorWorkerOptions()],
-  oursKvOnly: ["ours, KV only", oursKvOnlyWorkerOptions()],
-  ours: ["ours", oursWorkerOptions()],
+  wasmOnly: floors.wasmFloor,
+  kv: floors.wasmKvFloor,
+  kvVars: ["+ KV, vars", { ...wasmKv, bindings: oursWorkerOptions().bindings }],
+  bindings: floors.wasmBindingsFloor,
+  instantiated: floors.instantiatedFloor,
+  oursKvOnly: floors.oursKvOnly,
+  ours: floors.ours,
   original: ["original", await originalWorkerOptions()],
 };
 const keys = process.env.ONLY ? process.env.ONLY.split(",") : Object.keys(parts);
