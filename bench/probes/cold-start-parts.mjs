@@ -6,17 +6,17 @@
 // request. Prints each one's medians: to the first response, to workerd
 // ready, and the first request alone.
 //
-//   WASM only          a JavaScript Worker that imports our WASM (compiled at
-//                      load) and never instantiates it; no bindings
-//   WASM+KV            the same with a KV namespace (the original has one)
-//   + KV, vars         ... and our vars
-//   WASM+bindings      ... and the GRANTS Durable Object namespace (SQLite)
-//   JS answer          our three modules and bindings (the WASM instantiated,
-//                      its start and worker-build's set-up run), answering in
-//                      JavaScript
-//   ours, KV only      ours without the GRANTS namespace
-//   ours               ours as `make bench` measures it
-//   original           the JavaScript original (KV and one var)
+//   wasmOnly      "WASM only": a JavaScript Worker that imports our WASM
+//                 (compiled at load) and never instantiates it; no bindings
+//   kv            "WASM+KV": the same with a KV namespace (the original has one)
+//   kvVars        "+ KV, vars": ... and our vars
+//   bindings      "WASM+bindings": ... and the GRANTS Durable Object namespace
+//   instantiated  "JS answer": our three modules and bindings (the WASM
+//                 instantiated, its start and worker-build's set-up run),
+//                 answering in JavaScript
+//   oursKvOnly    ours without the GRANTS namespace
+//   ours          ours as `make bench` measures it
+//   original      the JavaScript original (KV and one var)
 //
 // Each step against the one above it is what that step costs; `ours`
 // against `JS answer` is our first request's own work (V8 compiling
@@ -25,7 +25,7 @@
 //   node bench/probes/cold-start-parts.mjs
 //
 // Env: N rounds (default 12), ONLY a comma-separated subset of the keys
-// below.
+// above (e.g. ONLY=kv,ours,original).
 
 import { coldStartFloors, coldStarts, originalWorkerOptions, oursWorkerOptions } from "../lib/coldstart.mjs";
 
