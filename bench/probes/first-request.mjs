@@ -11,12 +11,17 @@
 // so only a route that reads no storage can be the first request (the
 // metadata documents, the consent page's errors).
 //
-//   node bench/probes/first-request.mjs [<build dir> ...] [--path /x]
+// With `--names`, and a build whose WASM keeps its name section (bash
+// bench/probes/named-build.sh makes one in target/named/build: the same code,
+// names kept), it also says which functions those are: by crate, and the
+// largest.
+//
+//   node bench/probes/first-request.mjs [<build dir> ...] [--path /x] [--names]
 //
 // Env: R fresh workerds per build (default 3).
 
 import { spawn } from "node:child_process";
-import { copyFileSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 
 import { oursWorkerOptions } from "../lib/coldstart.mjs";
@@ -25,6 +30,8 @@ import { OUT_DIR, ROOT } from "../lib/paths.mjs";
 const args = process.argv.slice(2);
 const pathAt = args.indexOf("--path");
 const PATH = pathAt >= 0 ? args.splice(pathAt, 2)[1] : "/.well-known/oauth-authorization-server";
+const namesAt = args.indexOf("--names");
+const NAMES = namesAt >= 0 && args.splice(namesAt, 1).length > 0;
 const dirs = args.length ? args : [join(ROOT, "build")];
 const R = Number(process.env.R || 3);
 // The workerd binary Miniflare runs (the `workerd` package's default export is its path).
@@ -112,21 +119,89 @@ async function once(build) {
     }
     await res.arrayBuffer();
     await sleep(300);
-    return { start: compiled(out.slice(0, before)), first: compiled(out.slice(before)) };
+    return { start: compiled(out.slice(0, before)), first: compiled(out.slice(before)), trace: out.slice(before) };
   } finally {
     child.kill("SIGKILL");
   }
 }
 
-/** Liftoff compiles in `text` (V8's trace lines): functions, body bytes, µs. */
+/** Liftoff compiles in `text` (V8's trace lines): [{ index, us, bytes }]. */
+const compiles = (text) =>
+  [...text.matchAll(/#(\d+) using Liftoff, took (\d+) μs .*?bodysize (\d+)/g)].map((m) => ({
+    index: Number(m[1]),
+    us: Number(m[2]),
+    bytes: Number(m[3]),
+  }));
+
+/** The compiles in `text` summed: functions, body bytes, µs. */
 function compiled(text) {
   const sum = { functions: 0, bytes: 0, us: 0 };
-  for (const m of text.matchAll(/using Liftoff, took (\d+) μs .*?bodysize (\d+)/g)) {
+  for (const c of compiles(text)) {
     sum.functions += 1;
-    sum.us += Number(m[1]);
-    sum.bytes += Number(m[2]);
+    sum.us += c.us;
+    sum.bytes += c.bytes;
   }
   return sum;
+}
+
+/** A WASM's function names (its `name` section's function subsection): index -> name. */
+function functionNames(wasm) {
+  const names = new Map();
+  let at = 8;
+  const leb = () => {
+    let value = 0;
+    for (let shift = 0; ; shift += 7) {
+      const byte = wasm[at++];
+      value += (byte & 0x7f) * 2 ** shift;
+      if (byte < 0x80) return value;
+    }
+  };
+  const utf8 = (length) => wasm.toString("utf8", at, (at += length));
+  while (at < wasm.length) {
+    const id = wasm[at++];
+    const end = leb() + at;
+    if (id === 0 && utf8(leb()) === "name") {
+      while (at < end) {
+        const sub = wasm[at++];
+        const subEnd = leb() + at;
+        if (sub === 1) for (let n = leb(); n > 0; n--) names.set(leb(), utf8(leb()));
+        at = subEnd;
+      }
+    }
+    at = end;
+  }
+  return names;
+}
+
+/** A Rust symbol's crate (`core`, `alloc`, ours...): its first path segment, generics and impls looked through. */
+const crateOf = (name) => name.replace(/^(<|&|\[|mut |dyn )+/, "").match(/^[A-Za-z_][A-Za-z0-9_]*/)?.[0] ?? name;
+
+/** The functions of one first request's `trace`, named: by crate, then the largest. */
+function printNames(build, trace) {
+  const names = functionNames(readFileSync(join(build, "index_bg.wasm")));
+  const traced = compiles(trace);
+  // A stripped build names only a few of wasm-bindgen's shims.
+  if (traced.filter((c) => names.has(c.index)).length < traced.length / 2) {
+    throw new Error(`${build}/index_bg.wasm names too few of its functions: make a build with bash bench/probes/named-build.sh`);
+  }
+  const rows = traced.map((c) => ({ ...c, name: (names.get(c.index) ?? `#${c.index}`).replace(/::h[0-9a-f]{16}$/, "") }));
+  const crates = new Map();
+  for (const r of rows) {
+    const k = crateOf(r.name);
+    const c = crates.get(k) ?? { functions: 0, bytes: 0, us: 0 };
+    c.functions += 1;
+    c.bytes += r.bytes;
+    c.us += r.us;
+    crates.set(k, c);
+  }
+  console.log("    by crate (functions, bytes of bodies, µs as traced):");
+  for (const [k, c] of [...crates].sort((a, b) => b[1].bytes - a[1].bytes)) {
+    console.log(`      ${String(c.functions).padStart(4)} ${String(c.bytes).padStart(6)} B ${String(c.us).padStart(5)} µs  ${k}`);
+  }
+  console.log("    the 15 largest:");
+  for (const r of [...rows].sort((a, b) => b.bytes - a.bytes).slice(0, 15)) {
+    console.log(`      ${String(r.bytes).padStart(6)} B ${String(r.us).padStart(5)} µs  ${r.name.replace(/\[[0-9a-f]+\]/g, "")}`);
+  }
 }
 
 const median = (v) => [...v].sort((a, b) => a - b)[v.length >> 1];
@@ -140,4 +215,5 @@ for (const [k, d] of dirs.entries()) {
     `bodies, ${(median(runs[k].map((r) => r[phase].us)) / 1000).toFixed(2)} ms as traced`;
   console.log(`  ${d}\n    start:          ${line("start")}\n    first request:  ${line("first")}`);
   if (runs[k].some((r) => r.first.functions === 0)) throw new Error("no compile traced: did the V8 flag take?");
+  if (NAMES) printNames(resolve(d), runs[k][0].trace);
 }

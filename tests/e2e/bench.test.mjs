@@ -5,11 +5,15 @@
 // the byte floor (bench/byte-floor/) doing the same through WASM.
 
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 
 import { byteFloorOptions, captureOurs, protocolFloorOptions, recordFlow } from "../../bench/lib/capture.mjs";
-import { oursWorkerOptions } from "../../bench/lib/coldstart.mjs";
+import { originalWorkerOptions, oursWorkerOptions } from "../../bench/lib/coldstart.mjs";
 import { OURS_STEPS, noopFlow, oursFlow } from "../../bench/lib/flows.mjs";
+import { ROOT } from "../../bench/lib/paths.mjs";
+import { peerWorkerOptions } from "../../bench/lib/peer.mjs";
 import { cpuDelta, startMiniflare } from "../../bench/lib/runtime.mjs";
 
 /** The header names of each response of one flow against `base`, in order. */
@@ -78,5 +82,43 @@ describe("make bench's flows, capture and protocol floor", () => {
     });
     assert.deepEqual(viaWasm.map(bare(bytes.base)), plain.map(bare(floor.base)));
     assert.ok(viaWasm[2].headers.raw["set-cookie"], "the consent page's cookie is kept");
+  });
+});
+
+/** `python3 bench/probes/dev-ratios.py --once <name> <port of base>`: { status, output }. */
+function outsideFlow(name, base) {
+  const r = spawnSync("python3", [join(ROOT, "bench", "probes", "dev-ratios.py"), "--once", name, new URL(base).port], {
+    encoding: "utf8",
+    timeout: 60_000,
+  });
+  return { status: r.status, output: `${r.stdout}${r.stderr}` };
+}
+
+const HAS_PYTHON = spawnSync("python3", ["--version"]).status === 0;
+
+describe("bench/probes/dev-ratios.py's own flows (the outside check of the make dev ratios)", { skip: !HAS_PYTHON && "no python3" }, () => {
+  const workers = {};
+  before(async () => {
+    workers.ours = await startMiniflare({ label: "ours", options: oursWorkerOptions() });
+    workers.peer = await startMiniflare({ label: "peer", options: await peerWorkerOptions() });
+    workers.original = await startMiniflare({ label: "original", options: await originalWorkerOptions() });
+  });
+  after(async () => {
+    for (const w of Object.values(workers)) await w?.stop();
+  });
+
+  for (const name of ["ours", "peer", "original"]) {
+    test(`its ${name} flow completes against the ${name} Worker`, () => {
+      const { status, output } = outsideFlow(name, workers[name].base);
+      assert.equal(status, 0, output);
+      assert.match(output, new RegExp(`^${name}: one flow completed`));
+    });
+  }
+
+  test("its flows check what they get: ours fails against the peer, the peer's against ours", () => {
+    const oursOnPeer = outsideFlow("ours", workers.peer.base);
+    assert.notEqual(oursOnPeer.status, 0);
+    assert.match(oursOnPeer.output, /ours flow on port \d+ failed/);
+    assert.notEqual(outsideFlow("peer", workers.ours.base).status, 0);
   });
 });
