@@ -261,7 +261,9 @@ test-rust:
 build-example: tools-build
 	$(MAKE) -C examples/mcp-server build-worker
 
-test-e2e: tools-test build build-example dev-vars
+# bench-deps: the peer and the original, whose Workers tests/e2e/bench.test.mjs
+# runs bench/probes/dev-ratios.py's flows against.
+test-e2e: tools-test build build-example dev-vars bench-deps
 	INSPECTOR_NODE=$(INSPECTOR_NODE) node --test --test-concurrency=$${E2E_CONCURRENCY:-2} tests/e2e/
 
 # The key one MCP server opens its sealed tokens with: `make resource-key
