@@ -9,6 +9,11 @@ servers a person starts by hand in one session on one machine:
 
     python3 bench/probes/dev-ratios.py
 
+With SEALED=1, ours is the sealed flow instead (the five steps with resource =
+the example MCP server, then its `tools/call whoami`, which opens the token),
+against `make dev TOKEN_MODE=sealed` (8787) and `make -C examples/mcp-server
+dev` (8788); its CPU is both wranglers'.
+
 Interleaved rounds (one implementation at a time, so each gets the machine),
 after a warm-up; for each: flows/s, median flow latency, and CPU per flow, the
 user+system time (/proc) of the workerd processes under that server's
@@ -17,13 +22,13 @@ Node process too. Then the ratios, to compare with the README's "Ratios under
 `make dev`". The client's own CPU per flow is printed too: it shares the
 machine's cores with the servers, so flows/s measure it as well.
 
-Env: ROUNDS (4), SECONDS (8), WARMUP (3), CONCURRENCY ("1,8"), OURS_PORT,
-PEER_PORT, ORIGINAL_PORT. Only 127.0.0.1 is ever sent to.
+Env: ROUNDS (4), SECONDS (8), WARMUP (3), CONCURRENCY ("1,8"), SEALED, OURS_PORT,
+MCP_PORT, PEER_PORT, ORIGINAL_PORT. Only 127.0.0.1 is ever sent to.
 
-    python3 bench/probes/dev-ratios.py --once ours|peer|original <port>
+    python3 bench/probes/dev-ratios.py --once ours|sealed|peer|original <port> [<MCP server port>]
 
 runs one flow against that implementation on 127.0.0.1:<port> and exits 0 if
-it completed (tests/e2e/bench.test.mjs checks the three flows this way).
+it completed (tests/e2e/bench.test.mjs checks the four flows this way).
 """
 import base64
 import hashlib
@@ -130,13 +135,16 @@ def exchange(client, meta, **form):
     return json.loads(body)
 
 
-def ours_flow(client, base):
-    """Metadata, register, consent page, consent POST (303), token: the key comes back."""
+def ours_flow(client, base, resource=None):
+    """Metadata, register, consent page, consent POST (303), token: the key comes back (passthrough), or with
+    `resource` (sealed mode) a sealed access token for it and a refresh token: the token response."""
     meta, client_id, verifier, challenge, state, key = start(client, base, {
         "client_name": "outside", "redirect_uris": [OURS_REDIRECT], "token_endpoint_auth_method": "none",
         "grant_types": ["authorization_code", "refresh_token"], "response_types": ["code"]})
+    for_resource = {"resource": resource, "scope": "api"} if resource else {}
     res, body = client.send("GET", authorize_target(
-        meta, client_id=client_id, redirect_uri=OURS_REDIRECT, code_challenge=challenge, state=state))
+        meta, client_id=client_id, redirect_uri=OURS_REDIRECT, code_challenge=challenge, state=state,
+        **for_resource))
     expect(res.status == 200, f"consent page: {res.status}")
     page = body.decode()
     cookie = [c.split(";")[0] for c in res.headers.get_all("set-cookie") or []
@@ -148,8 +156,34 @@ def ours_flow(client, base):
                          "application/x-www-form-urlencoded", {"cookie": cookie[0], "origin": base})
     expect(res.status == 303, f"consent POST: {res.status}")
     tokens = exchange(client, meta, code=code_of(res, meta, state), client_id=client_id,
-                      redirect_uri=OURS_REDIRECT, code_verifier=verifier)
-    expect(tokens["access_token"] == key, "token: not the key typed")
+                      redirect_uri=OURS_REDIRECT, code_verifier=verifier, **({"resource": resource} if resource else {}))
+    if not resource:
+        expect(tokens["access_token"] == key, "token: not the key typed")
+        return tokens, key
+    expect(tokens["access_token"].count(".") == 4 and key not in tokens["access_token"], "token: not a JWE")
+    expect(tokens.get("refresh_token"), "token: no refresh token")
+    return tokens, key
+
+
+_threads = threading.local()
+
+
+def sealed_flow(mcp_port):
+    """Ours sealed, then the MCP server's `tools/call whoami` with the token: the typed key, masked, opened there."""
+    resource = f"http://{HOST}:{mcp_port}/mcp"
+
+    def flow(client, base):
+        tokens, key = ours_flow(client, base, resource)
+        mcp = getattr(_threads, "mcp", None) or Client(mcp_port)
+        _threads.mcp = mcp
+        call = {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "whoami", "arguments": {}}}
+        res, body = mcp.post("/mcp", json.dumps(call), "application/json", {
+            "accept": "application/json, text/event-stream", "authorization": f"Bearer {tokens['access_token']}"})
+        expect(res.status == 200, f"mcp tools/call: {res.status}")
+        text = json.loads(body).get("result", {}).get("content", [{}])[0].get("text", "")
+        expect(f"{key[:3]}\u2026{key[-4:]}" in text and "sealed for this server only" in text,
+               f"mcp tools/call: not the typed key: {text[:120]}")
+    return flow
 
 
 def peer_flow(client, base):
@@ -218,10 +252,10 @@ def wrangler_of(port):
     sys.exit(f"nothing listens on 127.0.0.1:{port} as wrangler dev's proxy: start it first (see the header)")
 
 
-def cpu_seconds(root):
-    """(workerd, workerd + node) user+system seconds of root's process tree."""
+def cpu_seconds(roots):
+    """(workerd, workerd + node) user+system seconds of the process trees of `roots`."""
     procs = processes()
-    tree, frontier = {root}, {root}
+    tree, frontier = set(roots), set(roots)
     while frontier:
         frontier = {pid for pid, p in procs.items() if p[0] in frontier and pid not in tree}
         tree |= frontier
@@ -230,7 +264,7 @@ def cpu_seconds(root):
     return workerd / CLK_TCK, allof / CLK_TCK
 
 
-def drive(flow, port, root, concurrency, seconds):
+def drive(flow, port, roots, concurrency, seconds):
     """`concurrency` loops of `flow` for `seconds`: flows, wall s, workerd s, tree s, client s, latencies."""
     base = f"http://{HOST}:{port}"
     latencies, failures, lock = [], [], threading.Lock()
@@ -248,7 +282,7 @@ def drive(flow, port, root, concurrency, seconds):
             with lock:
                 latencies.append(time.monotonic() - t)
 
-    w0, a0 = cpu_seconds(root)
+    w0, a0 = cpu_seconds(roots)
     c0, t0 = time.process_time(), time.monotonic()
     threads = [threading.Thread(target=loop) for _ in range(concurrency)]
     for th in threads:
@@ -256,32 +290,38 @@ def drive(flow, port, root, concurrency, seconds):
     for th in threads:
         th.join()
     wall, client = time.monotonic() - t0, time.process_time() - c0
-    w1, a1 = cpu_seconds(root)
+    w1, a1 = cpu_seconds(roots)
     if failures:
         sys.exit(f"a flow failed on {base}: {failures[0]!r}")
     return len(latencies), wall, w1 - w0, a1 - a0, client, latencies
 
 
-FLOWS = {"ours": ours_flow, "peer": peer_flow, "original": original_flow}
+FLOWS = {"ours": lambda client, base: ours_flow(client, base), "peer": peer_flow, "original": original_flow}
 
 
-def once(name, port):
-    """One flow of `name` against 127.0.0.1:port."""
+def once(name, port, mcp_port=None):
+    """One flow of `name` against 127.0.0.1:port (sealed: with the MCP server on mcp_port)."""
+    flow = sealed_flow(mcp_port) if name == "sealed" else FLOWS[name]
     try:
-        FLOWS[name](Client(port), f"http://{HOST}:{port}")
-    except (FlowError, KeyError, ValueError, OSError) as e:
+        flow(Client(port), f"http://{HOST}:{port}")
+    except (FlowError, KeyError, ValueError, TypeError, OSError) as e:
         sys.exit(f"{name} flow on port {port} failed: {e!r}")
     print(f"{name}: one flow completed")
 
 
 def main():
     if sys.argv[1:2] == ["--once"]:
-        return once(sys.argv[2], int(sys.argv[3]))
+        return once(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]) if len(sys.argv) > 4 else None)
     env = os.environ.get
     rounds, seconds, warmup = int(env("ROUNDS", 4)), float(env("SECONDS", 8)), float(env("WARMUP", 3))
-    impls = [(name, FLOWS[name], int(env(f"{name.upper()}_PORT", port)))
-             for name, port in (("ours", 8787), ("peer", 8791), ("original", 8792))]
-    roots = {name: wrangler_of(port) for name, _, port in impls}
+    port = {name: int(env(f"{name.upper()}_PORT", default))
+            for name, default in (("ours", 8787), ("mcp", 8788), ("peer", 8791), ("original", 8792))}
+    ours = ("ours sealed", sealed_flow(port["mcp"])) if env("SEALED") else ("ours", FLOWS["ours"])
+    impls = [(*ours, port["ours"]), ("peer", peer_flow, port["peer"]), ("original", original_flow, port["original"])]
+    # A process tree per implementation (sealed: the provider's and the MCP server's).
+    roots = {name: [wrangler_of(p)] for name, _, p in impls}
+    if env("SEALED"):
+        roots[ours[0]].append(wrangler_of(port["mcp"]))
     print(f"{rounds} rounds of {seconds:g} s per implementation after {warmup:g} s, interleaved")
     for concurrency in [int(c) for c in env("CONCURRENCY", "1,8").split(",")]:
         for name, flow, port in impls:
@@ -295,10 +335,10 @@ def main():
         per = {}
         for name, (n, wall, workerd, tree, client, lat) in sums.items():
             per[name] = (n / wall, 1000 * workerd / n, 1000 * tree / n)
-            print(f"  {name:9s} {n / wall:6.1f} flows/s  p50 {1000 * statistics.median(lat):6.1f} ms  "
+            print(f"  {name:11s} {n / wall:6.1f} flows/s  p50 {1000 * statistics.median(lat):6.1f} ms  "
                   f"CPU {1000 * workerd / n:6.2f} ms/flow (workerd), {1000 * tree / n:6.2f} with wrangler's Node; "
                   f"this client {1000 * client / n:5.2f}")
-        for a, b in (("ours", "peer"), ("ours", "original"), ("peer", "original")):
+        for a, b in ((ours[0], "peer"), (ours[0], "original"), ("peer", "original")):
             print(f"  {a}/{b}: CPU {per[a][1] / per[b][1]:.3f}x (with Node {per[a][2] / per[b][2]:.3f}x), "
                   f"flows/s {per[a][0] / per[b][0]:.2f}x")
 

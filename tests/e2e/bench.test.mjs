@@ -14,6 +14,7 @@ import { originalWorkerOptions, oursWorkerOptions } from "../../bench/lib/coldst
 import { OURS_STEPS, noopFlow, oursFlow } from "../../bench/lib/flows.mjs";
 import { ROOT } from "../../bench/lib/paths.mjs";
 import { peerWorkerOptions } from "../../bench/lib/peer.mjs";
+import { startSealed } from "../../bench/lib/sealed.mjs";
 import { cpuDelta, startMiniflare } from "../../bench/lib/runtime.mjs";
 
 /** The header names of each response of one flow against `base`, in order. */
@@ -85,9 +86,10 @@ describe("make bench's flows, capture and protocol floor", () => {
   });
 });
 
-/** `python3 bench/probes/dev-ratios.py --once <name> <port of base>`: { status, output }. */
-function outsideFlow(name, base) {
-  const r = spawnSync("python3", [join(ROOT, "bench", "probes", "dev-ratios.py"), "--once", name, new URL(base).port], {
+/** `python3 bench/probes/dev-ratios.py --once <name> <port of base> [<port of mcp>]`: { status, output }. */
+function outsideFlow(name, base, mcp) {
+  const ports = [base, ...(mcp ? [mcp] : [])].map((u) => new URL(u).port);
+  const r = spawnSync("python3", [join(ROOT, "bench", "probes", "dev-ratios.py"), "--once", name, ...ports], {
     encoding: "utf8",
     timeout: 60_000,
   });
@@ -102,6 +104,7 @@ describe("bench/probes/dev-ratios.py's own flows (the outside check of the make 
     workers.ours = await startMiniflare({ label: "ours", options: oursWorkerOptions() });
     workers.peer = await startMiniflare({ label: "peer", options: await peerWorkerOptions() });
     workers.original = await startMiniflare({ label: "original", options: await originalWorkerOptions() });
+    workers.sealed = await startSealed({ mode: "workerd" });
   });
   after(async () => {
     for (const w of Object.values(workers)) await w?.stop();
@@ -115,10 +118,20 @@ describe("bench/probes/dev-ratios.py's own flows (the outside check of the make 
     });
   }
 
-  test("its flows check what they get: ours fails against the peer, the peer's against ours", () => {
+  test("its sealed flow completes: our sealed Worker, then the example MCP server opening the token", () => {
+    const { status, output } = outsideFlow("sealed", workers.sealed.base, workers.sealed.resource);
+    assert.equal(status, 0, output);
+    assert.match(output, /^sealed: one flow completed/);
+  });
+
+  test("its flows check what they get: ours fails against the peer, the peer's against ours, sealed against passthrough", () => {
     const oursOnPeer = outsideFlow("ours", workers.peer.base);
     assert.notEqual(oursOnPeer.status, 0);
     assert.match(oursOnPeer.output, /ours flow on port \d+ failed/);
     assert.notEqual(outsideFlow("peer", workers.ours.base).status, 0);
+    // Passthrough hands the key back, not a token sealed for the MCP server.
+    const sealedOnPassthrough = outsideFlow("sealed", workers.ours.base, workers.sealed.resource);
+    assert.notEqual(sealedOnPassthrough.status, 0);
+    assert.match(sealedOnPassthrough.output, /sealed flow on port \d+ failed/);
   });
 });
