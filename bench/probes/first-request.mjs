@@ -198,6 +198,12 @@ function printNames(build, trace) {
   for (const [k, c] of [...crates].sort((a, b) => b[1].bytes - a[1].bytes)) {
     console.log(`      ${String(c.functions).padStart(4)} ${String(c.bytes).padStart(6)} B ${String(c.us).padStart(5)} µs  ${k}`);
   }
+  // What V8's compile time goes with: a least-squares line, µs = a + b · bytes.
+  const n = rows.length;
+  const mx = rows.reduce((t, r) => t + r.bytes, 0) / n;
+  const my = rows.reduce((t, r) => t + r.us, 0) / n;
+  const b = rows.reduce((t, r) => t + (r.bytes - mx) * (r.us - my), 0) / rows.reduce((t, r) => t + (r.bytes - mx) ** 2, 0);
+  console.log(`    compile time fit: ${(my - b * mx).toFixed(1)} µs per function + ${b.toFixed(3)} µs per byte of body`);
   console.log("    the 15 largest:");
   for (const r of [...rows].sort((a, b) => b.bytes - a.bytes).slice(0, 15)) {
     console.log(`      ${String(r.bytes).padStart(6)} B ${String(r.us).padStart(5)} µs  ${r.name.replace(/\[[0-9a-f]+\]/g, "")}`);
