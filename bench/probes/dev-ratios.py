@@ -103,16 +103,25 @@ def hidden_input(page, name):
     return html.unescape(value.group(1))
 
 
-def start(client, base, registration):
+# The public client ours and the peer register (PKCE, refresh tokens).
+PUBLIC_CLIENT = {"client_name": "outside", "redirect_uris": [OURS_REDIRECT], "token_endpoint_auth_method": "none",
+                 "grant_types": ["authorization_code", "refresh_token"], "response_types": ["code"]}
+
+
+def fresh():
+    """A flow's own values: (PKCE verifier, its S256 challenge, a state, an API key)."""
+    verifier = b64url(secrets.token_bytes(32))
+    challenge = b64url(hashlib.sha256(verifier.encode()).digest())
+    return verifier, challenge, b64url(secrets.token_bytes(9)), "sk-outside-" + secrets.token_hex(12)
+
+
+def start(client, base, registration=PUBLIC_CLIENT):
     """Metadata (issuer checked), registration: (metadata, client_id, verifier, challenge, state, key)."""
     meta = client.get_json("/.well-known/oauth-authorization-server")
     expect(meta["issuer"] == base, f"issuer {meta['issuer']}")
     res, body = client.post(target(meta["registration_endpoint"]), json.dumps(registration), "application/json")
     expect(res.status == 201, f"register: {res.status} {body[:200]}")
-    verifier = b64url(secrets.token_bytes(32))
-    challenge = b64url(hashlib.sha256(verifier.encode()).digest())
-    key = "sk-outside-" + secrets.token_hex(12)
-    return meta, json.loads(body)["client_id"], verifier, challenge, b64url(secrets.token_bytes(9)), key
+    return (meta, json.loads(body)["client_id"], *fresh())
 
 
 def authorize_target(meta, **params):
@@ -138,9 +147,7 @@ def exchange(client, meta, **form):
 def ours_flow(client, base, resource=None):
     """Metadata, register, consent page, consent POST (303), token: the key comes back (passthrough), or with
     `resource` (sealed mode) a sealed access token for it and a refresh token: the token response."""
-    meta, client_id, verifier, challenge, state, key = start(client, base, {
-        "client_name": "outside", "redirect_uris": [OURS_REDIRECT], "token_endpoint_auth_method": "none",
-        "grant_types": ["authorization_code", "refresh_token"], "response_types": ["code"]})
+    meta, client_id, verifier, challenge, state, key = start(client, base)
     for_resource = {"resource": resource, "scope": "api"} if resource else {}
     res, body = client.send("GET", authorize_target(
         meta, client_id=client_id, redirect_uri=OURS_REDIRECT, code_challenge=challenge, state=state,
@@ -188,9 +195,7 @@ def sealed_flow(mcp_port):
 
 def peer_flow(client, base):
     """The same five steps with resource <base>/api, then GET /api/key with the token: the key."""
-    meta, client_id, verifier, challenge, state, key = start(client, base, {
-        "client_name": "outside", "redirect_uris": [OURS_REDIRECT], "token_endpoint_auth_method": "none",
-        "grant_types": ["authorization_code", "refresh_token"], "response_types": ["code"]})
+    meta, client_id, verifier, challenge, state, key = start(client, base)
     resource = f"{base}/api"
     res, body = client.send("GET", authorize_target(
         meta, client_id=client_id, redirect_uri=OURS_REDIRECT, code_challenge=challenge, state=state,
@@ -213,12 +218,9 @@ def original_flow(client, base):
         {"client_name": "outside", "redirect_uris": [ORIGINAL_REDIRECT]}), "application/json")
     expect(res.status == 201, f"register: {res.status}")
     client_id = json.loads(body)["client_id"]
-    verifier = b64url(secrets.token_bytes(32))
-    challenge = b64url(hashlib.sha256(verifier.encode()).digest())
-    key = "sk-outside-" + secrets.token_hex(12)
+    verifier, challenge, state, key = fresh()
     res, body = client.send("GET", authorize_target(
-        meta, client_id=client_id, redirect_uri=ORIGINAL_REDIRECT, code_challenge=challenge,
-        state=b64url(secrets.token_bytes(9)), scope="api"))
+        meta, client_id=client_id, redirect_uri=ORIGINAL_REDIRECT, code_challenge=challenge, state=state, scope="api"))
     expect(res.status == 200 and challenge in body.decode(), f"authorize page: {res.status}")
     code = "auth_" + secrets.token_hex(28)
     res, body = client.post("/store-key", json.dumps({"authCode": code, "apiKey": key, "codeChallenge": challenge}),
