@@ -17,7 +17,7 @@
 # .dev.vars.example when missing. Make-only knobs (never passed to the worker):
 #   PORT=8787            the worker's port on 127.0.0.1
 #   INSPECTOR_PORT=9229  wrangler's devtools inspector port (examples/mcp-server uses 9230,
-#                        so both `make dev` run side by side)
+#                        so both `make dev` run side by side; unset and taken: a free one)
 #   STATE_DIR=.wrangler/state  where wrangler keeps local KV
 #   TOOLS_DIR, CHROMIUM, E2E_CONCURRENCY (see below)
 #
@@ -214,11 +214,16 @@ rebuild:
 
 # ---------------------------------------------------------------- dev
 
+# Two `make dev`s started at once (two configurations, or dev and dev-peer) both
+# find no .dev.vars; the one that loses the race finds it made by the other.
 dev-vars:
-	@[[ -f .dev.vars ]] || { cp .dev.vars.example .dev.vars; echo "==> created .dev.vars from .dev.vars.example"; }
+	@[[ -f .dev.vars ]] || { cp .dev.vars.example .dev.vars 2>/dev/null && echo "==> created .dev.vars from .dev.vars.example"; } \
+	  || [[ -f .dev.vars ]]
 
 PORT ?= 8787
 INSPECTOR_PORT ?= 9229
+# The default inspector port, when taken (a second `make dev`), becomes a free one.
+INSPECTOR_FALLBACK = $(if $(filter file,$(origin INSPECTOR_PORT)),--inspector-fallback)
 STATE_DIR ?= .wrangler/state
 # Variables of this Makefile that a command line may set: never sent to the worker.
 MAKE_KNOBS := PORT INSPECTOR_PORT STATE_DIR RESOURCE TOOLS_DIR CHROMIUM E2E_CONCURRENCY E2E_SKIP_BUILD CI \
@@ -242,7 +247,7 @@ TEMPLATES := $(subst $(space),$(comma),$(wildcard assets/*.html))
 
 dev: build dev-vars
 	@$(collect_dev_vars); \
-	cmd=(node scripts/dev.mjs --watch src,$(TEMPLATES),Cargo.toml,Cargo.lock -- \
+	cmd=(node scripts/dev.mjs --watch src,$(TEMPLATES),Cargo.toml,Cargo.lock $(INSPECTOR_FALLBACK) -- \
 	  --ip 127.0.0.1 --port $(PORT) --inspector-port $(INSPECTOR_PORT) \
 	  --local --persist-to $(STATE_DIR) "$${vars[@]}"); \
 	echo "$${cmd[*]}"; \

@@ -6,9 +6,14 @@
 // and rebuilds with `make -s build-worker` when a file the build reads
 // changes.
 //
-//   node scripts/dev.mjs --watch src,assets/consent.html -- <wrangler dev args>
+// With --inspector-fallback (the Makefiles pass it when INSPECTOR_PORT is not
+// set), a devtools inspector port that is taken, by another `make dev` with
+// another PORT or configuration, is replaced by a free one, said in the log.
+//
+//   node scripts/dev.mjs --watch src,assets/consent.html [--inspector-fallback] -- <wrangler dev args>
 
 import { spawn } from "node:child_process";
+import { createServer } from "node:net";
 import { readFileSync, rmSync, statSync, watch, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -19,6 +24,25 @@ const own = split < 0 ? args : args.slice(0, split);
 const wranglerArgs = split < 0 ? [] : args.slice(split + 1);
 const watchList = (own[own.indexOf("--watch") + 1] || "src").split(",").filter(Boolean);
 const dir = process.cwd();
+
+/** Whether `port` on 127.0.0.1 can be listened on now; `0` gives a free port. */
+const listenable = (port) =>
+  new Promise((done) => {
+    const server = createServer().once("error", () => done(null));
+    server.listen(port, "127.0.0.1", () => {
+      const free = server.address().port;
+      server.close(() => done(free));
+    });
+  });
+
+const inspectorAt = wranglerArgs.indexOf("--inspector-port") + 1;
+if (own.includes("--inspector-fallback") && inspectorAt > 0) {
+  const wanted = Number(wranglerArgs[inspectorAt]);
+  if ((await listenable(wanted)) === null) {
+    wranglerArgs[inspectorAt] = String(await listenable(0));
+    console.log(`[make dev] port ${wanted} is taken: the devtools inspector is on ${wranglerArgs[inspectorAt]} (INSPECTOR_PORT=... sets it)`);
+  }
+}
 
 const toml = readFileSync(join(dir, "wrangler.toml"), "utf8");
 const stripped = toml.replace(/^\[build\][^\n]*\n[\s\S]*?(?=^\[)/m, "");
