@@ -17,7 +17,8 @@
 # .dev.vars.example when missing. Make-only knobs (never passed to the worker):
 #   PORT=8787            the worker's port on 127.0.0.1
 #   INSPECTOR_PORT=9229  wrangler's devtools inspector port (examples/mcp-server uses 9230,
-#                        so both `make dev` run side by side; unset and taken: a free one)
+#                        so both `make dev` run side by side; unset: a free one when PORT
+#                        is set or 9229 is taken)
 #   STATE_DIR=.wrangler/state  where wrangler keeps local KV
 #   TOOLS_DIR, CHROMIUM, E2E_CONCURRENCY (see below)
 #
@@ -222,8 +223,9 @@ dev-vars:
 
 PORT ?= 8787
 INSPECTOR_PORT ?= 9229
-# The default inspector port, when taken (a second `make dev`), becomes a free one.
-INSPECTOR_FALLBACK = $(if $(filter file,$(origin INSPECTOR_PORT)),--inspector-fallback)
+# INSPECTOR_PORT unset: 9229 for the default PORT unless taken, else a free port
+# (a second `make dev` with its own PORT; scripts/dev.mjs picks it).
+INSPECTOR_FALLBACK = $(if $(filter file,$(origin INSPECTOR_PORT)),$(if $(filter file,$(origin PORT)),--inspector-fallback,--inspector-any))
 STATE_DIR ?= .wrangler/state
 # Variables of this Makefile that a command line may set: never sent to the worker.
 MAKE_KNOBS := PORT INSPECTOR_PORT STATE_DIR RESOURCE TOOLS_DIR CHROMIUM E2E_CONCURRENCY E2E_SKIP_BUILD CI \

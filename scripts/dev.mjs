@@ -6,11 +6,13 @@
 // and rebuilds with `make -s build-worker` when a file the build reads
 // changes.
 //
-// With --inspector-fallback (the Makefiles pass it when INSPECTOR_PORT is not
-// set), a devtools inspector port that is taken, by another `make dev` with
-// another PORT or configuration, is replaced by a free one, said in the log.
+// The devtools inspector's port when INSPECTOR_PORT is not set (the Makefiles
+// say which): --inspector-fallback (the default PORT too) keeps the default
+// port unless it is taken, --inspector-any (another PORT: a second `make dev`,
+// which may start at the same moment as the first) takes a free one. Either
+// says in the log where the inspector went when it moved.
 //
-//   node scripts/dev.mjs --watch src,assets/consent.html [--inspector-fallback] -- <wrangler dev args>
+//   node scripts/dev.mjs --watch src,assets/consent.html [--inspector-fallback|--inspector-any] -- <wrangler dev args>
 
 import { spawn } from "node:child_process";
 import { createServer } from "node:net";
@@ -36,11 +38,13 @@ const listenable = (port) =>
   });
 
 const inspectorAt = wranglerArgs.indexOf("--inspector-port") + 1;
-if (own.includes("--inspector-fallback") && inspectorAt > 0) {
+if (inspectorAt > 0) {
   const wanted = Number(wranglerArgs[inspectorAt]);
-  if ((await listenable(wanted)) === null) {
+  const any = own.includes("--inspector-any");
+  if (any || (own.includes("--inspector-fallback") && (await listenable(wanted)) === null)) {
     wranglerArgs[inspectorAt] = String(await listenable(0));
-    console.log(`[make dev] port ${wanted} is taken: the devtools inspector is on ${wranglerArgs[inspectorAt]} (INSPECTOR_PORT=... sets it)`);
+    const why = any ? "not the default PORT" : `port ${wanted} is taken`;
+    console.log(`[make dev] ${why}: the devtools inspector is on ${wranglerArgs[inspectorAt]} (INSPECTOR_PORT=... sets it)`);
   }
 }
 

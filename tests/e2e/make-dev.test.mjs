@@ -13,36 +13,77 @@ import { test } from "node:test";
 import { startProcess, waitUntilReady } from "./helpers.mjs";
 import { DISCOVERY, freePort, ROOT } from "./worker.mjs";
 
-test("second_make_dev_failed_on_the_taken_inspector_port: the default port taken, a free one is used and said", async () => {
-  // What a first `make dev` holds: the default devtools inspector port.
+const env = { ...process.env, NO_COLOR: "1", FORCE_COLOR: "0" };
+
+/** `make dev` with `args`, on its own state; resolves once it answers at `port`. */
+async function makeDev(port, args) {
+  const state = mkdtempSync(join(tmpdir(), "pop-e2e-make-dev-"));
+  const proc = startProcess("make", ["dev", ...args, `STATE_DIR=${state}`], { cwd: ROOT, env, name: `make dev ${args}` });
+  const stop = async () => {
+    await proc.stop();
+    rmSync(state, { recursive: true, force: true });
+  };
+  try {
+    await waitUntilReady(`http://127.0.0.1:${port}${DISCOVERY}`, { proc, ms: 240_000, logs: () => proc.out() + proc.err() });
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+  return { proc, base: `http://127.0.0.1:${port}`, stop };
+}
+
+/** Where the log says the devtools inspector went, after checking it answers there. */
+async function movedInspector(dev, why) {
+  const [, port] = await dev.proc.waitFor(new RegExp(`${why}: the devtools inspector is on (\\d+)`), 5_000);
+  const res = await fetch(`http://127.0.0.1:${port}/json/version`);
+  assert.equal(res.status, 200, `wrangler's devtools inspector answers on ${port}`);
+  return Number(port);
+}
+
+/** Whether `port` on 127.0.0.1 is free now. */
+const isFree = (port) =>
+  new Promise((done) => {
+    const s = createServer().once("error", () => done(false));
+    s.listen(port, "127.0.0.1", () => s.close(() => done(true)));
+  });
+
+test("second_make_dev_failed_on_the_taken_inspector_port: two started at once, each with its PORT and configuration", async () => {
+  const [a, b] = [await freePort(), await freePort()];
+  const devs = await Promise.allSettled([makeDev(a, [`PORT=${a}`]), makeDev(b, [`PORT=${b}`, "TOKEN_MODE=sealed"])]);
+  try {
+    for (const d of devs) assert.equal(d.status, "fulfilled", d.reason?.stack);
+    const [plain, sealed] = devs.map((d) => d.value);
+    const ports = [await movedInspector(plain, "not the default PORT"), await movedInspector(sealed, "not the default PORT")];
+    assert.notEqual(ports[0], ports[1]);
+    assert.ok(!ports.includes(9229), `the default inspector port is left to a make dev on the default PORT: ${ports}`);
+    // Each run's own configuration took: only sealed mode knows the refresh grant.
+    const refresh = (base) =>
+      fetch(`${base}/token`, {
+        method: "POST",
+        headers: { "content-type": "application/x-www-form-urlencoded" },
+        body: new URLSearchParams({ grant_type: "refresh_token", refresh_token: "not-one", client_id: "app.example" }),
+      }).then((r) => r.json());
+    assert.equal((await refresh(plain.base)).error, "unsupported_grant_type");
+    assert.equal((await refresh(sealed.base)).error, "invalid_grant");
+  } finally {
+    await Promise.all(devs.map((d) => d.value?.stop()));
+  }
+});
+
+test("make dev on the default PORT with port 9229 taken: the inspector moves to a free port", async (t) => {
+  if (!(await isFree(8787))) return t.skip("127.0.0.1:8787 is in use here (a make dev of your own?)");
+  // What another process may hold: the default devtools inspector port.
   const holder = createServer();
   await new Promise((done) => holder.once("error", done).listen(9229, "127.0.0.1", done));
-  const port = await freePort();
-  const state = mkdtempSync(join(tmpdir(), "pop-e2e-make-dev-"));
-  const dev = startProcess("make", ["dev", `PORT=${port}`, "TOKEN_MODE=sealed", `STATE_DIR=${state}`], {
-    cwd: ROOT,
-    env: { ...process.env, NO_COLOR: "1", FORCE_COLOR: "0" },
-    name: "make dev",
-  });
   try {
-    const base = `http://127.0.0.1:${port}`;
-    await waitUntilReady(base + DISCOVERY, { proc: dev, ms: 240_000, logs: () => dev.out() + dev.err() });
-    const [, moved] = await dev.waitFor(/port 9229 is taken: the devtools inspector is on (\d+)/, 5_000);
-    assert.notEqual(Number(moved), 9229);
-    const inspector = await fetch(`http://127.0.0.1:${moved}/json/version`);
-    assert.equal(inspector.status, 200, "wrangler's devtools inspector answers on the port it was moved to");
-    // The run's own configuration took: sealed mode knows the refresh grant.
-    const res = await fetch(`${base}/token`, {
-      method: "POST",
-      headers: { "content-type": "application/x-www-form-urlencoded" },
-      body: new URLSearchParams({ grant_type: "refresh_token", refresh_token: "not-one", client_id: "app.example" }),
-    });
-    assert.equal(res.status, 400);
-    assert.equal((await res.json()).error, "invalid_grant");
+    const dev = await makeDev(8787, []);
+    try {
+      assert.notEqual(await movedInspector(dev, "port 9229 is taken"), 9229);
+    } finally {
+      await dev.stop();
+    }
   } finally {
-    await dev.stop();
     holder.close();
-    rmSync(state, { recursive: true, force: true });
   }
 });
 
