@@ -80,3 +80,11 @@ export async function byteFloorOptions(canned) {
     modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"] }],
   };
 }
+
+/**
+ * Miniflare options for the module floor (bench/probes/module-floor): the
+ * byte floor with our own WASM (build/) instantiated beside its echo.
+ */
+export async function moduleFloorOptions(canned) {
+  return { ...(await byteFloorOptions(canned)), scriptPath: join(ROOT, "bench", "probes", "module-floor", "worker.mjs") };
+}

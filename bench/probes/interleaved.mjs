@@ -16,12 +16,13 @@
 // Env: R rounds (default 6), N requests per step and round (300; a fifth of
 // that in flows), K the steps (metadata,register,consent,flow), W the
 // warm-up (1: 500 requests per step, 100 flows, before the rounds), BYTES=1 adds
-// the byte floor (bench/byte-floor/worker.mjs). With TMPDIR=/dev/shm the
+// the byte floor (bench/byte-floor/worker.mjs), MODULE=1 the module floor (the
+// byte floor with our WASM instantiated beside it: bench/probes/module-floor). With TMPDIR=/dev/shm the
 // runtimes' storage is on tmpfs (README, Performance).
 
 import { basename, resolve } from "node:path";
 
-import { byteFloorOptions, captureOurs, protocolFloorOptions } from "../lib/capture.mjs";
+import { byteFloorOptions, captureOurs, moduleFloorOptions, protocolFloorOptions } from "../lib/capture.mjs";
 import { oursWorkerOptions } from "../lib/coldstart.mjs";
 import { OURS_REDIRECT, authorizeUrl, oursFlow, pkcePair, publicClient } from "../lib/flows.mjs";
 import { ROOT } from "../lib/paths.mjs";
@@ -40,6 +41,7 @@ for (const [i, dir] of dirs.entries()) {
 }
 const canned = await captureOurs(workers[0].base);
 if (process.env.BYTES === "1") workers.push(await startMiniflare({ label: "bytes", options: await byteFloorOptions(canned) }));
+if (process.env.MODULE === "1") workers.push(await startMiniflare({ label: "module", options: await moduleFloorOptions(canned) }));
 workers.push(await startMiniflare({ label: "floor", options: protocolFloorOptions(canned) }));
 
 try {

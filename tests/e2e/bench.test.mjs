@@ -2,14 +2,15 @@
 // a change to the Worker that would break the benchmark fails here first:
 // the flow the bench drives, the capture of our responses, and the protocol
 // floor (bench/protocol-floor/) answering that same flow from the capture, and
-// the byte floor (bench/byte-floor/) doing the same through WASM.
+// the byte floor (bench/byte-floor/) doing the same through WASM, and the module
+// floor (bench/probes/module-floor/: the byte floor with our WASM beside it).
 
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 
-import { byteFloorOptions, captureOurs, protocolFloorOptions, recordFlow } from "../../bench/lib/capture.mjs";
+import { byteFloorOptions, captureOurs, moduleFloorOptions, protocolFloorOptions, recordFlow } from "../../bench/lib/capture.mjs";
 import { originalWorkerOptions, oursWorkerOptions } from "../../bench/lib/coldstart.mjs";
 import { OURS_STEPS, noopFlow, oursFlow } from "../../bench/lib/flows.mjs";
 import { ROOT } from "../../bench/lib/paths.mjs";
@@ -27,14 +28,17 @@ describe("make bench's flows, capture and protocol floor", () => {
   let ours;
   let floor;
   let bytes;
+  let module;
   let canned;
   before(async () => {
     ours = await startMiniflare({ label: "ours", options: oursWorkerOptions() });
     canned = await captureOurs(ours.base);
     floor = await startMiniflare({ label: "protocol floor", options: protocolFloorOptions(canned) });
     bytes = await startMiniflare({ label: "byte floor", options: await byteFloorOptions(canned) });
+    module = await startMiniflare({ label: "module floor", options: await moduleFloorOptions(canned) });
   });
   after(async () => {
+    await module?.stop();
     await bytes?.stop();
     await floor?.stop();
     await ours?.stop();
@@ -83,6 +87,14 @@ describe("make bench's flows, capture and protocol floor", () => {
     });
     assert.deepEqual(viaWasm.map(bare(bytes.base)), plain.map(bare(floor.base)));
     assert.ok(viaWasm[2].headers.raw["set-cookie"], "the consent page's cookie is kept");
+  });
+
+  test("the module floor answers the same flow as the byte floor, with our WASM's allocator run per request", async () => {
+    const times = await oursFlow(module.base);
+    assert.deepEqual(times.map(([step]) => step), OURS_STEPS);
+    const [withOurs, bytesOnly] = [await recordFlow(module.base), await recordFlow(bytes.base)];
+    const shape = (r) => ({ status: r.status, headers: Object.keys(r.headers.raw).filter((n) => n !== "date").sort() });
+    assert.deepEqual(withOurs.map(shape), bytesOnly.map(shape));
   });
 });
 
