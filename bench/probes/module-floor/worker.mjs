@@ -1,10 +1,11 @@
 // The module floor, for `MODULE=1 node bench/probes/interleaved.mjs`: the byte
 // floor (bench/byte-floor/worker.mjs), with our own WASM (build/index_bg.wasm)
 // instantiated too, once per isolate, and a little of its code run on every
-// request: its allocator takes a buffer the size of the request's head and
-// gives it back. Its function imports are stubs that throw (none is called:
-// wasm-bindgen's start is not run). Against the byte floor it shows what our module costs a
-// request by being there, apart from the code our flow runs in it.
+// request: its allocator takes a buffer for the request's URL, which is
+// written there, and gives it back. Its function imports are stubs that throw
+// (none is called: wasm-bindgen's start is not run). Against the byte floor it
+// shows what our module costs a request by being there, apart from the code
+// our flow runs in it.
 
 import ours from "../../../build/index_bg.wasm";
 import byteFloor, { Grants } from "../../byte-floor/worker.mjs";
