@@ -219,7 +219,7 @@ rebuild:
 # find no .dev.vars; the one that loses the race finds it made by the other.
 dev-vars:
 	@[[ -f .dev.vars ]] || { cp .dev.vars.example .dev.vars 2>/dev/null && echo "==> created .dev.vars from .dev.vars.example"; } \
-	  || [[ -f .dev.vars ]]
+	  || [[ -f .dev.vars ]] || { echo "could not create .dev.vars from .dev.vars.example (is it there?)" >&2; exit 1; }
 
 PORT ?= 8787
 INSPECTOR_PORT ?= 9229

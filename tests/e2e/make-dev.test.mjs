@@ -111,6 +111,12 @@ test("dev_vars_race_failed_the_second_make_dev: losing the race for .dev.vars to
     assert.equal(alone.status, 0, alone.stderr);
     assert.match(alone.stdout, /created \.dev\.vars from \.dev\.vars\.example/);
     assert.equal(readFileSync(join(dir, ".dev.vars"), "utf8"), readFileSync(join(dir, ".dev.vars.example"), "utf8"));
+    // Without the example to copy, it fails and says why (cp's own message is not shown).
+    rmSync(join(dir, ".dev.vars"));
+    rmSync(join(dir, ".dev.vars.example"));
+    const missing = spawnSync("make", ["-s", "-C", dir, "-f", join(ROOT, "Makefile"), "dev-vars"], { encoding: "utf8" });
+    assert.notEqual(missing.status, 0);
+    assert.match(missing.stderr, /could not create \.dev\.vars from \.dev\.vars\.example/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
