@@ -54,6 +54,10 @@ export ESBUILD_BIN := $(ROOT)/node_modules/.bin/esbuild
 # No telemetry; wrangler's logs stay in the repo's .wrangler/.
 export WRANGLER_SEND_METRICS := false
 export WRANGLER_LOG_PATH := $(ROOT)/.wrangler/logs
+# Miniflare fills request.cf from workers.cloudflare.com at start; nothing
+# here reads request.cf, and offline that fetch prints a stack trace (or
+# waits 3 s). Its placeholder instead; CLOUDFLARE_CF_FETCH_ENABLED=true fetches.
+export CLOUDFLARE_CF_FETCH_ENABLED ?= false
 
 # Cargo writes the files the wasm build read (including include_str! templates)
 # to this dep-info file; it decides whether build/ is up to date. Before the

@@ -13,7 +13,9 @@ import { test } from "node:test";
 import { startProcess, waitUntilReady } from "./helpers.mjs";
 import { DISCOVERY, freePort, ROOT } from "./worker.mjs";
 
+// Without the outer make's exports that `make dev` must set itself.
 const env = { ...process.env, NO_COLOR: "1", FORCE_COLOR: "0" };
+delete env.CLOUDFLARE_CF_FETCH_ENABLED;
 
 /** `make dev` with `args`, on its own state; resolves once it answers at `port`. */
 async function makeDev(port, args) {
@@ -67,6 +69,22 @@ test("second_make_dev_failed_on_the_taken_inspector_port: two started at once, e
     assert.equal((await refresh(sealed.base)).error, "invalid_grant");
   } finally {
     await Promise.all(devs.map((d) => d.value?.stop()));
+  }
+});
+
+test("make_dev_printed_a_request_cf_stack_trace_offline: make dev does not fetch request.cf at start", async () => {
+  // Miniflare fetched workers.cloudflare.com/cf.json at start: offline, a
+  // warning with a getaddrinfo stack trace (or a 3 s wait), for a request.cf
+  // nothing here reads.
+  const port = await freePort();
+  const dev = await makeDev(port, [`PORT=${port}`]);
+  try {
+    const res = await fetch(`${dev.base}${DISCOVERY}`);
+    assert.equal(res.status, 200);
+    const logs = dev.proc.out() + dev.proc.err();
+    assert.doesNotMatch(logs, /Request\.cf|workers\.cloudflare\.com/, logs);
+  } finally {
+    await dev.stop();
   }
 });
 
