@@ -73,8 +73,6 @@ before(async () => {
   const mcpState = mkdtempSync(join(tmpdir(), "pop-e2e-inspector-mcp-state-"));
   home = mkdtempSync(join(tmpdir(), "pop-e2e-inspector-home-"));
   const env = { ...process.env, NO_COLOR: "1", FORCE_COLOR: "0" };
-  // What each Makefile sets itself (see make_dev_printed_a_request_cf_stack_trace_offline).
-  delete env.CLOUDFLARE_CF_FETCH_ENABLED;
 
   // Both documented commands at once, as two terminals would.
   const t0 = performance.now();
@@ -118,8 +116,6 @@ test("both `make … dev` run side by side: each on its own port and inspector p
     assert.doesNotMatch(out, /Address already in use/, `${who}:\n${out}`);
     // Regression: wrangler's own [build] watcher rebuilt and reloaded at start with nothing edited.
     assert.doesNotMatch(out, /changed, restarting build|\[make dev\] .* changed/, `${who} rebuilt at start:\n${out}`);
-    // Regression (make_dev_printed_a_request_cf_stack_trace_offline): Miniflare's request.cf fetch at start.
-    assert.doesNotMatch(out, /Request\.cf|workers\.cloudflare\.com/, `${who} fetched request.cf:\n${out}`);
     assert.ok(out.includes(`--inspector-port ${s.inspectorPort} `), `${who} passes INSPECTOR_PORT=${s.inspectorPort} to wrangler:\n${out}`);
   }
   const prm = await (await fetch(mcp.base + PRM_PATH)).json();

@@ -11,14 +11,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { startProcess, waitUntilReady } from "./helpers.mjs";
-import { DISCOVERY, freePort, ROOT } from "./worker.mjs";
+import { DISCOVERY, freePort, PRM_PATH, ROOT } from "./worker.mjs";
 
 // Without the outer make's exports that `make dev` must set itself.
 const env = { ...process.env, NO_COLOR: "1", FORCE_COLOR: "0" };
 delete env.CLOUDFLARE_CF_FETCH_ENABLED;
 
-/** `make dev` with `args`, on its own state; resolves once it answers at `port`. */
-async function makeDev(port, args) {
+/** `make dev` with `args`, on its own state; resolves once it answers `ready` at `port`. */
+async function makeDev(port, args, ready = DISCOVERY) {
   const state = mkdtempSync(join(tmpdir(), "pop-e2e-make-dev-"));
   const proc = startProcess("make", ["dev", ...args, `STATE_DIR=${state}`], { cwd: ROOT, env, name: `make dev ${args}` });
   const stop = async () => {
@@ -26,7 +26,7 @@ async function makeDev(port, args) {
     rmSync(state, { recursive: true, force: true });
   };
   try {
-    await waitUntilReady(`http://127.0.0.1:${port}${DISCOVERY}`, { proc, ms: 240_000, logs: () => proc.out() + proc.err() });
+    await waitUntilReady(`http://127.0.0.1:${port}${ready}`, { proc, ms: 240_000, logs: () => proc.out() + proc.err() });
   } catch (e) {
     await stop();
     throw e;
@@ -72,19 +72,23 @@ test("second_make_dev_failed_on_the_taken_inspector_port: two started at once, e
   }
 });
 
-test("make_dev_printed_a_request_cf_stack_trace_offline: make dev does not fetch request.cf at start", async () => {
+test("make_dev_printed_a_request_cf_stack_trace_offline: neither make dev fetches request.cf at start", async () => {
   // Miniflare fetched workers.cloudflare.com/cf.json at start: offline, a
   // warning with a getaddrinfo stack trace (or a 3 s wait), for a request.cf
-  // nothing here reads.
-  const port = await freePort();
-  const dev = await makeDev(port, [`PORT=${port}`]);
+  // nothing here reads. The provider's and the example MCP server's.
+  const [a, b] = [await freePort(), await freePort()];
+  const devs = await Promise.allSettled([
+    makeDev(a, [`PORT=${a}`]),
+    makeDev(b, ["-C", "examples/mcp-server", `PORT=${b}`], PRM_PATH),
+  ]);
   try {
-    const res = await fetch(`${dev.base}${DISCOVERY}`);
-    assert.equal(res.status, 200);
-    const logs = dev.proc.out() + dev.proc.err();
-    assert.doesNotMatch(logs, /Request\.cf|workers\.cloudflare\.com/, logs);
+    for (const d of devs) assert.equal(d.status, "fulfilled", d.reason?.stack);
+    for (const { proc } of devs.map((d) => d.value)) {
+      const logs = proc.out() + proc.err();
+      assert.doesNotMatch(logs, /Request\.cf|workers\.cloudflare\.com/, logs);
+    }
   } finally {
-    await dev.stop();
+    await Promise.all(devs.map((d) => d.value?.stop()));
   }
 });
 
