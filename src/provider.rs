@@ -278,7 +278,14 @@ impl Provider {
             (Route::Revoke, "POST") => Separate::new(revoke::post(&self.ctx, request, grants, now)).await,
             (Route::Introspect, "POST") => Separate::new(introspect::post(&self.ctx, request, grants, now)).await,
             (Route::Register, "POST") => {
-                match register::register(request.media_type().as_deref(), &request.body, &self.ctx.keys, now) {
+                let supported = metadata::grant_types(config, grants.bound());
+                match register::register(
+                    request.media_type().as_deref(),
+                    &request.body,
+                    &self.ctx.keys,
+                    &supported,
+                    now,
+                ) {
                     Ok(body) => Response::json(201, &body).no_store(),
                     Err(e) => e.to_response(),
                 }

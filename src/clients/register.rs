@@ -13,8 +13,17 @@ fn metadata_error(description: &'static str) -> OAuthError {
     OAuthError::new(ErrorCode::InvalidClientMetadata, description)
 }
 
-/// Registers a client from a JSON body; returns the 201 body.
-pub fn register(media_type: Option<&str>, body: &[u8], keys: &Keys, now: u64) -> Result<Value, OAuthError> {
+/// Registers a client from a JSON body; returns the 201 body. Its
+/// `grant_types` are those asked for that /token answers (`supported`, as
+/// the metadata lists them), `authorization_code` alone when none are
+/// asked for (RFC 7591 §2).
+pub fn register(
+    media_type: Option<&str>,
+    body: &[u8],
+    keys: &Keys,
+    supported: &[&'static str],
+    now: u64,
+) -> Result<Value, OAuthError> {
     if let Some(media_type) = media_type {
         if media_type != "application/json" && !media_type.ends_with("+json") {
             return Err(metadata_error("the registration must be a JSON object (Content-Type: application/json)"));
@@ -38,13 +47,19 @@ pub fn register(media_type: Option<&str>, body: &[u8], keys: &Keys, now: u64) ->
         return Err(metadata_error("client_name must not contain control or bidirectional formatting characters"));
     }
     check_list(meta, "grant_types", "authorization_code", "grant_types must include authorization_code")?;
+    let asked = meta.get("grant_types").and_then(|v| v.as_array()).map(Vec::as_slice).unwrap_or_default();
+    let grant_types: Vec<Value> = supported
+        .iter()
+        .filter(|g| **g == "authorization_code" || asked.iter().any(|a| a.as_str() == Some(**g)))
+        .map(|g| Value::from(*g))
+        .collect();
     check_list(meta, "response_types", "code", "response_types must include code")?;
     let mut out = Object::from([
         ("client_id", Client::client_id_for(&uris, name, keys).into()),
         ("client_id_issued_at", now.into()),
         ("redirect_uris", raw_uris.clone().into()),
         ("token_endpoint_auth_method", "none".into()),
-        ("grant_types", ["authorization_code"].into()),
+        ("grant_types", grant_types.into()),
         ("response_types", ["code"].into()),
     ]);
     out.insert_some("client_name", name);
@@ -103,8 +118,31 @@ mod tests {
         Keys::derive(&Secret::new(&"s".repeat(40)).unwrap(), None)
     }
 
+    const SUPPORTED: [&str; 3] = ["authorization_code", "refresh_token", crate::endpoints::token::DEVICE_CODE_GRANT];
+
     fn reg(body: &str) -> Result<Value, OAuthError> {
-        register(Some("application/json"), body.as_bytes(), &keys(), 1_700_000_000)
+        register(Some("application/json"), body.as_bytes(), &keys(), &SUPPORTED, 1_700_000_000)
+    }
+
+    /// Regression: the registration answered `grant_types:
+    /// ["authorization_code"]` to a client that asked for refresh tokens too,
+    /// which /token then issued it (RFC 7591 §3.2.1: the answer is what was
+    /// registered); authlib showed it.
+    #[test]
+    fn a_registration_asking_for_refresh_tokens_was_told_it_had_none() {
+        let grants = |body: &str, supported: &[&'static str]| {
+            let out = register(Some("application/json"), body.as_bytes(), &keys(), supported, 0).unwrap();
+            out["grant_types"].as_array().unwrap().iter().map(|g| g.as_str().unwrap().to_string()).collect::<Vec<_>>()
+        };
+        let vs_code = r#"{"redirect_uris":["http://127.0.0.1:33418/"],"grant_types":["authorization_code","refresh_token","urn:ietf:params:oauth:grant-type:device_code"]}"#;
+        assert_eq!(grants(vs_code, &SUPPORTED), SUPPORTED);
+        // Only what /token answers: passthrough without a grant store.
+        assert_eq!(grants(vs_code, &["authorization_code"]), ["authorization_code"]);
+        // Asked in another order, or with a grant nobody supports: the supported ones.
+        let odd = r#"{"redirect_uris":["https://a.example/cb"],"grant_types":["implicit","refresh_token","authorization_code"]}"#;
+        assert_eq!(grants(odd, &SUPPORTED), ["authorization_code", "refresh_token"]);
+        // Not asked: RFC 7591's default.
+        assert_eq!(grants(r#"{"redirect_uris":["https://a.example/cb"]}"#, &SUPPORTED), ["authorization_code"]);
     }
 
     #[test]
@@ -154,7 +192,7 @@ mod tests {
             assert_eq!(err.code, code, "{body}");
             assert_eq!(err.to_response().status, 400);
         }
-        assert!(register(Some("application/x-www-form-urlencoded"), b"{}", &keys(), 0).is_err());
+        assert!(register(Some("application/x-www-form-urlencoded"), b"{}", &keys(), &SUPPORTED, 0).is_err());
     }
 
     #[test]

@@ -19,10 +19,10 @@ use crate::protocol::form::Params;
 use crate::protocol::resource;
 use crate::store::GrantStore;
 
+/// 401 `invalid_client`, with the one `Basic` challenge every 401 carries.
 fn unauthorized() -> Response {
     OAuthError::new(ErrorCode::InvalidClient, "authenticate with HTTP Basic: the resource and its resource key")
         .to_response()
-        .with_header("www-authenticate", "Basic realm=\"introspection\"")
 }
 
 /// The resource a Basic header authenticates, checked against its keys.

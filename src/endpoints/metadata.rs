@@ -19,12 +19,10 @@ pub fn jwks(keys: &TokenKeys) -> Response {
         .with_body(keys.jwks())
 }
 
-/// RFC 8414 metadata for `issuer`, with endpoints at `origin`.
-/// `client_id_metadata_document_supported` is advertised when the provider
-/// can fetch documents; the device authorization grant (RFC 8628) when a
-/// grant store is bound (`device`), which its records need.
-pub fn authorization_server(config: &Config, issuer: &str, origin: &str, cimd: bool, device: bool) -> Value {
-    let endpoint = |name: &str| format!("{origin}{}", config.endpoint_path(name));
+/// The grants /token answers (`grant_types_supported`, and what a
+/// registration may ask for): refresh tokens where any token is sealed, the
+/// device grant where a grant store is bound (`device`).
+pub fn grant_types(config: &Config, device: bool) -> Vec<&'static str> {
     let mut grant_types = vec!["authorization_code"];
     if config.tokens.any_sealed() {
         grant_types.push("refresh_token");
@@ -32,7 +30,16 @@ pub fn authorization_server(config: &Config, issuer: &str, origin: &str, cimd: b
     if device {
         grant_types.push(crate::endpoints::token::DEVICE_CODE_GRANT);
     }
-    let grant_types: Vec<Value> = grant_types.into_iter().map(Value::from).collect();
+    grant_types
+}
+
+/// RFC 8414 metadata for `issuer`, with endpoints at `origin`.
+/// `client_id_metadata_document_supported` is advertised when the provider
+/// can fetch documents; the device authorization grant (RFC 8628) when a
+/// grant store is bound (`device`), which its records need.
+pub fn authorization_server(config: &Config, issuer: &str, origin: &str, cimd: bool, device: bool) -> Value {
+    let endpoint = |name: &str| format!("{origin}{}", config.endpoint_path(name));
+    let grant_types: Vec<Value> = grant_types(config, device).into_iter().map(Value::from).collect();
     let mut metadata = Value::object([
         ("issuer", issuer.into()),
         ("authorization_endpoint", endpoint("authorize").into()),

@@ -20,6 +20,20 @@ fn metadata_lists_every_endpoint_and_the_refresh_grant_in_sealed_mode() {
     assert_eq!(passthrough["grant_types_supported"], serde_json::json!(["authorization_code", device]));
 }
 
+/// Regression: every registration was answered `grant_types:
+/// ["authorization_code"]`, also a sealed-mode client's that asked for the
+/// refresh tokens /token then gave it.
+#[test]
+fn a_registration_was_told_it_had_no_refresh_grant_that_it_then_got() {
+    let device = "urn:ietf:params:oauth:grant-type:device_code";
+    let body = format!(
+        r#"{{"redirect_uris":["http://127.0.0.1:33418/"],"grant_types":["authorization_code","refresh_token","{device}"]}}"#
+    );
+    let registered = |s: &Server| json(&s.post("/register", "application/json", &body, &[]))["grant_types"].clone();
+    assert_eq!(registered(&sealed()), serde_json::json!(["authorization_code", "refresh_token", device]));
+    assert_eq!(registered(&Server::new()), serde_json::json!(["authorization_code", device]));
+}
+
 #[test]
 fn refresh_grant_is_unsupported_in_passthrough_mode() {
     let s = Server::new();
@@ -107,10 +121,34 @@ fn introspection_refuses_wrong_resource_credentials_with_401() {
         let headers: Vec<(&str, &str)> = auth.iter().map(|a| ("authorization", a.as_str())).collect();
         let r = s.post("/introspect", FORM, &body, &headers);
         assert_error(&r, 401, "invalid_client", &format!("{auth:?}"));
+        introspection_sent_two_basic_challenges(&r);
     }
     // The resource in Basic is form-urlencoded (RFC 6749 §2.3.1) and normalized.
     let slash = basic("https://mcp.example/mcp", &resource_key(R).to_b64url());
     assert_eq!(json(&s.post("/introspect", FORM, &body, &[("authorization", &slash)]))["active"], true);
+}
+
+/// Regression: authlib and `curl -u` send the resource raw in Basic
+/// (`https://mcp.example/mcp:<key>`, not form-encoded); it was read up to
+/// its first colon, and the resource server got 401.
+#[test]
+fn introspection_refused_a_raw_resource_url_in_basic() {
+    let s = sealed();
+    let t = tokens(&s, "intro-raw");
+    let body = format!("token={}", enc(&at(&t)));
+    let raw = |key: &str| format!("Basic {}", base64::Engine::encode(&STANDARD, format!("{R}:{key}")));
+    let r = s.post("/introspect", FORM, &body, &[("authorization", &raw(&resource_key(R).to_b64url()))]);
+    assert_eq!(json(&r)["active"], true, "{}", r.text());
+    let wrong = s.post("/introspect", FORM, &body, &[("authorization", &raw(&resource_key(OTHER).to_b64url()))]);
+    assert_error(&wrong, 401, "invalid_client", "another resource's key");
+}
+
+/// Regression: a refused introspection carried `WWW-Authenticate: Basic
+/// realm="oauth"` and `Basic realm="introspection"`, two challenges for one
+/// scheme (oauth4webapi showed it).
+fn introspection_sent_two_basic_challenges(r: &parallel_oauth_provider::Response) {
+    let challenges: Vec<&str> = r.headers_named("www-authenticate").collect();
+    assert_eq!(challenges, ["Basic realm=\"oauth\""]);
 }
 
 fn bearer(path: &str, token: &str) -> Request {

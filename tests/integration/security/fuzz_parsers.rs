@@ -60,7 +60,7 @@ proptest! {
     /// Registration JSON, directly.
     #[test]
     fn registration_parsing_never_panics(body in arb_body(), ct in prop::option::of("[ -~]{0,40}")) {
-        match parallel_oauth_provider::clients::register::register(ct.as_deref(), &body, &test_keys(), T0) {
+        match parallel_oauth_provider::clients::register::register(ct.as_deref(), &body, &test_keys(), &["authorization_code", "refresh_token"], T0) {
             Ok(v) => prop_assert!(v["client_id"].as_str().is_some()),
             Err(e) => prop_assert_eq!(e.to_response().status, 400),
         }
