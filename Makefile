@@ -128,10 +128,11 @@ chromium:
 
 # ---------------------------------------------------------------- MCP Inspector
 # tests/e2e/inspector.test.mjs runs the MCP Inspector CLI pinned in
-# tools/inspector/package-lock.json. Inspector 2.x needs Node >= 22.19: when
+# tools/inspector/package-lock.json, and tests/e2e/conformance.test.mjs the MCP
+# conformance suite pinned there too. Both need Node >= 22.19: when
 # the system's node is older, a pinned Node from the npm registry (package
 # node-linux-<arch>, checked against the integrity below) is unpacked once into
-# $(TOOLS_DIR) and used for the Inspector only (its npm ci and its runs);
+# $(TOOLS_DIR) and used for these tools only (their npm ci and their runs);
 # everything else keeps the system's node.
 #
 # Why everything else stays on Node 20 + wrangler 4.86.0, measured on this

@@ -16,56 +16,24 @@
 //   listener, which exchanges the code, and the CLI calls the tool;
 // - the tool's answer names the masked key.
 //
-// Inspector 2.x needs Node >= 22.19. It runs with INSPECTOR_NODE (set by the
-// root Makefile's test-e2e: the system's node when new enough, else the pinned
-// Node it unpacked into the tools directory), else with this node when it is
-// new enough, else with the one `make print-inspector-node` names; everything
-// else here (this file, make, wrangler) runs on the system's node.
-// `make -s inspector` installs what is missing unless E2E_SKIP_BUILD is set.
+// Inspector 2.x needs Node >= 22.19: which node runs it, see node22.mjs.
 
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { launchChromium, startProcess, testKey, waitUntilReady } from "./helpers.mjs";
+import { mcpTool } from "./node22.mjs";
 import { DISCOVERY, PRM_PATH, ROOT, freePort } from "./worker.mjs";
 
-const INSPECTOR_PKG = join(ROOT, "tools", "inspector", "node_modules", "@modelcontextprotocol", "inspector");
 const START_TIMEOUT_MS = Number(process.env.E2E_START_TIMEOUT_MS || 600_000);
-const NODE_MIN = [22, 19];
-
-function nodeIsNewEnough(version) {
-  const [a, b] = version.replace(/^v/, "").split(".").map(Number);
-  return a > NODE_MIN[0] || (a === NODE_MIN[0] && b >= NODE_MIN[1]);
-}
-
-function make(args) {
-  const r = spawnSync("make", ["-s", ...args], { cwd: ROOT, stdio: ["ignore", "pipe", "inherit"], encoding: "utf8" });
-  if (r.status !== 0) throw new Error(`make ${args.join(" ")} failed (${r.status ?? r.error})`);
-  return r.stdout.trim();
-}
-
-/** The node that runs the Inspector, and the Inspector's entry point (its `bin`). */
-function inspectorCommand() {
-  if (!process.env.E2E_SKIP_BUILD) make(["inspector"]);
-  const node =
-    process.env.INSPECTOR_NODE || (nodeIsNewEnough(process.version) ? process.execPath : make(["print-inspector-node"]));
-  assert.ok(existsSync(node), `${node} missing: run 'make inspector' (installs the MCP Inspector and a Node >= 22.19 for it)`);
-  const version = spawnSync(node, ["--version"], { encoding: "utf8" }).stdout.trim();
-  assert.ok(nodeIsNewEnough(version), `${node} is ${version}; the MCP Inspector needs Node >= ${NODE_MIN.join(".")}`);
-  const pkgFile = join(INSPECTOR_PKG, "package.json");
-  assert.ok(existsSync(pkgFile), `${pkgFile} missing: run 'make inspector'`);
-  const pkg = JSON.parse(readFileSync(pkgFile, "utf8"));
-  return { node, nodeVersion: version, entry: join(INSPECTOR_PKG, pkg.bin["mcp-inspector"]), version: pkg.version };
-}
 
 let provider, mcp, browser, home, inspector;
 const timings = {};
 
 before(async () => {
-  inspector = inspectorCommand();
+  inspector = mcpTool("@modelcontextprotocol/inspector", "mcp-inspector");
   const [port, inspectorPort, mcpPort, mcpInspectorPort] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
   const providerBase = `http://127.0.0.1:${port}`;
   const mcpBase = `http://127.0.0.1:${mcpPort}`;
