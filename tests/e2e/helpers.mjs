@@ -214,6 +214,13 @@ export class MemoryOAuthClientProvider {
   codeVerifier() {
     return this.store.verifier;
   }
+  // Where discovery led (SDK v2 checks the callback against it, SEP-2352).
+  saveDiscoveryState(state) {
+    this.store.discovery = state;
+  }
+  discoveryState() {
+    return this.store.discovery;
+  }
   async redirectToAuthorization(url) {
     this.authorizationUrl = new URL(url);
     await this._onRedirect?.(this.authorizationUrl);
