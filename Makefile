@@ -68,6 +68,12 @@ WORKER_INPUTS := Cargo.toml Cargo.lock src/workers/shim.mjs $(sort $(wildcard $(
 	  grep -m1 '\.wasm:' $(DEPFILE) | sed -e 's/^[^:]*: *//' | tr ' ' '\n' | grep -v '^$$' | sed 's|^$(ROOT)/||'; \
 	else find src assets -type f 2>/dev/null; fi)))
 WORKER_OUT := build/worker/shim.mjs build/index.js build/index_bg.wasm
+WORKER_STAGE := target/worker-build
+# The build command (a test swaps in one that fails).
+WORKER_BUILD ?= worker-build
+# Never deleted on a failed build (.DELETE_ON_ERROR): they are only ever
+# replaced whole, by scripts/publish-build.sh after a build that succeeded.
+.PRECIOUS: $(WORKER_OUT)
 
 .PHONY: help tools tools-build tools-test rust-tools wasm-target worker-build-bin wasm-bindgen-bin \
         npm chromium build build-worker build-example rebuild dev dev-vars test test-rust test-e2e clean
@@ -206,12 +212,16 @@ $(WORKER_OUT) &: $(WORKER_INPUTS)
 	@[[ -x "$(WASM_OPT_BIN)" && -x "$(ESBUILD_BIN)" ]] || { echo "node_modules missing: run 'make tools'" >&2; exit 1; }
 	@echo "==> worker-build --release (wasm-bindgen $(WASM_BINDGEN_VERSION))"
 	@# Outputs get the build's *start* time, so a source edited during the build
-	@# is newer than them and triggers the next rebuild.
+	@# is newer than them and triggers the next rebuild. worker-build empties
+	@# its output directory first: it builds in $(WORKER_STAGE), and build/ is
+	@# replaced only by a build that succeeded (a compile error under `make dev`
+	@# leaves the running worker's files in place).
 	started=$$(date +%s.%N); \
 	WASM_BINDGEN_BIN="$$(if [[ "$$(wasm-bindgen --version 2>/dev/null)" == "wasm-bindgen $(WASM_BINDGEN_VERSION)"* ]]; \
 	    then command -v wasm-bindgen; else echo $(WASM_BINDGEN_ROOT)/bin/wasm-bindgen; fi)" \
-	  worker-build --release --no-default-features --features worker-entry,grants-object; \
-	cp src/workers/shim.mjs build/worker/shim.mjs; \
+	  $(WORKER_BUILD) --release --out-dir $(WORKER_STAGE) --no-default-features --features worker-entry,grants-object; \
+	cp src/workers/shim.mjs $(WORKER_STAGE)/worker/shim.mjs; \
+	bash $(ROOT)/scripts/publish-build.sh $(WORKER_STAGE) build; \
 	touch -d "@$$started" $(WORKER_OUT)
 
 rebuild:
@@ -234,7 +244,7 @@ INSPECTOR_FALLBACK = $(if $(filter file,$(origin INSPECTOR_PORT)),$(if $(filter 
 STATE_DIR ?= .wrangler/state
 # Variables of this Makefile that a command line may set: never sent to the worker.
 MAKE_KNOBS := PORT INSPECTOR_PORT STATE_DIR RESOURCE TOOLS_DIR CHROMIUM E2E_CONCURRENCY E2E_SKIP_BUILD CI \
-	INSPECTOR_NODE WASM_OPT_BIN ESBUILD_BIN WASM_BINDGEN_BIN
+	INSPECTOR_NODE WASM_OPT_BIN ESBUILD_BIN WASM_BINDGEN_BIN WORKER_BUILD
 # The variables given on make's command line, minus the knobs; the recipe keeps
 # the UPPER_SNAKE_CASE ones and reads their values from its environment (make
 # exports command-line variables), so no value is ever re-parsed by the shell.

@@ -5,7 +5,7 @@
 
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -139,6 +139,43 @@ test("dev_vars_race_failed_the_second_make_dev: losing the race for .dev.vars to
     const missing = spawnSync("make", ["-s", "-C", dir, "-f", join(ROOT, "Makefile"), "dev-vars"], { encoding: "utf8" });
     assert.notEqual(missing.status, 0);
     assert.match(missing.stderr, /could not create \.dev\.vars from \.dev\.vars\.example/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("failed_build_emptied_build_under_make_dev: a build that fails leaves build/ as it was; one that succeeds replaces it whole", () => {
+  // `make dev` rebuilds on every save; a compile error used to delete
+  // build/index.js and build/index_bg.wasm (worker-build empties its output
+  // first, and make deleted the targets of the failed recipe), so wrangler
+  // reported "Could not resolve ../index.js" and any reload had no worker.
+  // Here the build command is swapped for one that fails, then for one that
+  // writes a new worker-build output into the stage.
+  const dir = mkdtempSync(join(tmpdir(), "pop-e2e-failed-build-"));
+  try {
+    for (const f of ["Cargo.toml", "Cargo.lock"]) copyFileSync(join(ROOT, f), join(dir, f));
+    mkdirSync(join(dir, "src", "workers"), { recursive: true });
+    mkdirSync(join(dir, "build", "worker"), { recursive: true });
+    const files = ["index_bg.wasm", "index.js", "package.json", "worker/shim.mjs"];
+    for (const f of files) writeFileSync(join(dir, "build", f), `previous ${f}`);
+    // An input newer than build/: the worker is out of date.
+    const past = new Date(Date.now() - 60_000);
+    for (const f of files) utimesSync(join(dir, "build", f), past, past);
+    writeFileSync(join(dir, "src", "workers", "shim.mjs"), "// the new entry\n");
+    const build = (command) =>
+      spawnSync("make", ["-s", "-C", dir, "-f", join(ROOT, "Makefile"), "build-worker", `WORKER_BUILD=${command}`], { encoding: "utf8" });
+
+    const failed = build("false");
+    assert.notEqual(failed.status, 0, "the build failed");
+    assert.doesNotMatch(failed.stderr, /Deleting file/);
+    for (const f of files) assert.equal(readFileSync(join(dir, "build", f), "utf8"), `previous ${f}`, `build/${f} kept`);
+
+    const fake = join(dir, "fake-worker-build");
+    writeFileSync(fake, `#!/bin/bash\n# worker-build --release --out-dir <stage> ...\nout=$3; rm -rf "$out"; mkdir -p "$out/worker"\nfor f in index_bg.wasm index.js package.json worker/shim.mjs; do echo "new $f" > "$out/$f"; done\n`, { mode: 0o755 });
+    const ok = build(fake);
+    assert.equal(ok.status, 0, ok.stdout + ok.stderr);
+    for (const f of ["index_bg.wasm", "index.js", "package.json"]) assert.equal(readFileSync(join(dir, "build", f), "utf8"), `new ${f}\n`);
+    assert.equal(readFileSync(join(dir, "build", "worker", "shim.mjs"), "utf8"), "// the new entry\n", "our entry, not worker-build's");
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
