@@ -76,7 +76,7 @@ WORKER_BUILD ?= worker-build
 .PRECIOUS: $(WORKER_OUT)
 
 .PHONY: help tools tools-build tools-test rust-tools wasm-target worker-build-bin wasm-bindgen-bin \
-        npm chromium build build-worker build-example rebuild dev dev-vars test test-rust test-e2e clean
+        npm chromium python-mcp build build-worker build-example rebuild dev dev-vars test test-rust test-e2e clean
 
 help:
 	@echo "make dev | make test | make build | make tools | make inspector | make bench | make size | make clean"
@@ -87,7 +87,7 @@ help:
 tools: tools-test
 
 tools-build: rust-tools npm
-tools-test: tools-build chromium inspector
+tools-test: tools-build chromium inspector python-mcp
 
 rust-tools: wasm-target worker-build-bin wasm-bindgen-bin
 
@@ -132,6 +132,34 @@ chromium:
 	    || { $$SUDO apt-get update </dev/null && $$SUDO apt-get install -y --no-install-recommends chromium </dev/null; }; \
 	fi
 
+# ---------------------------------------------------------------- MCP Python SDK
+# tests/e2e/python-mcp.test.mjs runs the MCP Python SDK's OAuth client
+# (tools/python/mcp_client.py) from a virtual environment in $(TOOLS_DIR)
+# with the versions pinned in tools/python/requirements.txt, from PyPI; made
+# once per set of pins. Without python3 the test skips and says so; where the
+# system's python3 has no venv module (Debian without python3-venv), it is
+# installed as chromium is.
+PYTHON_MCP_PINS := $(shell sha256sum tools/python/requirements.txt 2>/dev/null | cut -c1-12)
+PYTHON_MCP_DIR := $(TOOLS_DIR)/python-mcp-$(PYTHON_MCP_PINS)
+
+python-mcp:
+	@if ! command -v python3 >/dev/null; then echo "python3 not found: tests/e2e/python-mcp.test.mjs will skip" >&2; \
+	elif [[ ! -f "$(PYTHON_MCP_DIR)/.installed" ]]; then \
+	  echo "==> pip install -r tools/python/requirements.txt (MCP Python SDK) into $(PYTHON_MCP_DIR)" >&2; \
+	  if ! python3 -c 'import venv, ensurepip' 2>/dev/null && command -v apt-get >/dev/null; then \
+	    SUDO=$$( [[ $$(id -u) -eq 0 ]] || echo sudo ); \
+	    $$SUDO apt-get install -y --no-install-recommends python3-venv </dev/null \
+	      || { $$SUDO apt-get update </dev/null && $$SUDO apt-get install -y --no-install-recommends python3-venv </dev/null; }; \
+	  fi; \
+	  rm -rf "$(PYTHON_MCP_DIR)" && mkdir -p $(TOOLS_DIR); \
+	  python3 -m venv "$(PYTHON_MCP_DIR)"; \
+	  "$(PYTHON_MCP_DIR)/bin/pip" install --quiet --disable-pip-version-check -r tools/python/requirements.txt >&2; \
+	  touch "$(PYTHON_MCP_DIR)/.installed"; \
+	fi
+
+print-python-mcp:
+	@echo $(PYTHON_MCP_DIR)/bin/python
+
 # ---------------------------------------------------------------- MCP Inspector
 # tests/e2e/inspector.test.mjs runs the MCP Inspector CLI pinned in
 # tools/inspector/package-lock.json, and tests/e2e/conformance.test.mjs the MCP
@@ -170,7 +198,7 @@ INSPECTOR_STAMP := $(INSPECTOR_DIR)/node_modules/.installed
 INSPECTOR_NODE ?= $(shell node -e 'const [a, b] = process.versions.node.split(".").map(Number), [x, y] = "$(INSPECTOR_NODE_MIN)".split(".").map(Number); process.exit(a > x || (a === x && b >= y) ? 0 : 1)' 2>/dev/null \
 	&& command -v node || echo $(NODE22_DIR)/bin/node)
 
-.PHONY: inspector node22 print-inspector-node
+.PHONY: inspector node22 print-inspector-node print-python-mcp
 
 inspector: $(INSPECTOR_STAMP)
 

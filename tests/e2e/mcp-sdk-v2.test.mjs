@@ -15,19 +15,15 @@ import {
   refreshAuthorization,
 } from "@modelcontextprotocol/client";
 import { MemoryOAuthClientProvider, approveViaForm, testKey } from "./helpers.mjs";
-import { startMcpExample, startWorker } from "./worker.mjs";
+import { startBothModes } from "./worker.mjs";
 
-let passthrough, passthroughMcp, sealed, sealedMcp;
+let passthroughMcp, sealed, sealedMcp, both;
 before(async () => {
-  [passthrough, sealed] = await Promise.all([startWorker(), startWorker({ vars: { TOKEN_MODE: "sealed" } })]);
-  [passthroughMcp, sealedMcp] = await Promise.all([
-    startMcpExample({ authorizationServer: passthrough.base }),
-    startMcpExample({ authorizationServer: sealed.base, tokenMode: "sealed" }),
-  ]);
+  both = await startBothModes();
+  ({ passthroughMcp, sealed, sealedMcp } = both);
 });
 after(async () => {
-  await Promise.all([passthroughMcp?.stop(), sealedMcp?.stop()]);
-  await Promise.all([passthrough?.stop(), sealed?.stop()]);
+  await both?.stop();
 });
 
 /** A v2 client through the whole OAuth flow; returns it connected. */

@@ -369,6 +369,22 @@ export async function startMcpExample({ authorizationServer, tokenMode = "passth
   });
 }
 
+/** A passthrough provider and a sealed one, each with the example MCP
+ *  server in the same mode pointing at it:
+ *  { passthrough, passthroughMcp, sealed, sealedMcp, stop() }. */
+export async function startBothModes() {
+  const [passthrough, sealed] = await Promise.all([startWorker(), startWorker({ vars: { TOKEN_MODE: "sealed" } })]);
+  const [passthroughMcp, sealedMcp] = await Promise.all([
+    startMcpExample({ authorizationServer: passthrough.base }),
+    startMcpExample({ authorizationServer: sealed.base, tokenMode: "sealed" }),
+  ]);
+  const stop = async () => {
+    await Promise.all([passthroughMcp.stop(), sealedMcp.stop()]);
+    await Promise.all([passthrough.stop(), sealed.stop()]);
+  };
+  return { passthrough, passthroughMcp, sealed, sealedMcp, stop };
+}
+
 /** The provider's dev SECRET (the root's .dev.vars). */
 export function devSecret() {
   const devVars = join(ROOT, ".dev.vars");
