@@ -4,7 +4,8 @@
 #   make test   cargo test (native) + end-to-end tests against the worker in workerd
 #   make build  build the worker (worker-build --release) into build/
 #   make tools  install whatever is missing (wasm32 target, worker-build, wasm-bindgen-cli, npm deps,
-#               chromium, and the pinned MCP Inspector with a Node >= 22.19 for it)
+#               chromium, the pinned MCP Inspector and conformance suite with a Node >= 22.19
+#               for them, and a virtual environment with the pinned MCP Python SDK)
 #
 # `make dev` takes its configuration for one run from the command line: every
 # UPPER_SNAKE_CASE variable given there, except the make-only knobs below, goes
@@ -22,7 +23,7 @@
 #   STATE_DIR=.wrangler/state  where wrangler keeps local KV
 #   TOOLS_DIR, CHROMIUM, E2E_CONCURRENCY (see below)
 #
-# Everything is installed from package registries only (crates.io, npm, apt):
+# Everything is installed from package registries only (crates.io, npm, PyPI, apt):
 # worker-build would otherwise download wasm-bindgen and wasm-opt from GitHub,
 # so it is given local binaries through WASM_BINDGEN_BIN / WASM_OPT_BIN / ESBUILD_BIN.
 
