@@ -140,7 +140,7 @@ chromium:
 # once per set of pins. Without python3 the test skips and says so; where the
 # system's python3 has no venv module (Debian without python3-venv), it is
 # installed as chromium is.
-PYTHON_MCP_PINS := $(shell sha256sum tools/python/requirements.txt 2>/dev/null | cut -c1-12)
+PYTHON_MCP_PINS := $(shell sha256sum $(ROOT)/tools/python/requirements.txt 2>/dev/null | cut -c1-12)
 PYTHON_MCP_DIR := $(TOOLS_DIR)/python-mcp-$(PYTHON_MCP_PINS)
 
 python-mcp:
@@ -154,7 +154,7 @@ python-mcp:
 	  fi; \
 	  rm -rf "$(PYTHON_MCP_DIR)" && mkdir -p $(TOOLS_DIR); \
 	  python3 -m venv "$(PYTHON_MCP_DIR)"; \
-	  "$(PYTHON_MCP_DIR)/bin/pip" install --quiet --disable-pip-version-check -r tools/python/requirements.txt >&2; \
+	  "$(PYTHON_MCP_DIR)/bin/pip" install --quiet --disable-pip-version-check -r $(ROOT)/tools/python/requirements.txt >&2; \
 	  touch "$(PYTHON_MCP_DIR)/.installed"; \
 	fi
 

@@ -141,6 +141,9 @@ mod tests {
         // Asked in another order, or with a grant nobody supports: the supported ones.
         let odd = r#"{"redirect_uris":["https://a.example/cb"],"grant_types":["implicit","refresh_token","authorization_code"]}"#;
         assert_eq!(grants(odd, &SUPPORTED), ["authorization_code", "refresh_token"]);
+        // Entries that are not strings, or repeated, add nothing.
+        let junk = r#"{"redirect_uris":["https://a.example/cb"],"grant_types":["authorization_code",5,null,{"a":1},"refresh_token","refresh_token"]}"#;
+        assert_eq!(grants(junk, &SUPPORTED), ["authorization_code", "refresh_token"]);
         // Not asked: RFC 7591's default.
         assert_eq!(grants(r#"{"redirect_uris":["https://a.example/cb"]}"#, &SUPPORTED), ["authorization_code"]);
     }
