@@ -14,7 +14,8 @@
 //   node bench/probes/interleaved.mjs /tmp/before build
 //
 // Env: R rounds (default 6), N requests per step and round (300; a fifth of
-// that in flows), K the steps (metadata,register,consent,flow), W the
+// that in flows), K the steps (metadata,register,consent,flow; and steps: N
+// flows, each request's CPU apart, its total as the flow's), W the
 // warm-up (1: 500 requests per step, 100 flows, before the rounds), BYTES=1 adds
 // the byte floor (bench/byte-floor/worker.mjs), MODULE=1 the module floor (the
 // byte floor with our WASM instantiated beside it: bench/probes/module-floor). With TMPDIR=/dev/shm the
@@ -24,7 +25,17 @@ import { basename, resolve } from "node:path";
 
 import { byteFloorOptions, captureOurs, moduleFloorOptions, protocolFloorOptions } from "../lib/capture.mjs";
 import { oursWorkerOptions } from "../lib/coldstart.mjs";
-import { OURS_REDIRECT, authorizeUrl, oursFlow, pkcePair, publicClient } from "../lib/flows.mjs";
+import {
+  OURS_REDIRECT,
+  authorizeUrl,
+  consentPageStep,
+  consentPostStep,
+  flowStart,
+  oursFlow,
+  pkcePair,
+  publicClient,
+  tokenStep,
+} from "../lib/flows.mjs";
 import { ROOT } from "../lib/paths.mjs";
 import { runNs, startMiniflare } from "../lib/runtime.mjs";
 
@@ -60,8 +71,28 @@ try {
       fetch(at(rt, meta.registration_endpoint), { method: "POST", headers: { "content-type": "application/json" }, body: registration }),
     consent: (rt) => fetch(at(rt, auth)),
     flow: (rt) => oursFlow(rt.base),
+    steps: (rt) => splitFlow(rt),
   };
   for (const name of STEPS) if (!step[name]) throw new Error(`unknown step ${name} (K=${STEPS})`);
+
+  // K=steps: the flow with each request's CPU apart (its work after the
+  // answer, such as the token's waitUntil, counted in the next flow's lap).
+  const split = {};
+  const lap = (rt, name) => {
+    const now = runNs(rt);
+    if (rt.lapAt !== undefined) (split[rt.label] ??= {})[name] = (split[rt.label][name] ?? 0) + (now - rt.lapAt);
+    rt.lapAt = now;
+  };
+  async function splitFlow(rt) {
+    const times = [];
+    lap(rt, "token");
+    const start = await flowStart(times, rt.base);
+    const page = await consentPageStep(times, start.meta, start);
+    lap(rt, "start+page");
+    const code = await consentPostStep(times, rt.base, start.meta, page, start);
+    lap(rt, "consent POST");
+    await tokenStep(times, start.meta, { ...start, code, redirectUri: OURS_REDIRECT });
+  }
 
   const send = async (name, rt) => {
     const res = await step[name](rt);
@@ -74,6 +105,7 @@ try {
   for (const name of STEPS) {
     for (let i = 0; i < (name === "flow" ? 100 : 500) * WARM; i++) for (const rt of workers) await send(name, rt); // V8 warms up
   }
+  for (const k of Object.keys(split)) delete split[k];
   for (let round = 0; round < R; round++) {
     for (const name of STEPS) {
       const n = name === "flow" ? Math.ceil(N / 5) : N;
@@ -85,6 +117,13 @@ try {
     }
   }
 
+  if (STEPS.includes("steps")) {
+    const flows = N * R; // a step of K=steps is N flows
+    for (const rt of workers) {
+      const cells = Object.entries(split[rt.label]).map(([k, ns]) => `${k} ${(ns / flows / 1000).toFixed(0)}`);
+      console.log(`steps     ${rt.label}: ${cells.join(", ")} µs per flow`);
+    }
+  }
   const median = (v) => [...v].sort((a, b) => a - b)[v.length >> 1];
   for (const name of STEPS) {
     const floor = us[`${name} floor`];
