@@ -24,6 +24,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { launchChromium, startProcess, testKey, waitUntilReady } from "./helpers.mjs";
+import { sealedSession } from "../../bench/lib/sealed.mjs";
 import { mcpTool } from "./node22.mjs";
 import { DISCOVERY, PRM_PATH, ROOT, freePort } from "./worker.mjs";
 
@@ -91,6 +92,24 @@ test("both `make … dev` run side by side: each on its own port and inspector p
   assert.equal(prm.resource, `${mcp.base}/mcp`);
   assert.deepEqual(prm.authorization_servers, [asMeta.issuer], "AUTHORIZATION_SERVER= reached the example");
   assert.equal(asMeta.issuer, provider.base);
+});
+
+test("sealed_example_looped_on_401_at_localhost: the walkthrough's servers at http://localhost as at http://127.0.0.1", async () => {
+  // `make -C examples/mcp-server dev` derived the key of
+  // http://127.0.0.1:<port>/mcp only. A client given http://localhost:<port>/mcp
+  // (its own resource, as the metadata there says) got tokens sealed for
+  // that resource, which the server could not open: 401, sign in again, 401.
+  const port = new URL(mcp.base).port;
+  for (const host of ["localhost", "127.0.0.1"]) {
+    const resource = `http://${host}:${port}/mcp`;
+    const prm = await (await fetch(`http://${host}:${port}${PRM_PATH}`)).json();
+    assert.equal(prm.resource, resource);
+    // The whole flow for that resource, then tools/call whoami there (it throws unless the key comes back masked).
+    const session = await sealedSession(provider.base, resource);
+    assert.ok(session.refreshToken, `a sealed grant for ${resource}`);
+  }
+  assert.match(mcp.proc.out() + mcp.proc.err(), /RESOURCE_KEY for http:\/\/127\.0\.0\.1:\d+\/mcp and http:\/\/localhost:\d+\/mcp/);
+  assert.doesNotMatch(mcp.proc.out() + mcp.proc.err(), /RESOURCE_KEY:[A-Za-z0-9_-]{20}/, "the keys are not printed");
 });
 
 test(`MCP Inspector CLI: OAuth through the consent page in Chromium, then tools/call whoami answers the masked key`, async (t) => {

@@ -16,7 +16,7 @@ mod glue {
     use std::cell::RefCell;
 
     use parallel_oauth_provider::clients::cimd::Fetch;
-    use parallel_oauth_provider::resource_server::{bearer_token, parse_jwks, ResourceKey, VerifyingKey};
+    use parallel_oauth_provider::resource_server::{bearer_token, parse_jwks, VerifyingKey};
     use parallel_oauth_provider::workers::{install_p256, serve, var, WorkerFetch};
     use wasm_bindgen::prelude::wasm_bindgen;
     use wasm_bindgen::JsValue;
@@ -45,11 +45,9 @@ mod glue {
         let tokens = if var(env, "TOKEN_MODE").as_deref() == Some("passthrough") {
             Tokens::Passthrough
         } else {
-            let keys = ["RESOURCE_KEY", "RESOURCE_KEY_PREVIOUS"]
-                .iter()
-                .filter_map(|name| var(env, name).and_then(|k| ResourceKey::from_b64url(&k)))
-                .collect();
-            Tokens::Sealed { keys, jwks: Vec::new() }
+            let values: Vec<String> =
+                ["RESOURCE_KEY", "RESOURCE_KEY_PREVIOUS"].iter().filter_map(|name| var(env, name)).collect();
+            Tokens::Sealed { keys: mcp::resource_keys(values.iter().map(String::as_str)), jwks: Vec::new() }
         };
         // CLOCK_LEEWAY: seconds past a token's exp still accepted (60; 0 when
         // the provider runs on the same clock).

@@ -58,6 +58,15 @@ pub enum Tokens {
     Passthrough,
 }
 
+/// The keys in the values of `RESOURCE_KEY` and `RESOURCE_KEY_PREVIOUS`:
+/// each holds one key, or several separated by commas, one for each URL
+/// the server is reached at (each URL is a resource of its own, with its
+/// own key: `make dev` gives the server the keys of `127.0.0.1` and
+/// `localhost`). A value that is not a key is left out.
+pub fn resource_keys<'a>(values: impl IntoIterator<Item = &'a str>) -> Vec<ResourceKey> {
+    values.into_iter().flat_map(|v| v.split(',')).filter_map(ResourceKey::from_b64url).collect()
+}
+
 /// Who is calling: what the tool shows (never the whole key).
 struct Caller {
     masked_key: String,
@@ -274,10 +283,18 @@ mod tests {
     }
 
     fn sealed_settings() -> Settings {
-        Settings { tokens: Tokens::Sealed { keys: vec![key()], jwks: vec![] }, ..settings() }
+        sealed_settings_with(vec![key()])
+    }
+
+    fn sealed_settings_with(keys: Vec<ResourceKey>) -> Settings {
+        Settings { tokens: Tokens::Sealed { keys, jwks: vec![] }, ..settings() }
     }
 
     fn sealed_token(aud: &str, exp: u64) -> String {
+        sealed_token_with(&key(), aud, exp)
+    }
+
+    fn sealed_token_with(sealing: &ResourceKey, aud: &str, exp: u64) -> String {
         use parallel_oauth_provider::crypto::secret::ApiKey;
         use parallel_oauth_provider::grants::access_token::{mint_jwe, AccessClaims};
         let claims = AccessClaims {
@@ -290,7 +307,7 @@ mod tests {
             exp,
             jti: "g.1".into(),
         };
-        mint_jwe(&claims, &ApiKey::parse(KEY).unwrap(), &key(), [3; 12])
+        mint_jwe(&claims, &ApiKey::parse(KEY).unwrap(), sealing, [3; 12])
     }
 
     fn call_with(token: &str, settings: &Settings) -> Response {
@@ -326,7 +343,47 @@ mod tests {
     }
 
     fn request(method: &str, path: &str) -> Request {
-        Request::new(method, format!("http://127.0.0.1:8788{path}").parse().unwrap())
+        request_at("http://127.0.0.1:8788", method, path)
+    }
+
+    fn request_at(origin: &str, method: &str, path: &str) -> Request {
+        Request::new(method, format!("{origin}{path}").parse().unwrap())
+    }
+
+    #[test]
+    fn resource_keys_reads_one_key_or_several_separated_by_commas() {
+        let (a, b) = (ResourceKey::from_bytes([1; 32]), ResourceKey::from_bytes([2; 32]));
+        let kids = |keys: Vec<ResourceKey>| keys.iter().map(|k| k.kid().to_string()).collect::<Vec<_>>();
+        assert_eq!(kids(resource_keys([a.to_b64url().as_str()])), [a.kid()]);
+        let list = format!(" {} , {} ", a.to_b64url(), b.to_b64url());
+        assert_eq!(kids(resource_keys([list.as_str(), "not-a-key"])), [a.kid(), b.kid()]);
+        assert!(resource_keys(["", ","]).is_empty());
+    }
+
+    #[test]
+    fn sealed_server_looped_on_401_at_localhost() {
+        // `make dev` gave the server the key of http://127.0.0.1:8788/mcp
+        // only: a client at http://localhost:8788/mcp (its own resource, as
+        // the metadata there says) got tokens sealed for that one, which
+        // the server could not open, so it answered 401 and the client
+        // signed in again, forever. With both keys, both URLs work.
+        let localhost = ResourceKey::from_bytes([9; 32]);
+        let at_localhost = sealed_token_with(&localhost, "http://localhost:8788/mcp", NOW + 60);
+        let call = |keys: Vec<ResourceKey>| {
+            let body = json!({"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"whoami","arguments":{}}});
+            let r = request_at("http://localhost:8788", "POST", MCP_PATH)
+                .with_header("authorization", &format!("Bearer {at_localhost}"))
+                .with_header("content-type", "application/json")
+                .with_body(body.to_string());
+            handle(&r, &Settings { tokens: Tokens::Sealed { keys, jwks: vec![] }, ..settings() })
+        };
+        assert_eq!(call(vec![key()]).status, 401);
+        let both = resource_keys([format!("{},{}", key().to_b64url(), localhost.to_b64url()).as_str()]);
+        let r = call(both.clone());
+        assert_eq!(r.status, 200, "{}", r.text());
+        assert!(json_of(&r)["result"]["content"][0]["text"].as_str().unwrap().contains("sk-…cdef"));
+        // And the 127.0.0.1 URL still opens its own.
+        assert_eq!(call_with(&sealed_token(RESOURCE, NOW + 60), &sealed_settings_with(both)).status, 200);
     }
 
     fn rpc(body: Value) -> Response {
