@@ -94,11 +94,10 @@ impl Client {
             return Err(invalid);
         }
         let payload: SignedPayload = from_b64url(body).and_then(|b| crate::json::from_slice(&b).ok()).ok_or(invalid)?;
+        // None for a device's registration (the device grant only): no
+        // redirect URI matches, so /authorize refuses it.
         let redirect_uris =
             payload.r.iter().map(|u| RedirectUri::parse(u)).collect::<Result<Vec<_>, _>>().map_err(|_| invalid)?;
-        if redirect_uris.is_empty() {
-            return Err(invalid);
-        }
         Ok(Client::Registered { redirect_uris, name: payload.n })
     }
 

@@ -17,6 +17,11 @@ fn metadata_error(description: &'static str) -> OAuthError {
 /// `grant_types` are those asked for that /token answers (`supported`, as
 /// the metadata lists them), `authorization_code` alone when none are
 /// asked for (RFC 7591 §2).
+///
+/// A device (a CLI, a TV app) may register for the device grant without
+/// `authorization_code`: it then needs no redirect URI (RFC 7591 §2: they
+/// are for redirect-based flows) and gets no response type, so /authorize
+/// refuses it and only /device_authorization serves it.
 pub fn register(
     media_type: Option<&str>,
     body: &[u8],
@@ -31,11 +36,14 @@ pub fn register(
     }
     let meta = crate::json::parse(body).map_err(|_| metadata_error("the registration must be a JSON object"))?;
     let meta = meta.as_object().ok_or(metadata_error("the registration must be a JSON object"))?;
-    let raw_uris = meta
-        .get("redirect_uris")
-        .and_then(|v| v.as_array())
-        .filter(|a| !a.is_empty() && a.len() <= MAX_REDIRECT_URIS)
-        .ok_or(OAuthError::new(ErrorCode::InvalidRedirectUri, "redirect_uris must be an array of 1 to 10 URIs"))?;
+    let device_only = is_device_only(meta, supported)?;
+    let raw_uris = match meta.get("redirect_uris") {
+        None | Some(Value::Null) if device_only => &[][..],
+        uris => uris
+            .and_then(|v| v.as_array())
+            .filter(|a| (device_only || !a.is_empty()) && a.len() <= MAX_REDIRECT_URIS)
+            .ok_or(OAuthError::new(ErrorCode::InvalidRedirectUri, "redirect_uris must be an array of 1 to 10 URIs"))?,
+    };
     let mut uris = Vec::with_capacity(raw_uris.len());
     for raw in raw_uris {
         let raw =
@@ -46,21 +54,30 @@ pub fn register(
     if name.is_some_and(|n| !is_displayable_name(n)) {
         return Err(metadata_error("client_name must not contain control or bidirectional formatting characters"));
     }
-    check_list(meta, "grant_types", "authorization_code", "grant_types must include authorization_code")?;
     let asked = meta.get("grant_types").and_then(|v| v.as_array()).map(Vec::as_slice).unwrap_or_default();
     let grant_types: Vec<Value> = supported
         .iter()
-        .filter(|g| **g == "authorization_code" || asked.iter().any(|a| a.as_str() == Some(**g)))
+        .filter(|g| **g == "authorization_code" && !device_only || asked.iter().any(|a| a.as_str() == Some(**g)))
         .map(|g| Value::from(*g))
         .collect();
-    check_list(meta, "response_types", "code", "response_types must include code")?;
+    let response_types: &[&str] = if device_only {
+        match meta.get("response_types") {
+            None | Some(Value::Null) => {}
+            Some(Value::Array(items)) if items.is_empty() => {}
+            Some(_) => return Err(metadata_error("a client without authorization_code has no response_types")),
+        }
+        &[]
+    } else {
+        check_list(meta, "response_types", "code", "response_types must include code")?;
+        &["code"]
+    };
     let mut out = Object::from([
         ("client_id", Client::client_id_for(&uris, name, keys).into()),
         ("client_id_issued_at", now.into()),
-        ("redirect_uris", raw_uris.clone().into()),
+        ("redirect_uris", raw_uris.to_vec().into()),
         ("token_endpoint_auth_method", "none".into()),
         ("grant_types", grant_types.into()),
-        ("response_types", ["code"].into()),
+        ("response_types", response_types.iter().map(|t| Value::from(*t)).collect::<Vec<_>>().into()),
     ]);
     out.insert_some("client_name", name);
     for field in ["client_uri", "logo_uri", "policy_uri", "tos_uri"] {
@@ -83,6 +100,30 @@ pub fn register(
         out.insert("application_type", kind);
     }
     Ok(out.into())
+}
+
+/// Whether the registration is a device's: `grant_types` asks for the
+/// device grant (which /token must answer) and not for
+/// `authorization_code`. Any other `grant_types` without
+/// `authorization_code` is refused.
+fn is_device_only(meta: &Object, supported: &[&str]) -> Result<bool, OAuthError> {
+    let Some(Value::Array(asked)) = meta.get("grant_types") else {
+        return check_list(meta, "grant_types", "authorization_code", "grant_types must be an array").map(|()| false);
+    };
+    let asks = |grant: &str| asked.iter().any(|a| a.as_str() == Some(grant));
+    if asks("authorization_code") {
+        return Ok(false);
+    }
+    let device = crate::endpoints::token::DEVICE_CODE_GRANT;
+    if !asks(device) {
+        return Err(metadata_error(
+            "grant_types must include authorization_code (or, for a device, the device_code grant)",
+        ));
+    }
+    if !supported.contains(&device) {
+        return Err(metadata_error("this server does not offer the device_code grant (no grant store is bound)"));
+    }
+    Ok(true)
 }
 
 /// A string field that may be absent or null, at most `max` characters of
@@ -146,6 +187,44 @@ mod tests {
         assert_eq!(grants(junk, &SUPPORTED), ["authorization_code", "refresh_token"]);
         // Not asked: RFC 7591's default.
         assert_eq!(grants(r#"{"redirect_uris":["https://a.example/cb"]}"#, &SUPPORTED), ["authorization_code"]);
+    }
+
+    /// Regression: a device (a CLI) registering for the device grant alone,
+    /// with no redirect URI (RFC 7591 §2: those are for redirect-based
+    /// flows), was refused twice: redirect_uris missing, then grant_types
+    /// without authorization_code.
+    #[test]
+    fn a_device_registering_for_the_device_grant_alone_was_refused() {
+        let device = crate::endpoints::token::DEVICE_CODE_GRANT;
+        let body = format!(r#"{{"client_name":"my-cli","grant_types":["{device}","refresh_token"]}}"#);
+        let out = reg(&body).unwrap();
+        let strings =
+            |v: &Value| v.as_array().unwrap().iter().map(|g| g.as_str().unwrap().to_string()).collect::<Vec<_>>();
+        assert_eq!(strings(&out["grant_types"]), ["refresh_token", device]);
+        assert!(strings(&out["response_types"]).is_empty());
+        assert!(strings(&out["redirect_uris"]).is_empty());
+        // A client of ours with no redirect URI: /authorize has nowhere to send a code.
+        let client = Client::resolve(out["client_id"].as_str().unwrap(), &keys()).unwrap();
+        assert_eq!(client.name(), Some("my-cli"));
+        assert!(client.default_redirect().is_none());
+        assert!(client.allows(&RedirectUri::parse("http://127.0.0.1:9/cb").unwrap()).is_err());
+        // An empty list, null response_types: the same.
+        let also = format!(r#"{{"redirect_uris":[],"response_types":null,"grant_types":["{device}"]}}"#);
+        assert_eq!(strings(&reg(&also).unwrap()["grant_types"]), [device]);
+        // Refused: a redirect-less client without the device grant, or where
+        // /token does not serve it, or one asking for codes.
+        for (body, supported, why) in [
+            (r#"{"grant_types":["refresh_token"]}"#.to_string(), &SUPPORTED[..], "device_code grant"),
+            (format!(r#"{{"grant_types":["{device}"]}}"#), &["authorization_code"][..], "does not offer"),
+            (format!(r#"{{"grant_types":["{device}"],"response_types":["code"]}}"#), &SUPPORTED[..], "response_types"),
+        ] {
+            let err = register(Some("application/json"), body.as_bytes(), &keys(), supported, 0).unwrap_err();
+            assert_eq!(err.code, ErrorCode::InvalidClientMetadata, "{body}");
+            assert!(err.to_response().text().contains(why), "{body}: {}", err.to_response().text());
+        }
+        // With authorization_code too, redirect URIs are required as before.
+        let both = format!(r#"{{"grant_types":["authorization_code","{device}"]}}"#);
+        assert_eq!(reg(&both).unwrap_err().code, ErrorCode::InvalidRedirectUri);
     }
 
     #[test]

@@ -46,8 +46,8 @@ const form = (fields) => ({
 
 /** The device: asks, then polls at the interval until it gets an answer
  *  other than authorization_pending / slow_down. */
-async function startDevice(base, extra = {}, { poll = true } = {}) {
-  const res = await fetch(`${base}/device_authorization`, form({ client_id: CLIENT, scope: "api", ...extra }));
+async function startDevice(base, extra = {}, { poll = true, client = CLIENT } = {}) {
+  const res = await fetch(`${base}/device_authorization`, form({ client_id: client, scope: "api", ...extra }));
   assert.equal(res.status, 200);
   const grant = await res.json();
   const polls = [];
@@ -56,7 +56,7 @@ async function startDevice(base, extra = {}, { poll = true } = {}) {
     let interval = grant.interval;
     for (;;) {
       await sleep(interval * 1000);
-      const r = await fetch(`${base}/token`, form({ grant_type: GRANT, device_code: grant.device_code, client_id: CLIENT }));
+      const r = await fetch(`${base}/token`, form({ grant_type: GRANT, device_code: grant.device_code, client_id: client }));
       const body = await r.json();
       polls.push(body.error || "tokens");
       if (body.error === "slow_down") interval += 5;
@@ -68,7 +68,7 @@ async function startDevice(base, extra = {}, { poll = true } = {}) {
 
 /** The person: opens verification_uri, types the code, checks what the
  *  consent step shows, pastes the key, allows. */
-async function personAllows(grant, apiKey, shot) {
+async function personAllows(grant, apiKey, shot, client = CLIENT) {
   const page = await browser.context.newPage();
   try {
     await page.goto(grant.verification_uri);
@@ -83,7 +83,7 @@ async function personAllows(grant, apiKey, shot) {
     assert.equal(await page.locator("#device_user_agent").textContent(), DEVICE_UA);
     const ip = await page.locator("#device_ip").textContent();
     assert.match(ip, /^(127\.0\.0\.1|::1|::ffff:127\.0\.0\.1)$/, `the device's IP address is shown: ${ip}`);
-    assert.equal(await page.locator("#client_id").textContent(), CLIENT);
+    assert.equal(await page.locator("#client_id").textContent(), client);
     if (shot) await page.screenshot({ path: join(ROOT, "target", "device-consent.png"), fullPage: true });
     await page.fill("#api_key", apiKey);
     await Promise.all([page.waitForLoadState("load"), page.click("#approve")]);
@@ -117,6 +117,27 @@ test("sealed: the device's poll receives a sealed token and a refresh token", as
   assert.ok(!body.access_token.includes(apiKey));
   assert.equal(typeof body.refresh_token, "string");
   assert.equal(body.token_type, "Bearer");
+});
+
+test("a_device_registering_for_the_device_grant_alone_was_refused: a CLI registers itself with no redirect URI, then signs in", async () => {
+  const reg = await fetch(`${sealed.base}/register`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ client_name: "e2e-cli", grant_types: [GRANT, "refresh_token"], token_endpoint_auth_method: "none" }),
+  });
+  const client = await reg.json();
+  assert.equal(reg.status, 201, JSON.stringify(client));
+  assert.deepEqual(client.grant_types, ["refresh_token", GRANT]);
+  assert.deepEqual(client.redirect_uris, []);
+  const apiKey = testKey("sk-");
+  const device = await startDevice(sealed.base, { resource: RESOURCE }, { client: client.client_id });
+  await personAllows(device.grant, apiKey, false, client.client_id);
+  const { status, body } = await device.answer;
+  assert.equal(status, 200, JSON.stringify(body));
+  assert.equal(typeof body.refresh_token, "string");
+  const refreshed = await fetch(`${sealed.base}/token`, form({ grant_type: "refresh_token", refresh_token: body.refresh_token, client_id: client.client_id }));
+  assert.equal(refreshed.status, 200, await refreshed.clone().text());
+  assert.notEqual((await refreshed.json()).refresh_token, body.refresh_token, "rotated");
 });
 
 test("concurrent polls after Allow: exactly one gets the key, in the Durable Object", async () => {

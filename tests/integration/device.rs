@@ -13,10 +13,14 @@ const DEVICE_UA: &str = "my-cli/1.2 (linux)";
 
 /// The device asks: the response body.
 fn ask(s: &Server, extra: &str) -> Value {
+    ask_as(s, CLIENT, extra)
+}
+
+fn ask_as(s: &Server, client_id: &str, extra: &str) -> Value {
     let r = s.post(
         "/device_authorization",
         FORM,
-        &format!("client_id={CLIENT}{extra}"),
+        &format!("client_id={}{extra}", enc(client_id)),
         &[("cf-connecting-ip", DEVICE_IP), ("user-agent", DEVICE_UA)],
     );
     assert_eq!(r.status, 200, "{}", r.text());
@@ -135,6 +139,35 @@ fn without_a_grant_store_the_device_flow_is_503() {
     ))
     .unwrap();
     assert!(json(&m).get("device_authorization_endpoint").is_none(), "not advertised without a store");
+}
+
+/// Regression: a CLI that registers itself (RFC 7591) for the device grant
+/// alone, with no redirect URI, was refused at /register.
+#[test]
+fn a_device_registering_for_the_device_grant_alone_was_refused() {
+    let s = Server::new();
+    let body = format!(r#"{{"client_name":"my-cli","grant_types":["{GRANT}"],"token_endpoint_auth_method":"none"}}"#);
+    let r = s.post("/register", "application/json", &body, &[]);
+    assert_eq!(r.status, 201, "{}", r.text());
+    let client_id = json(&r)["client_id"].as_str().unwrap().to_string();
+    let v = ask_as(&s, &client_id, "&scope=api");
+    let (_, mut jar) = open_device(&s, "");
+    let step = enter(&s, &uc(&v), &mut jar, None);
+    assert!(step.text().contains("my-cli"), "the consent step names the client");
+    assert_eq!(answer(&s, &step, APPROVE, &mut jar).status, 200);
+    let r = poll_as(&s, &dc(&v), &client_id);
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(json(&r)["access_token"], KEY);
+    // It has no redirect URI: /authorize sends it nowhere.
+    let q = format!(
+        "/authorize?response_type=code&client_id={}&redirect_uri={}&code_challenge={}&code_challenge_method=S256&state=s",
+        enc(&client_id),
+        enc("http://127.0.0.1:9/cb"),
+        "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+    );
+    let r = s.get(&q);
+    assert_eq!(r.status, 400, "{}", r.text());
+    assert!(r.header("location").is_none());
 }
 
 #[test]
