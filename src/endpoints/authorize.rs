@@ -53,7 +53,7 @@ pub fn read(query: &str) -> Result<(Params, String), AuthorizeError> {
     if query.len() > MAX_QUERY_LEN {
         return Err(page(414, ErrorCode::InvalidRequest, "The authorization request is too long."));
     }
-    let params = Params::parse(query).map_err(|e| page(400, e.code, e.description))?;
+    let params = Params::parse_authorize(query).map_err(|e| page(400, e.code, e.description))?;
     let client_id = params
         .get("client_id")
         .ok_or(page(400, ErrorCode::InvalidRequest, "The request has no client_id."))?
@@ -105,6 +105,9 @@ pub fn validate(
                 "only response_type=code is supported",
             )))
         }
+    }
+    if let Some(error) = params.repeated_resource() {
+        return Err(fail(error));
     }
     let code_challenge =
         CodeChallenge::parse(params.get("code_challenge"), params.get("code_challenge_method")).map_err(fail)?;

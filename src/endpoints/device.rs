@@ -65,7 +65,7 @@ pub(crate) async fn authorization<G: GrantStore>(
         return OAuthError::invalid_request("device authorization requests must be application/x-www-form-urlencoded")
             .to_response();
     }
-    let params = match Params::parse_body(&request.body) {
+    let params = match Params::parse_oauth_body(&request.body) {
         Ok(p) => p,
         Err(e) => return e.to_response(),
     };

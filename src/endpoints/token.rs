@@ -102,7 +102,7 @@ pub fn read(request: &Request, refresh: bool) -> Result<TokenGrant, OAuthError> 
     if request.media_type().as_deref() != Some("application/x-www-form-urlencoded") {
         return Err(OAuthError::invalid_request("token requests must be application/x-www-form-urlencoded"));
     }
-    let params = Params::parse_body(&request.body)?;
+    let params = Params::parse_oauth_body(&request.body)?;
     let grant_type = params.require("grant_type", "grant_type is required")?;
     if !(grant_type == "authorization_code"
         || grant_type == DEVICE_CODE_GRANT

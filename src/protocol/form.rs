@@ -2,12 +2,15 @@
 //! form bodies: malformed percent-encoding, invalid UTF-8 and repeated
 //! parameters are errors, never "the first one wins".
 
-use crate::protocol::error::OAuthError;
+use crate::protocol::error::{ErrorCode, OAuthError};
 
 /// Parameters of a query or form body, each name at most once.
 #[derive(Clone, Default)]
 pub struct Params {
     pairs: Vec<(String, String)>,
+    /// `resource` was sent more than once and left out of `pairs`
+    /// ([`Params::parse_authorize`] only).
+    repeated_resource: bool,
 }
 
 impl std::fmt::Debug for Params {
@@ -36,13 +39,59 @@ impl Params {
             }
             pairs.push((name, value));
         }
-        Ok(Params { pairs })
+        Ok(Params { pairs, repeated_resource: false })
     }
 
     /// Parses a form body (bytes must be UTF-8).
     pub fn parse_body(body: &[u8]) -> Result<Params, OAuthError> {
-        let text = std::str::from_utf8(body).map_err(|_| OAuthError::invalid_request("the body is not UTF-8"))?;
-        Params::parse(text)
+        Params::parse(body_text(body)?)
+    }
+
+    /// [`Params::parse`] for an OAuth request: RFC 8707 lets a client send
+    /// `resource` more than once (a token for several resources), which
+    /// this provider, binding each token to one resource, refuses with
+    /// `invalid_target` rather than as a malformed request. Every other
+    /// parameter may still appear once only.
+    pub fn parse_oauth(input: &str) -> Result<Params, OAuthError> {
+        let error = match Params::parse(input) {
+            Ok(params) => return Ok(params),
+            Err(e) => e,
+        };
+        match Params::without_repeated_resource(input) {
+            Some(_) => Err(repeated_resource()),
+            None => Err(error),
+        }
+    }
+
+    /// [`Params::parse_oauth`] for GET /authorize, whose errors go back to
+    /// the client only once its redirect URI is known: with `resource`
+    /// repeated, the other parameters, and [`Params::repeated_resource`]
+    /// says so.
+    pub fn parse_authorize(input: &str) -> Result<Params, OAuthError> {
+        Params::parse(input).or_else(|error| Params::without_repeated_resource(input).ok_or(error))
+    }
+
+    /// The parameters other than `resource` when `resource` is there more
+    /// than once and nothing else is repeated or malformed.
+    fn without_repeated_resource(input: &str) -> Option<Params> {
+        let is_resource = |piece: &&str| piece.split('=').next() == Some("resource");
+        if input.split('&').filter(is_resource).count() < 2 {
+            return None;
+        }
+        let others: Vec<&str> = input.split('&').filter(|p| !is_resource(p)).collect();
+        let params = Params::parse(&others.join("&")).ok()?;
+        Some(Params { repeated_resource: true, ..params })
+    }
+
+    /// The `invalid_target` for a `resource` sent more than once, when
+    /// these parameters came from [`Params::parse_authorize`] (else `None`).
+    pub fn repeated_resource(&self) -> Option<OAuthError> {
+        self.repeated_resource.then(repeated_resource)
+    }
+
+    /// [`Params::parse_oauth`] on a form body.
+    pub fn parse_oauth_body(body: &[u8]) -> Result<Params, OAuthError> {
+        Params::parse_oauth(body_text(body)?)
     }
 
     /// A parameter's value; an empty value counts as absent (RFC 6749 §3.1).
@@ -54,6 +103,14 @@ impl Params {
     pub fn require(&self, name: &str, missing: &'static str) -> Result<&str, OAuthError> {
         self.get(name).ok_or(OAuthError::invalid_request(missing))
     }
+}
+
+fn repeated_resource() -> OAuthError {
+    OAuthError::new(ErrorCode::InvalidTarget, "one resource per request: each token here is for one resource")
+}
+
+fn body_text(body: &[u8]) -> Result<&str, OAuthError> {
+    std::str::from_utf8(body).map_err(|_| OAuthError::invalid_request("the body is not UTF-8"))
 }
 
 /// Percent-decodes one name or value (`+` is a space).
@@ -94,6 +151,25 @@ mod tests {
     fn repeated_parameter_is_invalid_request() {
         let err = Params::parse("code=a&code=b").unwrap_err();
         assert_eq!(err.code.as_str(), "invalid_request");
+    }
+
+    #[test]
+    fn a_repeated_resource_is_invalid_target_and_anything_else_repeated_invalid_request() {
+        let two = "resource=https%3A%2F%2Fa.example%2Fmcp&code=c&resource=https%3A%2F%2Fb.example%2Fmcp";
+        assert_eq!(Params::parse(two).unwrap_err().code, ErrorCode::InvalidRequest, "strict as ever");
+        assert_eq!(Params::parse_oauth(two).unwrap_err().code, ErrorCode::InvalidTarget);
+        assert_eq!(Params::parse_oauth_body(two.as_bytes()).unwrap_err().code, ErrorCode::InvalidTarget);
+        for other in ["resource=a&resource=b&code=1&code=2", "resource=a&resource=b&code=%zz", "code=1&code=2"] {
+            assert_eq!(Params::parse_oauth(other).unwrap_err().code, ErrorCode::InvalidRequest, "{other}");
+        }
+        let once = Params::parse_oauth("resource=https%3A%2F%2Fa.example%2Fmcp&code=c").unwrap();
+        assert_eq!(once.get("resource"), Some("https://a.example/mcp"));
+        assert!(once.repeated_resource().is_none());
+        // For /authorize: the other parameters, and the error for later.
+        let p = Params::parse_authorize(two).unwrap();
+        assert_eq!((p.get("code"), p.get("resource")), (Some("c"), None));
+        assert_eq!(p.repeated_resource().unwrap().code, ErrorCode::InvalidTarget);
+        assert!(Params::parse_authorize("code=1&code=2").is_err());
     }
 
     #[test]

@@ -164,6 +164,30 @@ fn authorize_errors_after_validation_redirect_with_state_and_iss() {
     }
 }
 
+/// Regression: RFC 8707 lets a client send `resource` more than once; that
+/// was "a parameter is repeated" on an error page (the client never heard)
+/// and `invalid_request` at /token. Each token here is for one resource:
+/// `invalid_target`, sent back to the client once its redirect URI is known.
+#[test]
+fn two_resources_were_a_malformed_request_on_a_page() {
+    let s = Server::new();
+    let (_, challenge) = pkce("two resources");
+    let two = format!("&resource={}&resource={}", enc("https://a.example/mcp"), enc("https://b.example/mcp"));
+    let r = s.authorize(&auth_query("yourapp.com", REDIRECT, &challenge, &two));
+    assert_error_redirect(&r, REDIRECT, "invalid_target", Some("st-1"), "two resources at /authorize");
+    // Before the redirect URI is known it is still a page.
+    let r = s.authorize(&auth_query("yourapp.com", "https://evil.example/cb", &challenge, &two));
+    assert_eq!(r.status, 400);
+    assert!(r.header("location").is_none());
+    // Another parameter repeated is still a malformed request.
+    let r = s.authorize(&auth_query("yourapp.com", REDIRECT, &challenge, &format!("{two}&state=again")));
+    assert_eq!(r.status, 400);
+    assert!(r.header("location").is_none());
+    let (code, verifier) = full_flow(&s);
+    let r = s.token(&format!("{}{two}", token_body(&code, "yourapp.com", REDIRECT, &verifier)));
+    assert_error(&r, 400, "invalid_target", "two resources at /token");
+}
+
 // ---------------------------------------------------------------- consent + token
 
 #[test]

@@ -67,7 +67,13 @@ fn malformed_token_requests_are_json_errors_that_do_not_consume_the_code() {
         (format!("{good}&client_id=yourapp.com"), Some(FORM), 400, "invalid_request", "repeated client_id"),
         (format!("{good}&redirect_uri={}", enc(REDIRECT)), Some(FORM), 400, "invalid_request", "repeated redirect_uri"),
         (format!("{good}&code_verifier={verifier}"), Some(FORM), 400, "invalid_request", "repeated code_verifier"),
-        (format!("{good}&resource=a&resource=b"), Some(FORM), 400, "invalid_request", "repeated resource"),
+        (
+            format!("{good}&resource=a&resource=b"),
+            Some(FORM),
+            400,
+            "invalid_target",
+            "repeated resource (RFC 8707: one resource per token here)",
+        ),
         (swap("client_id=yourapp.com&", ""), Some(FORM), 401, "invalid_client", "no client_id"),
         (
             swap("client_id=yourapp.com", "client_id=has%20space"),
