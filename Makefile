@@ -77,7 +77,7 @@ WORKER_BUILD ?= worker-build
 .PRECIOUS: $(WORKER_OUT)
 
 .PHONY: help tools tools-build tools-test rust-tools wasm-target worker-build-bin wasm-bindgen-bin \
-        npm chromium python-mcp build build-worker build-example rebuild dev dev-vars test test-rust test-e2e clean
+        npm chromium python-mcp build build-worker worker-files build-example rebuild dev dev-vars test test-rust test-e2e clean
 
 help:
 	@echo "make dev | make test | make build | make tools | make inspector | make bench | make size | make clean"
@@ -235,7 +235,14 @@ build: tools-build build-worker
 # What wrangler's [build] command runs (also from `wrangler dev` in the e2e
 # tests): a no-op taking milliseconds when build/ is up to date. It must not
 # run `npm ci` (wrangler itself runs from node_modules).
-build-worker: $(WORKER_OUT)
+# One build at a time per checkout (scripts/locked.sh); once it holds the
+# lock, make looks at the files again, so a build that waited for another
+# one finds its work done.
+build-worker:
+	@bash $(ROOT)/scripts/locked.sh $(WORKER_STAGE).lock $(MAKE) -s --no-print-directory \
+	  -f $(abspath $(firstword $(MAKEFILE_LIST))) worker-files
+
+worker-files: $(WORKER_OUT)
 
 $(WORKER_OUT) &: $(WORKER_INPUTS)
 	@[[ -x "$(WASM_OPT_BIN)" && -x "$(ESBUILD_BIN)" ]] || { echo "node_modules missing: run 'make tools'" >&2; exit 1; }

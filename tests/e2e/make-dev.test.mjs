@@ -4,7 +4,7 @@
 // .dev.vars yet.
 
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -139,6 +139,45 @@ test("dev_vars_race_failed_the_second_make_dev: losing the race for .dev.vars to
     const missing = spawnSync("make", ["-s", "-C", dir, "-f", join(ROOT, "Makefile"), "dev-vars"], { encoding: "utf8" });
     assert.notEqual(missing.status, 0);
     assert.match(missing.stderr, /could not create \.dev\.vars from \.dev\.vars\.example/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("two_builds_at_once_corrupted_the_wasm: builds started together run one after the other, and the second finds its work done", async () => {
+  // Two `make dev` (the README's two terminals) both rebuild after one save,
+  // and `make test` builds beside a running `make dev`: each ran
+  // worker-build into the same staging directory at once, and a worker then
+  // failed to start ("WasmModuleObject::Compile(): section extends past end
+  // of the module"; seen here). The build command is swapped for one that
+  // writes its output slowly and notes when another is running.
+  const dir = mkdtempSync(join(tmpdir(), "pop-e2e-two-builds-"));
+  try {
+    for (const f of ["Cargo.toml", "Cargo.lock"]) copyFileSync(join(ROOT, f), join(dir, f));
+    mkdirSync(join(dir, "src", "workers"), { recursive: true });
+    writeFileSync(join(dir, "src", "workers", "shim.mjs"), "// the entry\n");
+    const past = new Date(Date.now() - 60_000);
+    for (const f of ["Cargo.toml", "Cargo.lock", "src/workers/shim.mjs"]) utimesSync(join(dir, f), past, past);
+    const log = join(dir, "builds.log");
+    const fake = join(dir, "slow-worker-build");
+    writeFileSync(
+      fake,
+      `#!/bin/bash\nout=$3\n[[ -e "${dir}/running" ]] && echo overlap >> "${log}"\ntouch "${dir}/running"; echo build >> "${log}"\n` +
+        `rm -rf "$out"; mkdir -p "$out/worker"\nfor f in index_bg.wasm index.js package.json worker/shim.mjs; do echo "new $f" > "$out/$f"; sleep 0.4; done\nrm -f "${dir}/running"\n`,
+      { mode: 0o755 },
+    );
+    const build = () =>
+      new Promise((done) => {
+        const p = spawn("make", ["-s", "-C", dir, "-f", join(ROOT, "Makefile"), "build-worker", `WORKER_BUILD=${fake}`], { stdio: "pipe" });
+        let out = "";
+        p.stdout.on("data", (d) => (out += d));
+        p.stderr.on("data", (d) => (out += d));
+        p.on("exit", (code) => done({ code, out }));
+      });
+    const results = await Promise.all([build(), build()]);
+    for (const r of results) assert.equal(r.code, 0, r.out);
+    assert.deepEqual(readFileSync(log, "utf8").trim().split("\n"), ["build"], "one build, never two at once");
+    assert.equal(readFileSync(join(dir, "build", "index_bg.wasm"), "utf8"), "new index_bg.wasm\n");
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
