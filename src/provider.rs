@@ -263,6 +263,9 @@ impl Provider {
             }
             (Route::AsMetadata | Route::PrMetadata(_), _) => method_not_allowed("GET, OPTIONS"),
             (Route::Jwks, "GET" | "HEAD") => metadata::jwks(&self.ctx.tokens),
+            (Route::Userinfo, "POST") if too_large => {
+                json_error(413, "invalid_request", "the request body is larger than 64 KB")
+            }
             (Route::Userinfo, "GET" | "HEAD" | "POST") => {
                 Separate::new(userinfo::get(&self.ctx, request, grants, now)).await
             }

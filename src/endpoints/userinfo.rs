@@ -1,6 +1,9 @@
-//! GET /userinfo: the pseudonymous subject of a sealed access token of any
-//! of our resources, `{"sub": …}`. Anything else is 401 with an RFC 6750
-//! challenge.
+//! GET or POST /userinfo: the pseudonymous subject of a sealed access
+//! token of any of our resources, `{"sub": …}`. The token comes in the
+//! `Authorization` header or, for a POST, as the form body's `access_token`
+//! (RFC 6750 §2.2). No token is 401 with a bare `Bearer` challenge and no
+//! error (§3.1); a bad one is 401 `invalid_token`; two at once or a
+//! malformed body is 400 `invalid_request`.
 
 use crate::endpoints::Context;
 use crate::grants::access_token::open_for_provider;
@@ -8,23 +11,52 @@ use crate::grants::ledger::{GrantCommand, GrantReply};
 use crate::grants::refresh::grant_of_access_token_id;
 use crate::http::{Request, Response};
 use crate::protocol::error::OAuthError;
-use crate::resource_server::bearer_token;
+use crate::protocol::form::Params;
+use crate::resource_server::{b64token, bearer_token, BearerToken};
 use crate::store::GrantStore;
 
-fn challenge(error: Option<&str>) -> Response {
-    let value = match error {
-        Some(e) => format!("Bearer error=\"invalid_token\", error_description=\"{e}\""),
-        None => "Bearer".to_string(),
-    };
-    let mut body = crate::json::Object::from([("error", "invalid_token".into())]);
-    body.insert_some("error_description", error);
-    Response::json(401, &body.into()).with_header("www-authenticate", &value).no_store()
+/// A 401 with no error information: the request carried no token.
+fn no_token() -> Response {
+    Response::empty(401).with_header("www-authenticate", "Bearer").no_store()
 }
 
-/// GET /userinfo.
+/// An RFC 6750 §3.1 error, in the challenge and in the body alike.
+fn challenge(status: u16, error: &str, description: &str) -> Response {
+    let value = format!("Bearer error=\"{error}\", error_description=\"{description}\"");
+    let body = crate::json::Value::object([("error", error.into()), ("error_description", description.into())]);
+    Response::json(status, &body).with_header("www-authenticate", &value).no_store()
+}
+
+fn invalid_token(description: &str) -> Response {
+    challenge(401, "invalid_token", description)
+}
+
+/// The request's access token, `None` when it carries none.
+fn access_token(request: &Request) -> Result<Option<BearerToken>, Response> {
+    let header = bearer_token(request);
+    if request.method != "POST" || request.media_type().as_deref() != Some("application/x-www-form-urlencoded") {
+        return Ok(header);
+    }
+    let params = Params::parse_body(&request.body).map_err(|e| challenge(400, "invalid_request", e.description))?;
+    let Some(value) = params.get("access_token") else {
+        return Ok(header);
+    };
+    if request.header("authorization").is_some() {
+        return Err(challenge(
+            400,
+            "invalid_request",
+            "send the access token once: in the Authorization header or in the body",
+        ));
+    }
+    b64token(value).map(Some).ok_or_else(|| invalid_token("the access token is invalid"))
+}
+
+/// GET or POST /userinfo.
 pub(crate) async fn get<G: GrantStore>(ctx: &Context, request: &Request, grants: &G, now: u64) -> Response {
-    let Some(token) = bearer_token(request) else {
-        return challenge(None);
+    let token = match access_token(request) {
+        Ok(Some(token)) => token,
+        Ok(None) => return no_token(),
+        Err(answer) => return answer,
     };
     let opened = match open_for_provider(
         token.expose(),
@@ -33,15 +65,15 @@ pub(crate) async fn get<G: GrantStore>(ctx: &Context, request: &Request, grants:
         now,
     ) {
         Ok(o) => o,
-        Err(e) => return challenge(Some(&e.to_string())),
+        Err(e) => return invalid_token(&e.to_string()),
     };
     let Some(gid) = grant_of_access_token_id(&opened.jti) else {
-        return challenge(Some("the access token is invalid"));
+        return invalid_token("the access token is invalid");
     };
     if grants.bound() {
         match grants.call(&opened.sub, GrantCommand::Get { id: gid.to_string() }).await {
             Ok(GrantReply::Record { record: Some(r) }) if !r.revoked => {}
-            Ok(_) => return challenge(Some("the grant was revoked")),
+            Ok(_) => return invalid_token("the grant was revoked"),
             Err(e) => {
                 (ctx.log)(&format!("grant store failed at /userinfo: {}", e.0));
                 return OAuthError::unavailable().to_response();

@@ -64,10 +64,18 @@ pub fn parse_bearer(value: &str) -> Option<BearerToken> {
     if token.len() == rest.len() || token.is_empty() || token.len() > MAX_TOKEN_LEN {
         return None;
     }
+    b64token(token)
+}
+
+/// A token of the `b64token` characters (then `=` padding), at most
+/// [`MAX_TOKEN_LEN`] bytes, as a header's or a form body's `access_token`
+/// (RFC 6750 §2.2) carries it; anything else is `None`.
+pub(crate) fn b64token(token: &str) -> Option<BearerToken> {
     let body = token.trim_end_matches('=');
-    let b64token = !body.is_empty()
+    let ok = !body.is_empty()
+        && token.len() <= MAX_TOKEN_LEN
         && body.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/'));
-    b64token.then(|| BearerToken(token.to_string()))
+    ok.then(|| BearerToken(token.to_string()))
 }
 
 #[cfg(test)]

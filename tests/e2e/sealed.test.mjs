@@ -191,6 +191,11 @@ test("revoke, introspect, userinfo and the JWKS", async () => {
   const userinfo = await fetch(`${provider.base}/userinfo`, { headers: { authorization: `Bearer ${access_token}` } });
   assert.equal(userinfo.status, 200);
   assert.equal((await userinfo.json()).sub, live.body.sub);
+  // RFC 6750 §2.2: the token as a POST's form body; no token is a bare challenge (§3.1).
+  const posted = await fetch(`${provider.base}/userinfo`, { method: "POST", body: new URLSearchParams({ access_token }) });
+  assert.deepEqual([posted.status, (await posted.json()).sub], [200, live.body.sub]);
+  const none = await fetch(`${provider.base}/userinfo`, { method: "POST", body: new URLSearchParams({}) });
+  assert.deepEqual([none.status, none.headers.get("www-authenticate"), await none.text()], [401, "Bearer", ""]);
 
   // Two Authorization header lines (node:http sends an array as separate
   // lines; the runtime combines them): neither credential is used.

@@ -177,6 +177,45 @@ fn userinfo_answers_the_subject_of_a_sealed_token_of_any_resource() {
     assert_eq!(s.send(bearer("/userinfo", &at(&a))).status, 401, "expired");
 }
 
+/// Regression: a POST to /userinfo with its token as the form body's
+/// `access_token` (RFC 6750 §2.2, which OpenID Connect's userinfo allows)
+/// was answered as if it carried none, and a request with no token at all
+/// got an `invalid_token` body although §3.1 asks for no error information.
+#[test]
+fn a_form_body_token_was_not_read_at_userinfo_and_no_token_had_an_error_code() {
+    let s = sealed();
+    let a = tokens(&s, "ui-form");
+    let sub = open_as(&s, &at(&a), R, T0).unwrap().sub;
+    let form = |body: &str, headers: &[(&str, &str)]| s.post("/userinfo", FORM, body, headers);
+
+    let r = form(&format!("access_token={}", at(&a)), &[]);
+    assert_eq!((r.status, json(&r)), (200, serde_json::json!({ "sub": sub })), "{}", r.text());
+
+    let r = s.get("/userinfo");
+    assert_eq!((r.status, r.header("www-authenticate"), r.text()), (401, Some("Bearer"), String::new()));
+    for none in ["scope=x", "access_token="] {
+        let r = form(none, &[]);
+        assert_eq!((r.status, r.header("www-authenticate")), (401, Some("Bearer")), "{none}: no token (RFC 6749 §3.1)");
+    }
+
+    let both = format!("Bearer {}", at(&a));
+    let r = form(&format!("access_token={}", at(&a)), &[("authorization", &both)]);
+    assert_error(&r, 400, "invalid_request", "header and body");
+    assert!(json(&r)["error_description"].as_str().unwrap().contains("once"));
+    assert!(r.header("www-authenticate").unwrap().starts_with("Bearer error=\"invalid_request\""));
+    assert!(!r.text().contains(&sub));
+
+    for bad in ["access_token=x%20y", "access_token=a&access_token=b", "access_token=%ZZ"] {
+        let r = form(bad, &[]);
+        assert!(matches!(r.status, 400 | 401), "{bad}: {}", r.status);
+        assert!(r.header("www-authenticate").unwrap().contains("error="), "{bad}");
+    }
+    let r = s.post("/userinfo", "application/json", &format!(r#"{{"access_token":"{}"}}"#, at(&a)), &[]);
+    assert_eq!(r.status, 401, "only a form body is read");
+    let r = form(&format!("access_token={}&pad={}", at(&a), "x".repeat(70 * 1024)), &[]);
+    assert_eq!(r.status, 413);
+}
+
 #[test]
 fn jwks_lists_the_current_and_previous_signing_keys_and_is_cacheable() {
     let s = Server::with(
