@@ -16,6 +16,7 @@ use crate::clients::client::Client;
 use crate::crypto::entropy::Entropy;
 use crate::endpoints::{device, issue, refresh, Context};
 use crate::grants::code::CODE_STORE_TTL;
+use crate::grants::ledger::GrantCommand;
 use crate::http::Response;
 use crate::store::{GrantStore, Store};
 
@@ -190,6 +191,18 @@ pub fn check(grant: &Grant, request: &TokenRequest, now: u64) -> Result<(), OAut
     Ok(())
 }
 
+/// A code presented again after it made a sealed grant: the grant is
+/// revoked, since either this request or the first one was not the client's
+/// (RFC 6749 §4.1.2, OAuth 2.1 §4.1.3). Best effort: the request is refused
+/// either way.
+async fn revoke_spent<G: GrantStore>(ctx: &Context, grants: &G, sub: &str, code_store_key: &str) {
+    let id = crate::grants::refresh::grant_id_for_code(&ctx.keys, code_store_key);
+    (ctx.log)("an authorization code was presented again: its grant is revoked");
+    if let Err(e) = grants.call(sub, GrantCommand::Revoke { id: Some(id) }).await {
+        (ctx.log)(&format!("grant store failed revoking the grant of a reused code: {}", e.0));
+    }
+}
+
 /// The successful token response body.
 pub fn response_body(grant: &Grant) -> crate::json::Value {
     let mut body =
@@ -258,6 +271,10 @@ async fn exchange<S: Store, G: GrantStore>(
             return OAuthError::unavailable().to_response();
         }
     };
+    if let Some(sub) = token_request.code.open_spent(&stored) {
+        revoke_spent(ctx, grants, &sub, &key).await;
+        return used.to_response();
+    }
     // Claimed synchronously after the read: of concurrent redemptions in
     // this instance, exactly one gets past this line.
     let claim: [u8; 32] = Sha256::digest(key.as_bytes()).into();
@@ -280,8 +297,17 @@ async fn exchange<S: Store, G: GrantStore>(
         }
         _ => None,
     };
-    if let Err(e) = store.delete(&key).await {
-        (ctx.log)(&format!("store delete failed at /token, code kept for a retry: {}", e.0));
+    // A code that made a sealed grant leaves its spent record behind for the
+    // rest of its life; any other is deleted.
+    let spent = match (&sealed, &checked) {
+        (Some(first), Ok(grant)) => {
+            let ttl = (grant.expires_at + 60).saturating_sub(now).max(60);
+            store.put(&key, &token_request.code.seal_spent(&first.sub), ttl).await
+        }
+        _ => store.delete(&key).await,
+    };
+    if let Err(e) = spent {
+        (ctx.log)(&format!("store write failed at /token, code kept for a retry: {}", e.0));
         ctx.claims.release(&claim);
         return OAuthError::unavailable().to_response();
     }

@@ -57,27 +57,51 @@ impl Code {
         Aes256Gcm::new(&self.derive(b"parallel-oauth-provider code key v1").into())
     }
 
-    /// Seals a grant for storage. Each code has its own key, used once, so a
-    /// fixed nonce is safe.
+    /// Seals a grant for storage. Each code has its own key, used for this
+    /// value and at most once more for its spent record, each with a fixed
+    /// nonce of its own, so the fixed nonces are safe.
     pub fn seal(&self, grant: &Grant) -> String {
         let json = crate::json::encode(grant).into_bytes();
         let ct = self
             .cipher()
-            .encrypt(Nonce::from_slice(&[0; 12]), Payload { msg: &json, aad: self.store_key().as_bytes() })
+            .encrypt(Nonce::from_slice(&GRANT_NONCE), Payload { msg: &json, aad: self.store_key().as_bytes() })
             .expect("AES-GCM encryption of a small value cannot fail");
         b64url(&ct)
     }
 
     /// Opens a stored grant; `None` if it was not sealed for this code.
     pub fn open(&self, stored: &str) -> Option<Grant> {
-        let ct = from_b64url(stored)?;
-        let json = self
+        crate::json::from_slice(&self.open_bytes(stored, GRANT_NONCE)?).ok()
+    }
+
+    /// What a code redeemed for a sealed grant leaves in the store for the
+    /// rest of its life: the subject whose grant it made, sealed under the
+    /// code's key with a nonce of its own (the key seals two values), so
+    /// that a second redemption can revoke that grant (RFC 6749 §4.1.2).
+    pub fn seal_spent(&self, subject: &str) -> String {
+        let json = crate::json::to_string(&crate::json::Value::object([("spent", subject.into())])).into_bytes();
+        let ct = self
             .cipher()
-            .decrypt(Nonce::from_slice(&[0; 12]), Payload { msg: &ct, aad: self.store_key().as_bytes() })
-            .ok()?;
-        crate::json::from_slice(&json).ok()
+            .encrypt(Nonce::from_slice(&SPENT_NONCE), Payload { msg: &json, aad: self.store_key().as_bytes() })
+            .expect("AES-GCM encryption of a small value cannot fail");
+        b64url(&ct)
+    }
+
+    /// The subject of a spent code's record; `None` for anything else.
+    pub fn open_spent(&self, stored: &str) -> Option<String> {
+        let value = crate::json::parse(&self.open_bytes(stored, SPENT_NONCE)?).ok()?;
+        crate::json::Fields::of(&value).ok()?.read("spent").ok()
+    }
+
+    fn open_bytes(&self, stored: &str, nonce: [u8; 12]) -> Option<Vec<u8>> {
+        let ct = from_b64url(stored)?;
+        self.cipher().decrypt(Nonce::from_slice(&nonce), Payload { msg: &ct, aad: self.store_key().as_bytes() }).ok()
     }
 }
+
+/// The nonce of a code's grant; [`SPENT_NONCE`] that of its spent record.
+const GRANT_NONCE: [u8; 12] = [0; 12];
+const SPENT_NONCE: [u8; 12] = [1; 12];
 
 /// What a code grants: the authorization request it answers, the key, and
 /// when it expires.
@@ -144,6 +168,17 @@ mod tests {
         assert_eq!(opened.key.expose(), "sk-secret-key");
         assert_eq!(opened.expires_at, 1000 + CODE_LIFETIME);
         assert!(Code::new([2; 32]).open(&stored).is_none());
+    }
+
+    #[test]
+    fn a_spent_record_opens_only_as_one_and_only_with_its_code() {
+        let code = Code::new([1; 32]);
+        let spent = code.seal_spent("subject-1");
+        assert_eq!(code.open_spent(&spent).as_deref(), Some("subject-1"));
+        assert!(code.open(&spent).is_none(), "not a grant");
+        assert!(code.open_spent(&code.seal(&grant())).is_none(), "a grant is not spent");
+        assert!(Code::new([2; 32]).open_spent(&spent).is_none());
+        assert_ne!(spent, code.seal_spent("subject-2"));
     }
 
     #[test]

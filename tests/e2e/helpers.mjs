@@ -155,7 +155,7 @@ export async function codeFlow(base, apiKey, { clientName = "e2e", params = {}, 
   });
   const tokens = await res.json();
   assert.equal(res.status, status, JSON.stringify(tokens));
-  return { tokens, clientId: reg.client_id, ms: performance.now() - t0 };
+  return { tokens, clientId: reg.client_id, ms: performance.now() - t0, code: consent.code, verifier, redirect };
 }
 
 export async function metadata(base) {

@@ -164,6 +164,17 @@ test("five concurrent refreshes in workerd all succeed with one lineage; replay 
   assert.deepEqual([latest.status, latest.body.error], [400, "invalid_grant"], "the lineage dies with the grant");
 });
 
+test("a code presented twice in workerd revokes the grant it made (RFC 6749 §4.1.2)", async () => {
+  const flow = await codeFlow(provider.base, testKey("sk-"), { params: { resource } });
+  const { code, verifier, redirect, clientId, tokens } = flow;
+  const again = await tokenRequest({ grant_type: "authorization_code", code, client_id: clientId, redirect_uri: redirect, code_verifier: verifier });
+  assert.deepEqual([again.status, again.body.error], [400, "invalid_grant"]);
+  const refreshed = await tokenRequest({ grant_type: "refresh_token", refresh_token: tokens.refresh_token, client_id: clientId });
+  assert.deepEqual([refreshed.status, refreshed.body.error], [400, "invalid_grant"], "the grant died with the reuse");
+  const userinfo = await fetch(`${provider.base}/userinfo`, { headers: { authorization: `Bearer ${tokens.access_token}` } });
+  assert.equal(userinfo.status, 401);
+});
+
 test("revoke, introspect, userinfo and the JWKS", async () => {
   const { client, authProvider } = await connect("e2e revoke");
   await client.close();

@@ -258,3 +258,35 @@ fn the_consent_page_says_who_uses_the_key_in_sealed_mode() {
     let plain = Server::new().authorize(&query).text();
     assert!(plain.contains("until you revoke the key.") && !plain.contains("goes sealed"));
 }
+
+/// Regression: a code presented again after it made a sealed grant was
+/// refused, but the grant it made lived on: its refresh token still
+/// refreshed and its access token still opened. RFC 6749 §4.1.2 asks that
+/// the tokens issued from a reused code be revoked where possible; here the
+/// second redemption revokes the grant.
+#[test]
+fn a_code_presented_twice_left_its_grant_alive() {
+    let s = sealed();
+    let (verifier, challenge) = pkce("code-twice");
+    let query = auth_query("yourapp.com", REDIRECT, &challenge, &format!("&resource={}", enc(R)));
+    let code = code_for(&s, &query);
+    let first = s.redeem(&code, &verifier);
+    assert_eq!(first.status, 200, "{}", first.text());
+    let issued = json(&first);
+    assert!(active(&s, &at(&issued)));
+
+    let again = s.redeem(&code, &verifier);
+    assert_error(&again, 400, "invalid_grant", "the second redemption");
+    assert!(!again.text().contains(&at(&issued)));
+    assert_error(&refresh(&s, &rt(&issued), ""), 400, "invalid_grant", "the grant's refresh token after the reuse");
+    assert!(!active(&s, &at(&issued)), "the grant's access token after the reuse");
+
+    // Another grant of the same key and client is untouched.
+    let other = tokens(&s, "code-twice-other");
+    assert_eq!(refresh(&s, &rt(&other), "").status, 200);
+    // A code that was never redeemed, presented with a wrong verifier, is
+    // burnt but made no grant: nothing to revoke, the same answer.
+    let burnt = code_for(&s, &query);
+    assert_error(&s.redeem(&burnt, &pkce("wrong").0), 400, "invalid_grant", "a wrong verifier");
+    assert_error(&s.redeem(&burnt, &verifier), 400, "invalid_grant", "after a wrong verifier");
+}
