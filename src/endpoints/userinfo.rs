@@ -67,6 +67,11 @@ pub(crate) async fn get<G: GrantStore>(ctx: &Context, request: &Request, grants:
         Ok(o) => o,
         Err(e) => return invalid_token(&e.to_string()),
     };
+    // The provider's own clock: no resource server's leeway, so that
+    // /userinfo and /introspect agree on when a token has expired.
+    if now > opened.exp {
+        return invalid_token("the access token expired");
+    }
     let Some(gid) = grant_of_access_token_id(&opened.jti) else {
         return invalid_token("the access token is invalid");
     };

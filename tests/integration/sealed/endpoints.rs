@@ -177,6 +177,23 @@ fn userinfo_answers_the_subject_of_a_sealed_token_of_any_resource() {
     assert_eq!(s.send(bearer("/userinfo", &at(&a))).status, 401, "expired");
 }
 
+/// Regression: /userinfo took an access token for up to 60 s after its
+/// `exp` (the resource servers' clock leeway) while /introspect of the same
+/// provider already called it inactive.
+#[test]
+fn userinfo_took_a_token_introspection_called_expired() {
+    let s = sealed();
+    let a = tokens(&s, "ui-exp");
+    s.now.set(T0 + TTL);
+    assert_eq!(s.send(bearer("/userinfo", &at(&a))).status, 200, "at exp");
+    assert!(active(&s, &at(&a)));
+    s.now.set(T0 + TTL + 1);
+    assert!(!active(&s, &at(&a)));
+    let r = s.send(bearer("/userinfo", &at(&a)));
+    assert_eq!(r.status, 401, "a second after exp");
+    assert!(r.header("www-authenticate").unwrap().contains("expired"));
+}
+
 /// Regression: a POST to /userinfo with its token as the form body's
 /// `access_token` (RFC 6750 §2.2, which OpenID Connect's userinfo allows)
 /// was answered as if it carried none, and a request with no token at all
