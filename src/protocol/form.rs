@@ -114,7 +114,7 @@ fn body_text(body: &[u8]) -> Result<&str, OAuthError> {
 }
 
 /// Percent-decodes one name or value (`+` is a space).
-fn decode(raw: &str) -> Result<String, OAuthError> {
+pub(crate) fn decode(raw: &str) -> Result<String, OAuthError> {
     let bad = || OAuthError::invalid_request("malformed percent-encoding");
     let bytes = raw.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());

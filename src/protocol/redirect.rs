@@ -63,6 +63,26 @@ pub fn has_non_ascii_host(raw: &str) -> bool {
     rest.split(['/', '?', '#']).next().is_some_and(|authority| !authority.is_ascii())
 }
 
+/// The parameters an authorization response adds to the redirect URI (RFC
+/// 6749 §4.1.2 and §4.1.2.1, RFC 9207 `iss`).
+const RESPONSE_PARAMETERS: &[&str] = &["code", "state", "iss", "error", "error_description", "error_uri"];
+
+/// The refusal of a redirect URI whose query already holds one of them.
+pub const RESPONSE_PARAMETER: Refusal =
+    "redirect_uri must not carry code, state, iss or error parameters in its query: the response adds them";
+
+/// Whether a redirect URI's query names a response parameter: the response
+/// would then carry it twice, and a client reading the first `iss` or
+/// `code` would read the URI's, not ours (a mix-up or injection).
+fn carries_response_parameters(query: Option<&str>) -> bool {
+    query.is_some_and(|q| {
+        q.split('&').any(|piece| {
+            let name = piece.split('=').next().unwrap_or("");
+            crate::protocol::form::decode(name).is_ok_and(|n| RESPONSE_PARAMETERS.contains(&n.as_str()))
+        })
+    })
+}
+
 impl RedirectUri {
     /// Applies the rules to a raw string.
     pub fn parse(raw: &str) -> Result<RedirectUri, Refusal> {
@@ -83,6 +103,9 @@ impl RedirectUri {
         let url = Url::parse(raw).map_err(|_| "redirect_uri must be an absolute URI")?;
         if url.cannot_be_a_base() {
             return Err("redirect_uri must be an absolute URI with a path");
+        }
+        if carries_response_parameters(url.query()) {
+            return Err(RESPONSE_PARAMETER);
         }
         if !url.username().is_empty() || url.password().is_some() || has_userinfo(raw) {
             return Err("redirect_uri must not contain user information");
@@ -225,6 +248,18 @@ mod tests {
             "com.example.app:/cb",
             "https://yourapp.com/callback?x=1",
         ] {
+            ok(s);
+        }
+    }
+
+    /// Regression: `…/cb?code=evil&state=evil&iss=evil` was accepted, and the
+    /// response then carried two of each, the URI's first.
+    #[test]
+    fn a_query_with_the_response_parameters_doubled_them() {
+        for s in ["https://a.example/cb?code=x", "https://a.example/cb?a=1&iss=x", "http://127.0.0.1/cb?%73tate=1"] {
+            assert_eq!(RedirectUri::parse(s).err(), Some(RESPONSE_PARAMETER), "{s}");
+        }
+        for s in ["https://a.example/cb?codes=1", "https://a.example/cb?x=code&y=state", "https://a.example/cb?"] {
             ok(s);
         }
     }

@@ -67,6 +67,15 @@ fn bad_redirect_uris() -> Vec<String> {
         "mailto:a@yourapp.com",
         "web+app://yourapp.com/cb",
         "",
+        // a query that already carries the response's parameters
+        "https://yourapp.com/callback?code=evil",
+        "https://yourapp.com/callback?state=evil",
+        "https://yourapp.com/callback?x=1&iss=https%3A%2F%2Fevil.example",
+        "https://yourapp.com/callback?%63ode=evil",
+        "https://yourapp.com/callback?error=access_denied",
+        "https://yourapp.com/callback?error_description=x&y=1",
+        "https://yourapp.com/callback?error_uri",
+        "http://127.0.0.1:3000/cb?code=evil&state=evil&iss=evil",
     ]
     .iter()
     .map(|s| s.to_string())
