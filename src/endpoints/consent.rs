@@ -313,7 +313,9 @@ pub(crate) async fn post<S: Store>(
                 return refused_key(ctx, request, form, &answer.sealed, now, remember, saved);
             }
             let code = Code::new(entropy.next32());
-            let grant = Grant::new(form.request.clone(), key, now);
+            let resource = form.request.resource.as_deref().or(ctx.config.tokens.default_resource.as_deref());
+            let sealed = ctx.config.tokens.seals(resource);
+            let grant = Grant::new(form.request.clone(), key, &issuer, sealed, now);
             if let Err(e) = store.put(&code.store_key(), &code.seal(&grant), CODE_STORE_TTL).await {
                 (ctx.log)(&format!("store put failed, no code issued: {}", e.0));
                 ctx.claims.release(&claim);

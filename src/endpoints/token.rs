@@ -191,6 +191,22 @@ pub fn check(grant: &Grant, request: &TokenRequest, now: u64) -> Result<(), OAut
     Ok(())
 }
 
+/// Whether a code approved at `grant.issuer`, on a page that said whether
+/// the key goes sealed, may be redeemed here, by an exchange that `seals`
+/// or not: a code of another issuer (another origin of this Worker, or
+/// another deployment sharing its store and secret) is `invalid_grant`, and
+/// so is one whose page promised what this exchange would not do (RFC 6749
+/// §4.1.3: the code was not issued here as it is being redeemed).
+fn approved_here(grant: &Grant, issuer: &str, seals: bool) -> Result<(), OAuthError> {
+    if grant.issuer.as_deref().is_some_and(|i| i != issuer) {
+        return Err(OAuthError::invalid_grant("the code was issued by another issuer"));
+    }
+    if grant.sealed.is_some_and(|s| s != seals) {
+        return Err(OAuthError::invalid_grant("the code was approved for another kind of token"));
+    }
+    Ok(())
+}
+
 /// A code presented again after it made a sealed grant: the grant is
 /// revoked, since either this request or the first one was not the client's
 /// (RFC 6749 §4.1.2, OAuth 2.1 §4.1.3). Best effort: the request is refused
@@ -281,20 +297,20 @@ async fn exchange<S: Store, G: GrantStore>(
     if !ctx.claims.claim(claim, now + CODE_STORE_TTL, now) {
         return used.to_response();
     }
+    let sealing = |grant: &Grant| ctx.config.tokens.seals(grant.request.resource.as_deref());
     let checked = token_request.code.open(&stored).ok_or(used).and_then(|grant| {
         check(&grant, token_request, now)?;
+        approved_here(&grant, issuer, sealing(&grant))?;
         Ok(grant)
     });
     let sealed = match &checked {
-        Ok(grant) if ctx.config.tokens.seals(grant.request.resource.as_deref()) => {
-            match issue::record_sealed_grant(ctx, grants, grant, &key, now).await {
-                Ok(first) => Some(first),
-                Err(response) => {
-                    ctx.claims.release(&claim);
-                    return response;
-                }
+        Ok(grant) if sealing(grant) => match issue::record_sealed_grant(ctx, grants, grant, &key, now).await {
+            Ok(first) => Some(first),
+            Err(response) => {
+                ctx.claims.release(&claim);
+                return response;
             }
-        }
+        },
         _ => None,
     };
     // A code that made a sealed grant leaves its spent record behind for the

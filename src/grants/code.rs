@@ -104,7 +104,7 @@ const GRANT_NONCE: [u8; 12] = [0; 12];
 const SPENT_NONCE: [u8; 12] = [1; 12];
 
 /// What a code grants: the authorization request it answers, the key, and
-/// when it expires.
+/// when it expires; where it was approved and what the page promised.
 #[derive(Debug, Clone)]
 pub struct Grant {
     /// The validated request the user approved.
@@ -113,6 +113,13 @@ pub struct Grant {
     pub key: ApiKey,
     /// Unix time after which the code is no longer valid.
     pub expires_at: u64,
+    /// The issuer whose consent page approved it: only that issuer's
+    /// /token redeems it (`None` in a code written before it was recorded).
+    pub issuer: Option<String>,
+    /// Whether the consent page said the key goes sealed to the resource:
+    /// a /token that would hand out the key itself refuses it, and the
+    /// other way round (`None` as for `issuer`).
+    pub sealed: Option<bool>,
 }
 
 /// A grant is its request's members, then `key` and `expires_at`, in one
@@ -123,6 +130,10 @@ impl crate::json::ToJson for Grant {
         self.request.write_into(&mut o);
         o.insert("key", self.key.expose());
         o.insert("expires_at", self.expires_at);
+        o.insert_some("issuer", self.issuer.as_deref());
+        if let Some(sealed) = self.sealed {
+            o.insert("sealed", sealed);
+        }
         o.into()
     }
 }
@@ -130,14 +141,21 @@ impl crate::json::ToJson for Grant {
 impl crate::json::FromJson for Grant {
     fn from_json(value: &crate::json::Value) -> Result<Grant, crate::json::Error> {
         let f = crate::json::Fields::of(value)?;
-        Ok(Grant { request: AuthRequest::read(&f)?, key: f.read("key")?, expires_at: f.u64("expires_at")? })
+        Ok(Grant {
+            request: AuthRequest::read(&f)?,
+            key: f.read("key")?,
+            expires_at: f.u64("expires_at")?,
+            issuer: f.opt_str("issuer")?,
+            sealed: f.opt_bool("sealed")?,
+        })
     }
 }
 
 impl Grant {
-    /// A grant for `request`, valid for [`CODE_LIFETIME`] from `now`.
-    pub fn new(request: AuthRequest, key: ApiKey, now: u64) -> Grant {
-        Grant { request, key, expires_at: now + CODE_LIFETIME }
+    /// A grant for `request`, approved at `issuer` with the page saying
+    /// whether the key goes `sealed`, valid for [`CODE_LIFETIME`] from `now`.
+    pub fn new(request: AuthRequest, key: ApiKey, issuer: &str, sealed: bool, now: u64) -> Grant {
+        Grant { request, key, expires_at: now + CODE_LIFETIME, issuer: Some(issuer.to_string()), sealed: Some(sealed) }
     }
 }
 
@@ -156,7 +174,7 @@ mod tests {
             resource: None,
             client_name: None,
         };
-        Grant::new(request, ApiKey::parse("sk-secret-key").unwrap(), 1000)
+        Grant::new(request, ApiKey::parse("sk-secret-key").unwrap(), "https://as.example", false, 1000)
     }
 
     #[test]
@@ -179,6 +197,18 @@ mod tests {
         assert!(code.open_spent(&code.seal(&grant())).is_none(), "a grant is not spent");
         assert!(Code::new([2; 32]).open_spent(&spent).is_none());
         assert_ne!(spent, code.seal_spent("subject-2"));
+    }
+
+    #[test]
+    fn a_code_written_before_its_issuer_was_recorded_still_reads() {
+        let mut old = grant();
+        (old.issuer, old.sealed) = (None, None);
+        let json = crate::json::encode(&old);
+        assert!(!json.contains("issuer") && !json.contains("sealed"), "{json}");
+        let read: Grant = crate::json::from_slice(json.as_bytes()).unwrap();
+        assert_eq!((read.issuer, read.sealed), (None, None));
+        let new: Grant = crate::json::from_slice(crate::json::encode(&grant()).as_bytes()).unwrap();
+        assert_eq!((new.issuer.as_deref(), new.sealed), (Some("https://as.example"), Some(false)));
     }
 
     #[test]

@@ -290,3 +290,34 @@ fn a_code_presented_twice_left_its_grant_alive() {
     assert_error(&s.redeem(&burnt, &pkce("wrong").0), 400, "invalid_grant", "a wrong verifier");
     assert_error(&s.redeem(&burnt, &verifier), 400, "invalid_grant", "after a wrong verifier");
 }
+
+/// Regression: a code was redeemable at any issuer sharing the store and
+/// secret: approved at one origin of the Worker (or one deployment) and
+/// redeemed at another, and approved on a page that said the key goes
+/// sealed to the MCP server, then redeemed by a passthrough deployment that
+/// handed the key itself to the client.
+#[test]
+fn a_code_of_another_issuer_or_token_kind_was_redeemed() {
+    let s = sealed();
+    let (verifier, challenge) = pkce("other-issuer");
+    let query = auth_query("yourapp.com", REDIRECT, &challenge, &format!("&resource={}", enc(R)));
+    let body = |code: &str| token_body(code, "yourapp.com", REDIRECT, &verifier);
+
+    let code = code_for(&s, &query);
+    let elsewhere = Request::new("POST", "https://other.example/token".parse().unwrap())
+        .with_header("content-type", FORM)
+        .with_body(body(&code));
+    let r = s.send(elsewhere);
+    assert_error(&r, 400, "invalid_grant", "a code redeemed at another origin");
+    assert!(json(&r)["error_description"].as_str().unwrap().contains("another issuer"));
+
+    let code = code_for(&s, &query);
+    let passthrough = Server::new();
+    let request = Request::new("POST", url("/token")).with_header("content-type", FORM).with_body(body(&code));
+    let r = block_on(passthrough.provider.handle_with(&request, &s.store, &s.grants, T0, [7; 32])).unwrap();
+    assert_error(&r, 400, "invalid_grant", "a sealed approval redeemed by a passthrough deployment");
+    assert!(!r.text().contains(KEY), "never the key");
+
+    let code = code_for(&s, &query);
+    assert_eq!(s.redeem(&code, &verifier).status, 200, "where it was approved");
+}
