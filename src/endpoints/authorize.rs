@@ -68,6 +68,19 @@ pub fn parse(query: &str, keys: &Keys, resources: &ResourcePolicy) -> Result<Aut
     validate(&params, &client_id, Client::resolve(&client_id, keys), resources)
 }
 
+/// The parameters of an authorization request this endpoint reads (RFC
+/// 6749 §4.1.1, RFC 7636 §4.3, RFC 8707 §2).
+const AUTHORIZE_PARAMETERS: &[&str] = &[
+    "response_type",
+    "client_id",
+    "redirect_uri",
+    "scope",
+    "state",
+    "code_challenge",
+    "code_challenge_method",
+    "resource",
+];
+
 /// Validates a read request once its client is known.
 pub fn validate(
     params: &Params,
@@ -106,8 +119,13 @@ pub fn validate(
             )))
         }
     }
-    if let Some(error) = params.repeated_resource() {
-        return Err(fail(error));
+    if params.repeated().iter().any(|n| n == "resource") {
+        return Err(fail(crate::protocol::form::repeated_resource()));
+    }
+    // RFC 6749 §3.1: a parameter of the request at most once; one this
+    // endpoint does not define is ignored, repeated or not.
+    if params.repeated().iter().any(|n| AUTHORIZE_PARAMETERS.contains(&n.as_str())) {
+        return Err(fail(OAuthError::invalid_request("a parameter of the authorization request is repeated")));
     }
     let code_challenge =
         CodeChallenge::parse(params.get("code_challenge"), params.get("code_challenge_method")).map_err(fail)?;

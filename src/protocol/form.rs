@@ -8,9 +8,9 @@ use crate::protocol::error::{ErrorCode, OAuthError};
 #[derive(Clone, Default)]
 pub struct Params {
     pairs: Vec<(String, String)>,
-    /// `resource` was sent more than once and left out of `pairs`
+    /// Names sent more than once and left out of `pairs`
     /// ([`Params::parse_authorize`] only).
-    repeated_resource: bool,
+    repeated: Vec<String>,
 }
 
 impl std::fmt::Debug for Params {
@@ -39,7 +39,7 @@ impl Params {
             }
             pairs.push((name, value));
         }
-        Ok(Params { pairs, repeated_resource: false })
+        Ok(Params { pairs, repeated: Vec::new() })
     }
 
     /// Parses a form body (bytes must be UTF-8).
@@ -57,36 +57,53 @@ impl Params {
             Ok(params) => return Ok(params),
             Err(e) => e,
         };
-        match Params::without_repeated_resource(input) {
-            Some(_) => Err(repeated_resource()),
-            None => Err(error),
+        match Params::without_repeated(input) {
+            Some(p) if p.repeated == ["resource"] => Err(repeated_resource()),
+            _ => Err(error),
         }
     }
 
-    /// [`Params::parse_oauth`] for GET /authorize, whose errors go back to
-    /// the client only once its redirect URI is known: with `resource`
-    /// repeated, the other parameters, and [`Params::repeated_resource`]
-    /// says so.
+    /// [`Params::parse`] for GET /authorize, whose errors go back to the
+    /// client only once its redirect URI is known: with parameters other
+    /// than `client_id` and `redirect_uri` repeated, the rest, and
+    /// [`Params::repeated`] names them (the endpoint refuses the ones it
+    /// defines and ignores the others, RFC 6749 §3.1).
     pub fn parse_authorize(input: &str) -> Result<Params, OAuthError> {
-        Params::parse(input).or_else(|error| Params::without_repeated_resource(input).ok_or(error))
+        Params::parse(input).or_else(|error| {
+            Params::without_repeated(input)
+                .filter(|p| !p.repeated.iter().any(|n| n == "client_id" || n == "redirect_uri"))
+                .ok_or(error)
+        })
     }
 
-    /// The parameters other than `resource` when `resource` is there more
-    /// than once and nothing else is repeated or malformed.
-    fn without_repeated_resource(input: &str) -> Option<Params> {
-        let is_resource = |piece: &&str| piece.split('=').next() == Some("resource");
-        if input.split('&').filter(is_resource).count() < 2 {
+    /// The parameters sent once, when some are repeated and nothing is
+    /// malformed; [`Params::repeated`] names the others.
+    fn without_repeated(input: &str) -> Option<Params> {
+        if input.len() > MAX_PARAMS_LEN {
             return None;
         }
-        let others: Vec<&str> = input.split('&').filter(|p| !is_resource(p)).collect();
-        let params = Params::parse(&others.join("&")).ok()?;
-        Some(Params { repeated_resource: true, ..params })
+        let pieces: Vec<&str> = input.split('&').filter(|p| !p.is_empty()).collect();
+        let names: Vec<String> =
+            pieces.iter().map(|p| decode(p.split('=').next().unwrap_or(""))).collect::<Result<_, _>>().ok()?;
+        let mut repeated: Vec<String> = Vec::new();
+        for (i, name) in names.iter().enumerate() {
+            if names[..i].contains(name) && !repeated.contains(name) {
+                repeated.push(name.clone());
+            }
+        }
+        if repeated.is_empty() {
+            return None;
+        }
+        let once: Vec<&str> =
+            pieces.iter().zip(&names).filter(|(_, n)| !repeated.contains(n)).map(|(p, _)| *p).collect();
+        let params = Params::parse(&once.join("&")).ok()?;
+        Some(Params { repeated, ..params })
     }
 
-    /// The `invalid_target` for a `resource` sent more than once, when
-    /// these parameters came from [`Params::parse_authorize`] (else `None`).
-    pub fn repeated_resource(&self) -> Option<OAuthError> {
-        self.repeated_resource.then(repeated_resource)
+    /// The names sent more than once, left out of these parameters (only
+    /// from [`Params::parse_authorize`]; else empty).
+    pub fn repeated(&self) -> &[String] {
+        &self.repeated
     }
 
     /// [`Params::parse_oauth`] on a form body.
@@ -105,7 +122,8 @@ impl Params {
     }
 }
 
-fn repeated_resource() -> OAuthError {
+/// The `invalid_target` for a `resource` sent more than once.
+pub(crate) fn repeated_resource() -> OAuthError {
     OAuthError::new(ErrorCode::InvalidTarget, "one resource per request: each token here is for one resource")
 }
 
@@ -164,12 +182,17 @@ mod tests {
         }
         let once = Params::parse_oauth("resource=https%3A%2F%2Fa.example%2Fmcp&code=c").unwrap();
         assert_eq!(once.get("resource"), Some("https://a.example/mcp"));
-        assert!(once.repeated_resource().is_none());
-        // For /authorize: the other parameters, and the error for later.
+        assert!(once.repeated().is_empty());
+        // For /authorize: the other parameters, and the names for later.
         let p = Params::parse_authorize(two).unwrap();
         assert_eq!((p.get("code"), p.get("resource")), (Some("c"), None));
-        assert_eq!(p.repeated_resource().unwrap().code, ErrorCode::InvalidTarget);
-        assert!(Params::parse_authorize("code=1&code=2").is_err());
+        assert_eq!(p.repeated(), ["resource"]);
+        let p = Params::parse_authorize("code=1&x=2&code=3&%78=4&state=s").unwrap();
+        assert_eq!((p.get("code"), p.get("x"), p.get("state")), (None, None, Some("s")));
+        assert_eq!(p.repeated(), ["code", "x"]);
+        for page in ["client_id=a&client_id=b", "redirect_uri=a&x=1&redirect_uri=a", "code=1&code=2&x=%zz"] {
+            assert!(Params::parse_authorize(page).is_err(), "{page}");
+        }
     }
 
     #[test]

@@ -37,9 +37,13 @@ fn authorize_pkce_errors_redirect_with_invalid_request_state_and_iss() {
         assert_error_redirect(&r, REDIRECT, "invalid_request", Some("st-9"), what);
         assert!(r.header("set-cookie").is_none(), "{what}");
     }
-    // A repeated parameter is refused before anything is trusted: a page.
+    // A repeated parameter, once the client and its redirect URI are known,
+    // goes back to the client too (RFC 6749 §4.1.2.1); a repeated client_id
+    // or redirect_uri is a page.
     let q = format!("{base}&code_challenge={challenge}&code_challenge_method=S256&code_challenge_method=plain");
-    assert_page(&s.authorize(&q), 400, "repeated method");
+    assert_error_redirect(&s.authorize(&q), REDIRECT, "invalid_request", Some("st-9"), "repeated method");
+    let q = format!("{base}&code_challenge={challenge}&code_challenge_method=S256&client_id=yourapp.com");
+    assert_page(&s.authorize(&q), 400, "repeated client_id");
 }
 
 fn legacy_verifier(numbers: &[String]) -> String {
