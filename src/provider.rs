@@ -211,7 +211,7 @@ impl Provider {
             (Route::Authorize | Route::Device, _) if method != "GET" && method != "HEAD" && method != "POST" => self
                 .ctx
                 .page(405, "Method not allowed", "Use GET or POST.", Some(ErrorCode::InvalidRequest))
-                .with_header("allow", "GET, POST"),
+                .with_header("allow", "GET, HEAD, POST"),
             (Route::Grants, "GET" | "HEAD") => grants_page::get(&self.ctx, request, grants, now, &mut entropy),
             (Route::Grants, "POST") if too_large => {
                 self.ctx.page(413, "Request too large", "The form is too large.", None)
@@ -222,7 +222,7 @@ impl Provider {
             (Route::Grants, _) => self
                 .ctx
                 .page(405, "Method not allowed", "Use GET or POST.", Some(ErrorCode::InvalidRequest))
-                .with_header("allow", "GET, POST"),
+                .with_header("allow", "GET, HEAD, POST"),
             (Route::Device, "GET" | "HEAD") => device::page(&self.ctx, request, &mut entropy),
             (Route::Device, _) if too_large => self.ctx.page(413, "Request too large", "The form is too large.", None),
             (Route::Device, _) => Separate::new(device::post(&self.ctx, request, grants, now, &mut entropy)).await,
@@ -261,7 +261,7 @@ impl Provider {
                 Response::json(200, &metadata::protected_resource(config, &issuer, &origin, &path))
                     .with_header("cache-control", "public, max-age=3600")
             }
-            (Route::AsMetadata | Route::PrMetadata(_), _) => method_not_allowed("GET, OPTIONS"),
+            (Route::AsMetadata | Route::PrMetadata(_), _) => method_not_allowed("GET, HEAD, OPTIONS"),
             (Route::Jwks, "GET" | "HEAD") => metadata::jwks(&self.ctx.tokens),
             (Route::Userinfo, "POST") if too_large => {
                 json_error(413, "invalid_request", "the request body is larger than 64 KB")
@@ -269,7 +269,8 @@ impl Provider {
             (Route::Userinfo, "GET" | "HEAD" | "POST") => {
                 Separate::new(userinfo::get(&self.ctx, request, grants, now)).await
             }
-            (Route::Jwks | Route::Userinfo, _) => method_not_allowed("GET, POST, OPTIONS"),
+            (Route::Jwks, _) => method_not_allowed("GET, HEAD, OPTIONS"),
+            (Route::Userinfo, _) => method_not_allowed("GET, HEAD, POST, OPTIONS"),
             (
                 Route::Token | Route::Register | Route::Revoke | Route::Introspect | Route::DeviceAuthorization,
                 "POST",

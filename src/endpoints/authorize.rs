@@ -129,7 +129,7 @@ pub fn validate(
     }
     let code_challenge =
         CodeChallenge::parse(params.get("code_challenge"), params.get("code_challenge_method")).map_err(fail)?;
-    let scope = params.get("scope").map(|s| check_scope(s).map(str::to_string)).transpose().map_err(fail)?;
+    let scope = params.get("scope").map(check_scope).transpose().map_err(fail)?;
     let resource = params.get("resource").map(|r| resources.check(r)).transpose().map_err(fail)?;
     Ok(AuthRequest {
         client_id: client_id.to_string(),
@@ -144,16 +144,22 @@ pub fn validate(
 
 /// RFC 6749 §3.3: space-separated tokens of `%x21 / %x23-5B / %x5D-7E`.
 /// Any such scope is accepted (the key carries no scopes of its own).
-pub(crate) fn check_scope(scope: &str) -> Result<&str, OAuthError> {
+pub(crate) fn check_scope(scope: &str) -> Result<String, OAuthError> {
     let ok = scope.len() <= 1024
         && scope.split(' ').all(|t| {
             !t.is_empty() && t.bytes().all(|b| b == 0x21 || (0x23..=0x5b).contains(&b) || (0x5d..=0x7e).contains(&b))
         });
-    if ok {
-        Ok(scope)
-    } else {
-        Err(OAuthError::new(ErrorCode::InvalidScope, "scope must be space-separated printable ASCII tokens"))
+    if !ok {
+        return Err(OAuthError::new(ErrorCode::InvalidScope, "scope must be space-separated printable ASCII tokens"));
     }
+    // A scope is a set (RFC 6749 §3.3): each token once, in the order sent.
+    let mut tokens: Vec<&str> = Vec::new();
+    for t in scope.split(' ') {
+        if !tokens.contains(&t) {
+            tokens.push(t);
+        }
+    }
+    Ok(tokens.join(" "))
 }
 
 /// In sealed mode every grant is bound to one resource: a request without

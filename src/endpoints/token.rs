@@ -126,7 +126,7 @@ pub fn read(request: &Request, refresh: bool) -> Result<TokenGrant, OAuthError> 
     }
     if grant_type == "refresh_token" {
         let refresh_token = params.require("refresh_token", "refresh_token is required")?.to_string();
-        let scope = params.get("scope").map(str::to_string);
+        let scope = params.get("scope").map(crate::endpoints::authorize::check_scope).transpose()?;
         return Ok(TokenGrant::Refresh(RefreshRequest { refresh_token, client_id, scope, resource }));
     }
     let code = params.require("code", "code is required")?;

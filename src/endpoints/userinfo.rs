@@ -2,8 +2,8 @@
 //! token of any of our resources, `{"sub": …}`. The token comes in the
 //! `Authorization` header or, for a POST, as the form body's `access_token`
 //! (RFC 6750 §2.2). No token is 401 with a bare `Bearer` challenge and no
-//! error (§3.1); a bad one is 401 `invalid_token`; two at once or a
-//! malformed body is 400 `invalid_request`.
+//! error (§3.1); a bad one is 401 `invalid_token`; a malformed `Bearer`
+//! header, two tokens at once or a malformed body is 400 `invalid_request`.
 
 use crate::endpoints::Context;
 use crate::grants::access_token::open_for_provider;
@@ -34,6 +34,15 @@ fn invalid_token(description: &str) -> Response {
 /// The request's access token, `None` when it carries none.
 fn access_token(request: &Request) -> Result<Option<BearerToken>, Response> {
     let header = bearer_token(request);
+    // `Bearer` with no token, two tokens or characters no token has: a
+    // malformed request (RFC 6750 §3.1), not an absent token.
+    let malformed_bearer = request.headers.iter().any(|(n, v)| {
+        n.eq_ignore_ascii_case("authorization")
+            && v.trim_start().get(..6).is_some_and(|s| s.eq_ignore_ascii_case("bearer"))
+    });
+    if header.is_none() && malformed_bearer {
+        return Err(challenge(400, "invalid_request", "the Authorization header must be Bearer and one token"));
+    }
     if request.method != "POST" || request.media_type().as_deref() != Some("application/x-www-form-urlencoded") {
         return Ok(header);
     }

@@ -224,7 +224,7 @@ test("revoke, introspect, userinfo and the JWKS", async () => {
   const oneLine = await twoLines("/userinfo", `Bearer ${access_token}`);
   assert.equal(oneLine.status, 200, "the same request with one Authorization line is answered");
   const twoBearers = await twoLines("/userinfo", [`Bearer ${access_token}`, "Bearer other"]);
-  assert.equal(twoBearers.status, 401, "two bearer tokens are no bearer token");
+  assert.equal(twoBearers.status, 400, "two bearer tokens are a malformed request (RFC 6750 §3.1), no bearer token");
   assert.ok(!twoBearers.text.includes(live.body.sub), "no userinfo for a request with two Authorization headers");
   const twoBasics = await twoLines("/introspect", [good, basic(resource, "x")], new URLSearchParams({ token: access_token }).toString());
   assert.equal(twoBasics.status, 401, "two client credentials are no client credentials");

@@ -177,6 +177,21 @@ fn userinfo_answers_the_subject_of_a_sealed_token_of_any_resource() {
     assert_eq!(s.send(bearer("/userinfo", &at(&a))).status, 401, "expired");
 }
 
+/// Regression: a malformed `Bearer` header at /userinfo (no token, two
+/// tokens, characters no token has) was answered as if it carried none, a
+/// bare 401, where RFC 6750 §3.1 asks for 400 `invalid_request`.
+#[test]
+fn a_malformed_bearer_header_at_userinfo_was_no_token() {
+    let s = sealed();
+    for value in ["Bearer", "Bearer ", "Bearer a b", "bearer <x>", "Bearer\tx"] {
+        let r = s.send(Request::new("GET", url("/userinfo")).with_header("authorization", value));
+        assert_error(&r, 400, "invalid_request", value);
+        assert!(r.header("www-authenticate").unwrap().starts_with("Bearer error=\"invalid_request\""), "{value}");
+    }
+    let r = s.send(Request::new("GET", url("/userinfo")).with_header("authorization", "Basic dTpw"));
+    assert_eq!((r.status, r.header("www-authenticate")), (401, Some("Bearer")), "another scheme is no bearer token");
+}
+
 /// Regression: /userinfo took an access token for up to 60 s after its
 /// `exp` (the resource servers' clock leeway) while /introspect of the same
 /// provider already called it inactive.

@@ -321,3 +321,23 @@ fn a_code_of_another_issuer_or_token_kind_was_redeemed() {
     let code = code_for(&s, &query);
     assert_eq!(s.redeem(&code, &verifier).status, 200, "where it was approved");
 }
+
+/// Regression: a scope with a token twice was granted and answered as sent
+/// (`"api api"`); a scope is a set (RFC 6749 §3.3).
+#[test]
+fn a_scope_with_a_token_twice_was_granted_twice() {
+    let s = sealed();
+    let (verifier, challenge) = pkce("scope-twice");
+    let query = auth_query("yourapp.com", REDIRECT, &challenge, &format!("&resource={}", enc(R)))
+        .replace("scope=api", "scope=api+other+api+other");
+    let r = s.redeem(&code_for(&s, &query), &verifier);
+    assert_eq!(json(&r)["scope"], "api other", "{}", r.text());
+    let r = refresh(&s, &rt(&json(&r)), "&scope=api%20api");
+    assert_eq!((r.status, json(&r)["scope"].clone()), (200, serde_json::json!("api")), "{}", r.text());
+    assert_error(
+        &refresh(&s, &rt(&json(&r)), "&scope=api%20%20x"),
+        400,
+        "invalid_scope",
+        "a malformed scope at refresh",
+    );
+}

@@ -17,6 +17,37 @@ fn token_endpoint_refuses_other_methods() {
     assert_page(&r, 405, "DELETE /authorize");
 }
 
+/// Regression: a 405's `Allow` left out HEAD, which the metadata, the JWKS
+/// and the pages answer, and the JWKS's named POST, which it refused.
+/// Every method a 405 lists is one the path answers without a 405, and
+/// every method it answers is listed.
+#[test]
+fn an_allow_header_named_a_method_that_was_405() {
+    let s = sealed::sealed();
+    for path in [
+        "/token",
+        "/register",
+        "/revoke",
+        "/introspect",
+        "/userinfo",
+        "/.well-known/jwks.json",
+        "/.well-known/oauth-authorization-server",
+        "/.well-known/oauth-protected-resource",
+        "/authorize",
+        "/grants",
+        "/device_authorization",
+    ] {
+        let r = s.send(Request::new("PUT", url(path)));
+        assert_eq!(r.status, 405, "PUT {path}");
+        let allow: Vec<String> = r.header("allow").unwrap().split(", ").map(str::to_string).collect();
+        for method in ["GET", "HEAD", "POST", "OPTIONS"] {
+            let answered =
+                s.send(Request::new(method, url(path)).with_header("origin", "https://app.example")).status != 405;
+            assert_eq!(allow.iter().any(|m| m == method), answered, "{method} {path}: Allow {allow:?}");
+        }
+    }
+}
+
 #[test]
 fn malformed_token_requests_are_json_errors_that_do_not_consume_the_code() {
     let s = Server::new();
