@@ -73,9 +73,13 @@ describe("rotation with SECRET_PREVIOUS", () => {
     const kv = stateDir();
     const key = testKey("rot");
     const named = { redirect_uris: ["https://a.example/cb"], client_name: "Rotating" };
+    // One issuer across the restarts, as a deployment keeps its own through
+    // a rotation (each restart listens on another port, and a code is only
+    // redeemed at the issuer that approved it).
+    const ISSUER = "https://oauth.example";
 
     // 1. SECRET = A.
-    let w = await start({ vars: { SECRET: A }, persist: kv });
+    let w = await start({ vars: { SECRET: A, ISSUER }, persist: kv });
     const reg = await register(w.base, named);
     assert.equal(reg.res.status, 201);
     const oldClient = JSON.parse(reg.text).client_id;
@@ -93,7 +97,7 @@ describe("rotation with SECRET_PREVIOUS", () => {
     await w.stop();
 
     // 2. SECRET = B, SECRET_PREVIOUS = A: everything made under A still works.
-    w = await start({ vars: { SECRET: B, SECRET_PREVIOUS: A }, persist: kv });
+    w = await start({ vars: { SECRET: B, SECRET_PREVIOUS: A, ISSUER }, persist: kv });
     const page = await consentPage(w.base, params, jar);
     assert.equal(page.res.status, 200, `client id signed under A: ${page.text.slice(0, 300)}`);
     assert.ok(page.text.includes("key_choice_saved"), "remember cookie sealed under A");
@@ -110,7 +114,7 @@ describe("rotation with SECRET_PREVIOUS", () => {
     await w.stop();
 
     // 3. SECRET = B only: A's values are not ours any more, and nothing fails.
-    w = await start({ vars: { SECRET: B }, persist: kv });
+    w = await start({ vars: { SECRET: B, ISSUER }, persist: kv });
     assertPage(await get(authorizeUrl(w.base, params)), 400, "client id signed under A");
     const fresh = await get(authorizeUrl(w.base, authParams({ client_id: newClient, redirect_uri: "https://a.example/cb" })));
     assert.equal(fresh.res.status, 200, "client id signed under B");
