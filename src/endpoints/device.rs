@@ -122,6 +122,7 @@ pub(crate) async fn authorization<G: GrantStore>(
             last_poll: None,
             state: DeviceState::Pending,
             sealed: None,
+            subject: None,
         };
         match grants.call(DEVICE_SUBJECT, GrantCommand::DevicePut { device: record }).await {
             Ok(GrantReply::Done) => {}
@@ -185,7 +186,11 @@ pub(crate) async fn poll<G: GrantStore>(
     };
     let error = |code: ErrorCode, description: &'static str| OAuthError::new(code, description).to_response();
     let device = match outcome {
-        Poll::Unknown | Poll::Redeemed => {
+        Poll::Redeemed { subject: Some(sub) } => {
+            revoke_redeemed(ctx, grants, &sub, &id).await;
+            return error(ErrorCode::InvalidGrant, "the device code is invalid, expired or already used");
+        }
+        Poll::Unknown | Poll::Redeemed { subject: None } => {
             return error(ErrorCode::InvalidGrant, "the device code is invalid, expired or already used")
         }
         Poll::WrongClient => return error(ErrorCode::InvalidGrant, "the device code was issued to another client"),
@@ -215,6 +220,17 @@ pub(crate) async fn poll<G: GrantStore>(
     body.insert_some("scope", device.scope.as_deref());
     body.insert_some("resource", device.resource.as_deref());
     Response::json(200, &body.into()).no_store()
+}
+
+/// A device code redeemed again: the sealed grant its first redemption
+/// made is revoked, as for an authorization code presented twice (RFC 6749
+/// §4.1.2; RFC 8628 says nothing). Best effort: the poll is refused either way.
+async fn revoke_redeemed<G: GrantStore>(ctx: &Context, grants: &G, sub: &str, id: &str) {
+    let gid = crate::grants::refresh::grant_id_for_code(&ctx.keys, id);
+    (ctx.log)("a device code was redeemed again: its grant is revoked");
+    if let Err(e) = grants.call(sub, GrantCommand::Revoke { id: Some(gid) }).await {
+        (ctx.log)(&format!("grant store failed revoking the grant of a reused device code: {}", e.0));
+    }
 }
 
 /// Removes the sealed grant recorded for an approval that did not take
@@ -409,9 +425,10 @@ pub(crate) async fn post<G: GrantStore>(
             if now > form.expires_at || now > form.device.expires_at {
                 return ctx.page(400, "This code has expired", "Nothing was shared. Start again on your device.", None);
             }
-            let decided = |sealed_key: Option<String>| GrantCommand::DeviceDecide {
+            let decided = |sealed_key: Option<String>, subject: Option<String>| GrantCommand::DeviceDecide {
                 id: form.device.id.clone(),
                 sealed: sealed_key,
+                subject,
                 now,
             };
             let gone = || {
@@ -431,7 +448,7 @@ pub(crate) async fn post<G: GrantStore>(
                 Choice::Forget => step(ctx, request, &form, &sealed, None, 200, now)
                     .with_header("set-cookie", &cookie::clear(cookie::REMEMBER)),
                 Choice::MissingKey(message) => step(ctx, request, &form, &sealed, Some(message), 400, now),
-                Choice::Deny => match grants.call(DEVICE_SUBJECT, decided(None)).await {
+                Choice::Deny => match grants.call(DEVICE_SUBJECT, decided(None, None)).await {
                     Ok(GrantReply::Device { device: Some(_) }) => ctx.page(
                         200,
                         "Access denied",
@@ -460,19 +477,22 @@ pub(crate) async fn post<G: GrantStore>(
                     // approval needs no further write.
                     let approved = approval(&form.device, &key);
                     let sealed_mode = ctx.config.tokens.seals(form.device.resource.as_deref());
+                    let mut subject = None;
                     if sealed_mode {
-                        if let Err(response) = issue::record_sealed(ctx, grants, &approved, &form.device.id, now).await
-                        {
-                            return if response.status == 503 {
-                                unavailable(crate::store::StoreError("recording the sealed grant".into()))
-                            } else {
-                                ctx.page(400, "Invalid request", "This request cannot be granted.", None)
-                            };
+                        match issue::record_sealed(ctx, grants, &approved, &form.device.id, now).await {
+                            Ok(first) => subject = Some(first.sub.clone()),
+                            Err(response) => {
+                                return if response.status == 503 {
+                                    unavailable(crate::store::StoreError("recording the sealed grant".into()))
+                                } else {
+                                    ctx.page(400, "Invalid request", "This request cannot be granted.", None)
+                                };
+                            }
                         }
                     }
                     let plaintext = key_plaintext(&form.device.id, &key);
                     let sealed_key_text = ctx.keys.seal(Purpose::DeviceKey, &plaintext, entropy);
-                    match grants.call(DEVICE_SUBJECT, decided(Some(sealed_key_text))).await {
+                    match grants.call(DEVICE_SUBJECT, decided(Some(sealed_key_text), subject)).await {
                         Ok(GrantReply::Device { device: Some(_) }) => {
                             if !sealed_mode {
                                 issue::record_passthrough(ctx, grants, &approved, &form.device.id, now).await;

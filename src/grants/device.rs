@@ -144,6 +144,9 @@ pub struct DeviceRecord {
     pub state: DeviceState,
     /// Once approved (until redeemed): the key, sealed (never in clear in storage).
     pub sealed: Option<String>,
+    /// Once approved for a sealed grant: the grant's pseudonymous subject,
+    /// kept after the redemption so that a second one revokes the grant.
+    pub subject: Option<String>,
 }
 
 impl DeviceRecord {
@@ -171,8 +174,12 @@ pub enum Poll {
     Denied,
     /// `expired_token`.
     Expired,
-    /// Already redeemed: `invalid_grant`.
-    Redeemed,
+    /// Already redeemed: `invalid_grant`, and the sealed grant it made, if
+    /// any (its subject here), is revoked (as for a code, RFC 6749 §4.1.2).
+    Redeemed {
+        /// The subject of the sealed grant the redemption made.
+        subject: Option<String>,
+    },
     /// The tokens, this once: the record as approved, with the sealed key.
     Tokens {
         /// The record before it was marked redeemed.
@@ -201,7 +208,7 @@ pub fn poll(record: &mut DeviceRecord, client_id: &str, now: u64) -> Poll {
         return Poll::WrongClient;
     }
     if record.state == DeviceState::Redeemed {
-        return Poll::Redeemed;
+        return Poll::Redeemed { subject: record.subject.clone() };
     }
     if now > record.expires_at {
         return Poll::Expired;
@@ -309,6 +316,7 @@ mod tests {
             last_poll: None,
             state: DeviceState::Pending,
             sealed: None,
+            subject: None,
         }
     }
 
@@ -373,8 +381,8 @@ mod tests {
         r.sealed = Some("s".into());
         assert!(matches!(poll(&mut r, "c", 1040), Poll::Tokens { .. }));
         assert_eq!(r.sealed, None, "the sealed key is gone once handed out");
-        assert_eq!(poll(&mut r, "c", 1060), Poll::Redeemed);
-        assert_eq!(poll(&mut r, "c", 5000), Poll::Redeemed);
+        assert_eq!(poll(&mut r, "c", 1060), Poll::Redeemed { subject: None });
+        assert_eq!(poll(&mut r, "c", 5000), Poll::Redeemed { subject: None });
     }
 
     #[test]

@@ -111,6 +111,8 @@ pub enum GrantCommand {
         id: String,
         /// The sealed key to approve with, or `None` to deny.
         sealed: Option<String>,
+        /// The subject of the sealed grant recorded for the approval.
+        subject: Option<String>,
         /// The time of the answer.
         now: u64,
     },
@@ -346,12 +348,13 @@ fn device_command(table: &mut dyn GrantTable, command: GrantCommand) -> GrantRep
             };
             GrantReply::Lookup { outcome }
         }
-        GrantCommand::DeviceDecide { id, sealed, now } => {
+        GrantCommand::DeviceDecide { id, sealed, subject, now } => {
             let Some(mut device) = get_device(table, &id).filter(|d| d.answerable(now)) else {
                 return GrantReply::Device { device: None };
             };
             device.state = if sealed.is_some() { DeviceState::Approved } else { DeviceState::Denied };
             device.sealed = sealed;
+            device.subject = subject;
             put_device(table, &device);
             // The user code is spent: it can no longer be found.
             table.remove_doc(&user_key(&device.user));
@@ -657,6 +660,7 @@ mod tests {
             last_poll: None,
             state: DeviceState::Pending,
             sealed: None,
+            subject: None,
         }
     }
 
@@ -678,7 +682,8 @@ mod tests {
         let mut t = MemoryTable::default();
         assert_eq!(put(&mut t, device("d1", "u1", 1000)), GrantReply::Done);
         // Approved and never redeemed: the sealed key must not stay in storage.
-        let decided = GrantCommand::DeviceDecide { id: "d1".into(), sealed: Some("sealed-key".into()), now: 1100 };
+        let decided =
+            GrantCommand::DeviceDecide { id: "d1".into(), sealed: Some("sealed-key".into()), subject: None, now: 1100 };
         assert!(matches!(execute(&mut t, decided), GrantReply::Device { device: Some(_) }));
         assert_eq!(put(&mut t, device("d2", "u2", 1000)), GrantReply::Done);
         let dead = 1600 + DEVICE_SWEEP_AFTER;

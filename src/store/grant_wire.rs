@@ -91,6 +91,7 @@ impl ToJson for DeviceRecord {
             },
         );
         o.insert_some("sealed", self.sealed.as_deref());
+        o.insert_some("subject", self.subject.as_deref());
         o.into()
     }
 }
@@ -119,6 +120,7 @@ impl FromJson for DeviceRecord {
                 state => return unknown("state", state),
             },
             sealed: f.opt_str("sealed")?,
+            subject: f.opt_str("subject")?,
         })
     }
 }
@@ -169,10 +171,11 @@ impl ToJson for GrantCommand {
                 o.insert("now", *now);
                 o
             }
-            GrantCommand::DeviceDecide { id, sealed, now } => {
+            GrantCommand::DeviceDecide { id, sealed, subject, now } => {
                 let mut o = op("device_decide");
                 o.insert("id", id);
                 o.insert_some("sealed", sealed.as_deref());
+                o.insert_some("subject", subject.as_deref());
                 o.insert("now", *now);
                 o
             }
@@ -208,9 +211,12 @@ impl FromJson for GrantCommand {
             "device_lookup" => {
                 GrantCommand::DeviceLookup { user: f.str("user")?, who: f.read("who")?, now: f.u64("now")? }
             }
-            "device_decide" => {
-                GrantCommand::DeviceDecide { id: f.str("id")?, sealed: f.opt_str("sealed")?, now: f.u64("now")? }
-            }
+            "device_decide" => GrantCommand::DeviceDecide {
+                id: f.str("id")?,
+                sealed: f.opt_str("sealed")?,
+                subject: f.opt_str("subject")?,
+                now: f.u64("now")?,
+            },
             "device_poll" => {
                 GrantCommand::DevicePoll { id: f.str("id")?, client_id: f.str("client_id")?, now: f.u64("now")? }
             }
@@ -310,7 +316,11 @@ fn poll_json(outcome: &Poll) -> Value {
         }
         Poll::Denied => tagged("result", "denied"),
         Poll::Expired => tagged("result", "expired"),
-        Poll::Redeemed => tagged("result", "redeemed"),
+        Poll::Redeemed { subject } => {
+            let mut o = tagged("result", "redeemed");
+            o.insert_some("subject", subject.as_deref());
+            o
+        }
         Poll::Tokens { device } => {
             let mut o = tagged("result", "tokens");
             o.insert("device", device.to_json());
@@ -359,7 +369,7 @@ fn poll(f: Fields) -> Result<Poll, Error> {
         "slow_down" => Poll::SlowDown { interval: f.u64("interval")? },
         "denied" => Poll::Denied,
         "expired" => Poll::Expired,
-        "redeemed" => Poll::Redeemed,
+        "redeemed" => Poll::Redeemed { subject: f.opt_str("subject")? },
         "tokens" => Poll::Tokens { device: Box::new(f.read("device")?) },
         result => return unknown("result", result),
     })
@@ -427,8 +437,8 @@ mod tests {
             GrantCommand::DevicePut { device: device(true) },
             GrantCommand::DevicePut { device: device(false) },
             GrantCommand::DeviceLookup { user: "u".into(), who: vec!["ip:1".into(), "browser:b".into()], now: 5 },
-            GrantCommand::DeviceDecide { id: "dev:a".into(), sealed: Some("s".into()), now: 5 },
-            GrantCommand::DeviceDecide { id: "dev:a".into(), sealed: None, now: 5 },
+            GrantCommand::DeviceDecide { id: "dev:a".into(), sealed: Some("s".into()), subject: None, now: 5 },
+            GrantCommand::DeviceDecide { id: "dev:a".into(), sealed: None, subject: None, now: 5 },
             GrantCommand::DevicePoll { id: "dev:a".into(), client_id: "c".into(), now: 5 },
         ]
     }
@@ -450,6 +460,7 @@ mod tests {
             last_poll: full.then_some(3),
             state: if full { DeviceState::Approved } else { DeviceState::Pending },
             sealed: full.then(|| "sealed".into()),
+            subject: None,
         }
     }
 
@@ -479,7 +490,7 @@ mod tests {
             Poll::SlowDown { interval: 10 },
             Poll::Denied,
             Poll::Expired,
-            Poll::Redeemed,
+            Poll::Redeemed { subject: None },
             Poll::Tokens { device: Box::new(device(true)) },
         ] {
             replies.push(GrantReply::Poll { outcome });

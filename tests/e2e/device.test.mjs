@@ -117,6 +117,11 @@ test("sealed: the device's poll receives a sealed token and a refresh token", as
   assert.ok(!body.access_token.includes(apiKey));
   assert.equal(typeof body.refresh_token, "string");
   assert.equal(body.token_type, "Bearer");
+  // a_device_code_redeemed_twice_left_its_grant_alive: a second redemption revokes the grant.
+  const again = await fetch(`${sealed.base}/token`, form({ grant_type: GRANT, device_code: device.grant.device_code, client_id: CLIENT }));
+  assert.equal((await again.json()).error, "invalid_grant");
+  const refreshed = await fetch(`${sealed.base}/token`, form({ grant_type: "refresh_token", refresh_token: body.refresh_token, client_id: CLIENT }));
+  assert.deepEqual([refreshed.status, (await refreshed.json()).error], [400, "invalid_grant"]);
 });
 
 test("a_device_registering_for_the_device_grant_alone_was_refused: a CLI registers itself with no redirect URI, then signs in", async () => {

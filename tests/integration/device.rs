@@ -3,7 +3,7 @@
 //! at /device, sees where the request came from, and allows or denies.
 //! Memory stores, a fixed clock.
 
-use crate::sealed::{open_as, refreshed, rt, sealed, R};
+use crate::sealed::{active, at, open_as, refresh, refreshed, rt, sealed, R};
 use crate::*;
 
 const GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
@@ -418,10 +418,31 @@ fn sealed_mode_gives_a_sealed_token_for_the_resource() {
     let opened = open_as(&s, access, R, T0 + 1).expect("the resource opens it");
     assert_eq!(opened.api_key.expose(), KEY);
     assert!(!s.grants.dump().contains(KEY));
-    assert_error(&poll(&s, &dc(&v)), 400, "invalid_grant", "once only");
     // The grant was recorded at the approval: its refresh token rotates.
     let next = refreshed(&s, &rt(&t));
     assert!(next["access_token"].is_string());
+}
+
+/// Regression: a device code redeemed a second time was refused, but the
+/// sealed grant its first redemption made lived on. As for an
+/// authorization code (RFC 6749 §4.1.2), the second redemption revokes it.
+#[test]
+fn a_device_code_redeemed_twice_left_its_grant_alive() {
+    let s = sealed();
+    let v = ask(&s, &format!("&resource={}", enc(R)));
+    allow(&s, &uc(&v));
+    let t = json(&poll(&s, &dc(&v)));
+    let next = refreshed(&s, &rt(&t));
+    assert!(active(&s, &at(&next)));
+    assert_error(&poll(&s, &dc(&v)), 400, "invalid_grant", "once only");
+    assert_error(&refresh(&s, &rt(&next), ""), 400, "invalid_grant", "the grant after the second redemption");
+    assert!(!active(&s, &at(&next)));
+    // In passthrough mode there is nothing to revoke: the same answer.
+    let p = Server::new();
+    let v = ask(&p, "");
+    allow(&p, &uc(&v));
+    assert_eq!(poll(&p, &dc(&v)).status, 200);
+    assert_error(&poll(&p, &dc(&v)), 400, "invalid_grant", "passthrough, once only");
 }
 
 #[test]
