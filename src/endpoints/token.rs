@@ -166,13 +166,24 @@ fn basic_client_id(value: &str) -> Option<String> {
     basic::credentials(value).map(|(id, _secret)| id)
 }
 
-/// Decides whether `grant` may be released to `request` at time `now`.
-/// Every mismatch is `invalid_grant` (RFC 6749 §5.2), except a different
-/// resource, which is `invalid_target` (RFC 8707 §2).
-pub fn check(grant: &Grant, request: &TokenRequest, now: u64) -> Result<(), OAuthError> {
+/// Decides whether `grant` may be released to `request` at time `now`, at
+/// `issuer`, by an exchange that `seals` the key or hands it out. Every
+/// mismatch is `invalid_grant` (RFC 6749 §5.2), except a different
+/// resource, which is `invalid_target` (RFC 8707 §2). A code of another
+/// issuer (another origin of this Worker, or another deployment sharing its
+/// store and secret) is one, and so is one whose consent page promised what
+/// this exchange would not do (a code written before those were recorded
+/// is checked without them).
+pub fn check(grant: &Grant, request: &TokenRequest, issuer: &str, seals: bool, now: u64) -> Result<(), OAuthError> {
     let invalid = OAuthError::invalid_grant("the code is invalid, expired or already used");
     if now > grant.expires_at {
         return Err(invalid);
+    }
+    if grant.issuer.as_deref().is_some_and(|i| i != issuer) {
+        return Err(OAuthError::invalid_grant("the code was issued by another issuer"));
+    }
+    if grant.sealed.is_some_and(|s| s != seals) {
+        return Err(OAuthError::invalid_grant("the code was approved for another kind of token"));
     }
     if grant.request.client_id != request.client_id {
         return Err(OAuthError::invalid_grant("the code was issued to another client"));
@@ -187,22 +198,6 @@ pub fn check(grant: &Grant, request: &TokenRequest, now: u64) -> Result<(), OAut
         if grant.request.resource.as_ref() != Some(resource) {
             return Err(OAuthError::new(ErrorCode::InvalidTarget, "resource differs from the authorization request"));
         }
-    }
-    Ok(())
-}
-
-/// Whether a code approved at `grant.issuer`, on a page that said whether
-/// the key goes sealed, may be redeemed here, by an exchange that `seals`
-/// or not: a code of another issuer (another origin of this Worker, or
-/// another deployment sharing its store and secret) is `invalid_grant`, and
-/// so is one whose page promised what this exchange would not do (RFC 6749
-/// §4.1.3: the code was not issued here as it is being redeemed).
-fn approved_here(grant: &Grant, issuer: &str, seals: bool) -> Result<(), OAuthError> {
-    if grant.issuer.as_deref().is_some_and(|i| i != issuer) {
-        return Err(OAuthError::invalid_grant("the code was issued by another issuer"));
-    }
-    if grant.sealed.is_some_and(|s| s != seals) {
-        return Err(OAuthError::invalid_grant("the code was approved for another kind of token"));
     }
     Ok(())
 }
@@ -299,8 +294,7 @@ async fn exchange<S: Store, G: GrantStore>(
     }
     let sealing = |grant: &Grant| ctx.config.tokens.seals(grant.request.resource.as_deref());
     let checked = token_request.code.open(&stored).ok_or(used).and_then(|grant| {
-        check(&grant, token_request, now)?;
-        approved_here(&grant, issuer, sealing(&grant))?;
+        check(&grant, token_request, issuer, sealing(&grant), now)?;
         Ok(grant)
     });
     let sealed = match &checked {
