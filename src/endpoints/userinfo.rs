@@ -12,7 +12,7 @@ use crate::grants::refresh::grant_of_access_token_id;
 use crate::http::{Request, Response};
 use crate::protocol::error::OAuthError;
 use crate::protocol::form::Params;
-use crate::resource_server::{b64token, bearer_token, BearerToken};
+use crate::resource_server::{b64token, bearer_header, BearerHeader, BearerToken};
 use crate::store::GrantStore;
 
 /// A 401 with no error information: the request carried no token.
@@ -33,16 +33,13 @@ fn invalid_token(description: &str) -> Response {
 
 /// The request's access token, `None` when it carries none.
 fn access_token(request: &Request) -> Result<Option<BearerToken>, Response> {
-    let header = bearer_token(request);
-    // `Bearer` with no token, two tokens or characters no token has: a
-    // malformed request (RFC 6750 §3.1), not an absent token.
-    let malformed_bearer = request.headers.iter().any(|(n, v)| {
-        n.eq_ignore_ascii_case("authorization")
-            && v.trim_start().get(..6).is_some_and(|s| s.eq_ignore_ascii_case("bearer"))
-    });
-    if header.is_none() && malformed_bearer {
-        return Err(challenge(400, "invalid_request", "the Authorization header must be Bearer and one token"));
-    }
+    let header = match bearer_header(request) {
+        BearerHeader::Token(token) => Some(token),
+        BearerHeader::Absent => None,
+        BearerHeader::Malformed => {
+            return Err(challenge(400, "invalid_request", "the Authorization header must be Bearer and one token"))
+        }
+    };
     if request.method != "POST" || request.media_type().as_deref() != Some("application/x-www-form-urlencoded") {
         return Ok(header);
     }

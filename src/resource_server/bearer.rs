@@ -42,24 +42,57 @@ pub fn mask(t: &str) -> String {
 /// `Authorization` header holding `Bearer` (any case), one or more spaces,
 /// and one token of the `b64token` characters (`A-Z a-z 0-9 - . _ ~ + /`,
 /// then `=` padding). Anything else — no header, two headers, another
-/// scheme, an empty token, two tokens, other characters — is `None`.
+/// scheme, an empty token, two tokens, other characters — is `None`
+/// ([`bearer_header`] tells those apart).
 pub fn bearer_token(request: &Request) -> Option<BearerToken> {
-    let mut values = request.headers.iter().filter(|(n, _)| n.eq_ignore_ascii_case("authorization"));
-    let (_, value) = values.next()?;
-    if values.next().is_some() {
-        return None;
+    match bearer_header(request) {
+        BearerHeader::Token(token) => Some(token),
+        BearerHeader::Absent | BearerHeader::Malformed => None,
     }
-    parse_bearer(value)
+}
+
+/// What a request's `Authorization` headers say of a bearer token.
+pub(crate) enum BearerHeader {
+    /// No header, or only another scheme's: the request carries no bearer
+    /// token (RFC 6750 §3.1: no error information).
+    Absent,
+    /// A `Bearer` header without exactly one well-formed token, or beside
+    /// another `Authorization` header: `invalid_request` (§3.1).
+    Malformed,
+    /// The one token.
+    Token(BearerToken),
+}
+
+/// The request's bearer token, told apart from its absence and from a
+/// malformed `Bearer` header (see [`bearer_token`]).
+pub(crate) fn bearer_header(request: &Request) -> BearerHeader {
+    let mut values = request.headers.iter().filter(|(n, _)| n.eq_ignore_ascii_case("authorization")).map(|(_, v)| v);
+    let Some(first) = values.next() else { return BearerHeader::Absent };
+    let others: Vec<&String> = values.collect();
+    if !others.is_empty() {
+        let bearer = names_bearer(first) || others.iter().any(|v| names_bearer(v));
+        return if bearer { BearerHeader::Malformed } else { BearerHeader::Absent };
+    }
+    match parse_bearer(first) {
+        Some(token) => BearerHeader::Token(token),
+        None if names_bearer(first) => BearerHeader::Malformed,
+        None => BearerHeader::Absent,
+    }
+}
+
+/// Whether a header value's scheme is `Bearer` (any case), whatever follows.
+fn names_bearer(value: &str) -> bool {
+    let value = value.trim_matches([' ', '\t']);
+    value.get(..6).is_some_and(|s| s.eq_ignore_ascii_case("bearer"))
+        && value[6..].chars().next().is_none_or(|c| c == ' ' || c == '\t')
 }
 
 /// Parses one `Authorization` header value (see [`bearer_token`]).
 pub fn parse_bearer(value: &str) -> Option<BearerToken> {
-    let value = value.trim_matches([' ', '\t']);
-    let scheme = value.get(..6)?;
-    if !scheme.eq_ignore_ascii_case("bearer") {
+    if !names_bearer(value) {
         return None;
     }
-    let rest = &value[6..];
+    let rest = &value.trim_matches([' ', '\t'])[6..];
     let token = rest.trim_start_matches(' ');
     if token.len() == rest.len() || token.is_empty() || token.len() > MAX_TOKEN_LEN {
         return None;
@@ -89,6 +122,31 @@ mod tests {
             r = r.with_header("Authorization", a);
         }
         r
+    }
+
+    #[test]
+    fn a_bearer_header_is_a_token_malformed_or_absent() {
+        let kind = |auth: &[&str]| match bearer_header(&req(auth)) {
+            BearerHeader::Token(t) => format!("token {}", t.expose()),
+            BearerHeader::Malformed => "malformed".to_string(),
+            BearerHeader::Absent => "absent".to_string(),
+        };
+        assert_eq!(kind(&["Bearer sk-abc"]), "token sk-abc");
+        for absent in [&[][..], &["Basic dTpw"], &["Basic a", "Basic b"], &["Bearerx abc"], &["Beare abc"]] {
+            assert_eq!(kind(absent), "absent", "{absent:?}");
+        }
+        for malformed in [
+            &["Bearer"][..],
+            &["Bearer "],
+            &[" bearer\t"],
+            &["Bearer a b"],
+            &["Bearer\tabc"],
+            &["Bearer <x>"],
+            &["Bearer abc", "Bearer abc"],
+            &["Basic dTpw", "Bearer abc"],
+        ] {
+            assert_eq!(kind(malformed), "malformed", "{malformed:?}");
+        }
     }
 
     #[test]

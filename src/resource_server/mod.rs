@@ -53,6 +53,6 @@ mod sealed;
 /// Opening sealed tokens: the resource key, the provider's JWKS, what opens.
 pub use crate::crypto::jose::{parse_jwks, VerifyingKey};
 pub use crate::grants::access_token::{Format, Opened, Refusal, ResourceKey, LEEWAY};
-pub(crate) use bearer::b64token;
+pub(crate) use bearer::{b64token, bearer_header, BearerHeader};
 pub use bearer::{bearer_token, mask, parse_bearer, BearerToken, MAX_TOKEN_LEN};
 pub use protected::{InvalidResource, ProtectedResource, METADATA_PATH};
