@@ -434,6 +434,10 @@ fn a_device_code_redeemed_twice_left_its_grant_alive() {
     let t = json(&poll(&s, &dc(&v)));
     let next = refreshed(&s, &rt(&t));
     assert!(active(&s, &at(&next)));
+    // Another client's poll is told it is not its code, and changes nothing.
+    let r = poll_as(&s, &dc(&v), "other.example");
+    assert_error(&r, 400, "invalid_grant", "another client's poll");
+    assert!(active(&s, &at(&next)), "another client cannot revoke the grant");
     assert_error(&poll(&s, &dc(&v)), 400, "invalid_grant", "once only");
     assert_error(&refresh(&s, &rt(&next), ""), 400, "invalid_grant", "the grant after the second redemption");
     assert!(!active(&s, &at(&next)));

@@ -3,7 +3,7 @@
 //! action form is CSRF-protected, sealed, single use and expires; the key
 //! never appears in a page.
 
-use crate::sealed::{active, at, rt, sealed, sealed_with, OTHER, R};
+use crate::sealed::{active, at, rt, sealed, sealed_query, sealed_with, OTHER, R};
 use crate::security::assert_page;
 use crate::*;
 use parallel_oauth_provider::config::TokenPolicy;
@@ -191,8 +191,7 @@ fn passthrough_approvals_are_listed_with_the_truth_and_can_be_forgotten() {
 #[test]
 fn the_saved_key_proves_the_key_without_typing_it() {
     let s = sealed();
-    let (verifier, challenge) = pkce("saved");
-    let query = auth_query("yourapp.com", REDIRECT, &challenge, &format!("&resource={}", enc(R)));
+    let (verifier, query) = sealed_query("saved");
     let mut jar = Jar::default();
     let code = approve(&s, &query, &mut jar, APPROVE_AND_REMEMBER);
     assert_eq!(s.redeem(&code, &verifier).status, 200);

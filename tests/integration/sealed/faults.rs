@@ -30,8 +30,7 @@ fn a_timeout_after_the_rotation_was_written_is_503_and_the_retry_gets_the_succes
 #[test]
 fn grant_store_failure_at_the_code_exchange_keeps_the_code() {
     let s = sealed();
-    let (verifier, challenge) = pkce("fail-code");
-    let query = auth_query("yourapp.com", REDIRECT, &challenge, &format!("&resource={}", enc(R)));
+    let (verifier, query) = sealed_query("fail-code");
     let code = code_for(&s, &query);
     s.grants.set_failing(true);
     assert_error(&s.redeem(&code, &verifier), 503, "temporarily_unavailable", "store down at /token");
@@ -43,8 +42,7 @@ fn grant_store_failure_at_the_code_exchange_keeps_the_code() {
 #[test]
 fn a_kv_failure_after_the_grant_was_recorded_keeps_the_code_and_records_it_once() {
     let s = sealed();
-    let (verifier, challenge) = pkce("fail-kv");
-    let query = auth_query("yourapp.com", REDIRECT, &challenge, &format!("&resource={}", enc(R)));
+    let (verifier, query) = sealed_query("fail-kv");
     let code = code_for(&s, &query);
     s.grants.set_failing_after_commit(true);
     assert_error(&s.redeem(&code, &verifier), 503, "temporarily_unavailable", "grant written, answer lost");
@@ -61,8 +59,7 @@ fn sealed_mode_without_a_grant_store_refuses_to_issue() {
         .unwrap()
         .with_logger(|m| LOG.lock().unwrap().push(m.to_string()));
     let s = sealed();
-    let (verifier, challenge) = pkce("nogrants");
-    let query = auth_query("yourapp.com", REDIRECT, &challenge, &format!("&resource={}", enc(R)));
+    let (verifier, query) = sealed_query("nogrants");
     let code = code_for(&s, &query);
     // The same code, KV and clock, but no grant store bound.
     let body = token_body(&code, "yourapp.com", REDIRECT, &verifier);

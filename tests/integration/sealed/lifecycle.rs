@@ -35,8 +35,7 @@ fn the_subject_is_the_same_for_every_client_of_one_key_and_differs_between_keys(
     let a = open_as(&s, &at(&tokens(&s, "a")), R, T0).unwrap();
     let b = open_as(&s, &at(&tokens(&s, "b")), R, T0).unwrap();
     assert_eq!(a.sub, b.sub);
-    let (verifier, challenge) = pkce("other-key");
-    let query = auth_query("yourapp.com", REDIRECT, &challenge, &format!("&resource={}", enc(R)));
+    let (verifier, query) = sealed_query("other-key");
     let code = approve(&s, &query, &mut Jar::default(), "api_key=sk-another-key-0123456789&action=approve");
     let c = open_as(&s, &at(&json(&s.redeem(&code, &verifier))), R, T0).unwrap();
     assert_ne!(c.sub, a.sub);
@@ -143,9 +142,8 @@ fn refresh_is_bound_to_its_client_resource_and_scope() {
 #[test]
 fn a_narrower_scope_narrows_the_access_token_not_the_grant() {
     let s = sealed();
-    let (verifier, challenge) = pkce("narrow");
-    let query = auth_query("yourapp.com", REDIRECT, &challenge, &format!("&resource={}", enc(R)))
-        .replace("scope=api", "scope=api+read");
+    let (verifier, query) = sealed_query("narrow");
+    let query = query.replace("scope=api", "scope=api+read");
     let t = json(&s.redeem(&code_for(&s, &query), &verifier));
     assert_eq!(t["scope"], "api read");
     let narrow = json(&refresh(&s, &rt(&t), "&scope=read"));
@@ -237,8 +235,7 @@ fn nothing_in_storage_reveals_a_key() {
     let s = sealed();
     let t = tokens(&s, "storage");
     refreshed(&s, &rt(&t));
-    let (_, challenge) = pkce("pending");
-    let query = auth_query("yourapp.com", REDIRECT, &challenge, &format!("&resource={}", enc(R)));
+    let (_, query) = sealed_query("pending");
     code_for(&s, &query); // a code not yet redeemed, in KV
     let everything = format!("{}{}", s.grants.dump(), s.store.values().join(""));
     assert!(!everything.is_empty());
@@ -249,8 +246,7 @@ fn nothing_in_storage_reveals_a_key() {
 #[test]
 fn the_consent_page_says_who_uses_the_key_in_sealed_mode() {
     let s = sealed();
-    let (_, challenge) = pkce("wording");
-    let query = auth_query("yourapp.com", REDIRECT, &challenge, &format!("&resource={}", enc(R)));
+    let (_, query) = sealed_query("wording");
     let page = s.authorize(&query).text();
     assert!(page.contains("goes sealed to the MCP server <strong>mcp.example</strong>"), "{page}");
     assert!(page.contains("never sees the key") && page.contains("30 days"));
@@ -267,8 +263,7 @@ fn the_consent_page_says_who_uses_the_key_in_sealed_mode() {
 #[test]
 fn a_code_presented_twice_left_its_grant_alive() {
     let s = sealed();
-    let (verifier, challenge) = pkce("code-twice");
-    let query = auth_query("yourapp.com", REDIRECT, &challenge, &format!("&resource={}", enc(R)));
+    let (verifier, query) = sealed_query("code-twice");
     let code = code_for(&s, &query);
     let first = s.redeem(&code, &verifier);
     assert_eq!(first.status, 200, "{}", first.text());
@@ -284,6 +279,13 @@ fn a_code_presented_twice_left_its_grant_alive() {
     // Another grant of the same key and client is untouched.
     let other = tokens(&s, "code-twice-other");
     assert_eq!(refresh(&s, &rt(&other), "").status, 200);
+    // Whoever presents it again, with any client and verifier: it was out.
+    let (verifier2, query2) = sealed_query("code-twice-stolen");
+    let stolen = code_for(&s, &query2);
+    let issued = json(&s.redeem(&stolen, &verifier2));
+    let r = s.token(&token_body(&stolen, "evil.example", "https://evil.example/cb", &pkce("guess").0));
+    assert_error(&r, 400, "invalid_grant", "presented again by another client");
+    assert_error(&refresh(&s, &rt(&issued), ""), 400, "invalid_grant", "revoked by the other client's presentation");
     // A code that was never redeemed, presented with a wrong verifier, is
     // burnt but made no grant: nothing to revoke, the same answer.
     let burnt = code_for(&s, &query);
@@ -299,8 +301,7 @@ fn a_code_presented_twice_left_its_grant_alive() {
 #[test]
 fn a_code_of_another_issuer_or_token_kind_was_redeemed() {
     let s = sealed();
-    let (verifier, challenge) = pkce("other-issuer");
-    let query = auth_query("yourapp.com", REDIRECT, &challenge, &format!("&resource={}", enc(R)));
+    let (verifier, query) = sealed_query("other-issuer");
     let body = |code: &str| token_body(code, "yourapp.com", REDIRECT, &verifier);
 
     let code = code_for(&s, &query);
@@ -327,9 +328,8 @@ fn a_code_of_another_issuer_or_token_kind_was_redeemed() {
 #[test]
 fn a_scope_with_a_token_twice_was_granted_twice() {
     let s = sealed();
-    let (verifier, challenge) = pkce("scope-twice");
-    let query = auth_query("yourapp.com", REDIRECT, &challenge, &format!("&resource={}", enc(R)))
-        .replace("scope=api", "scope=api+other+api+other");
+    let (verifier, query) = sealed_query("scope-twice");
+    let query = query.replace("scope=api", "scope=api+other+api+other");
     let r = s.redeem(&code_for(&s, &query), &verifier);
     assert_eq!(json(&r)["scope"], "api other", "{}", r.text());
     let r = refresh(&s, &rt(&json(&r)), "&scope=api%20api");

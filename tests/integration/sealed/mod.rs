@@ -31,6 +31,13 @@ pub fn sealed() -> Server {
     sealed_with(policy(TokenFormat::Jwe))
 }
 
+/// A fresh PKCE pair's verifier and an authorization query of the default
+/// client for resource `R`.
+pub fn sealed_query(seed: &str) -> (String, String) {
+    let (verifier, challenge) = pkce(seed);
+    (verifier, auth_query("yourapp.com", REDIRECT, &challenge, &format!("&resource={}", enc(R))))
+}
+
 /// Consent for the default client with `resource`, redeemed: the token response.
 pub fn tokens_for(s: &Server, seed: &str, resource: &str) -> Value {
     let (verifier, challenge) = pkce(seed);
