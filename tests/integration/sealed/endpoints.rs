@@ -244,6 +244,9 @@ fn a_form_body_token_was_not_read_at_userinfo_and_no_token_had_an_error_code() {
     }
     let r = s.post("/userinfo", "application/json", &format!(r#"{{"access_token":"{}"}}"#, at(&a)), &[]);
     assert_eq!(r.status, 401, "only a form body is read");
+    // Never from the URL (OAuth 2.1 §5.2 drops RFC 6750 §2.3): it would end up in logs.
+    let r = s.get(&format!("/userinfo?access_token={}", at(&a)));
+    assert_eq!((r.status, r.header("www-authenticate")), (401, Some("Bearer")), "a token in the query is no token");
     let r = form(&format!("access_token={}&pad={}", at(&a), "x".repeat(70 * 1024)), &[]);
     assert_eq!(r.status, 413);
 }
