@@ -36,7 +36,9 @@ function runClient(python, mcpUrl, apiKey) {
     const timer = setTimeout(() => child.kill("SIGKILL"), 120_000);
     child.on("exit", (code) => {
       clearTimeout(timer);
-      if (code !== 0) return reject(new Error(`mcp_client.py exited ${code}:\n${err.slice(-4000)}`));
+      // Its last line says what failed and what each request got; first here.
+      const last = err.trim().split("\n").at(-1);
+      if (code !== 0) return reject(new Error(`mcp_client.py exited ${code}: ${last}\n${err.slice(-4000)}`));
       resolve(JSON.parse(out));
     });
   });
@@ -55,7 +57,10 @@ describe("the MCP Python SDK's OAuth client", { skip: !HAS_PYTHON && "no python3
 
   test("passthrough: one consent, and the example receives the key", async () => {
     const apiKey = testKey("py-");
-    const r = await runClient(python, `${passthroughMcp.base}/mcp`, apiKey);
+    const r = await runClient(python, `${passthroughMcp.base}/mcp`, apiKey).catch((e) => {
+      e.message += `\n--- the provider's log ---\n${passthrough.logs().slice(-3000)}\n--- the example's log ---\n${passthroughMcp.logs().slice(-2000)}`;
+      throw e;
+    });
     assert.equal(r.consents, 1);
     assert.equal(r.iss, passthrough.base);
     assert.equal(r.tokens.is_the_key, true);
@@ -68,7 +73,11 @@ describe("the MCP Python SDK's OAuth client", { skip: !HAS_PYTHON && "no python3
 
   test("sealed: a token for the example alone, refreshed (rotated) when expired without a new consent", async () => {
     const apiKey = testKey("py-sealed-");
-    const r = await runClient(python, `${sealedMcp.base}/mcp`, apiKey);
+    const r = await runClient(python, `${sealedMcp.base}/mcp`, apiKey).catch((e) => {
+      // What the provider and the example logged: a failure's other half.
+      e.message += `\n--- the provider's log ---\n${sealed.logs().slice(-3000)}\n--- the example's log ---\n${sealedMcp.logs().slice(-2000)}`;
+      throw e;
+    });
     assert.equal(r.consents, 1, "one consent for both calls");
     assert.equal(new URL(r.authorization_url).searchParams.get("resource"), `${sealedMcp.base}/mcp`);
     assert.deepEqual(r.tokens, { token_type: "Bearer", expires_in: 3600, scope: "api", has_refresh_token: true, is_the_key: false });

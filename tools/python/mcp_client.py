@@ -16,6 +16,7 @@ import html
 import json
 import re
 import sys
+import traceback
 from urllib.parse import parse_qs, urljoin, urlparse
 
 import httpx2
@@ -53,7 +54,7 @@ async def approve(url):
     """The person: the consent page, the key pasted, Allow."""
     report["consents"] += 1
     report["authorization_url"] = url
-    async with httpx2.AsyncClient() as http:
+    async with httpx2.AsyncClient(event_hooks={"response": [status]}) as http:
         page = await http.get(url, headers={"accept": "text/html"})
         assert page.status_code == 200, page.status_code
         form = next(f for f in re.findall(r"<form\b[^>]*>.*?</form>", page.text, re.S) if 'name="csrf"' in f)
@@ -80,8 +81,12 @@ async def log(request):
     report["requests"].append(f"{request.method} {request.url.path}")
 
 
+async def status(response):
+    report.setdefault("statuses", []).append(f"{response.request.method} {response.request.url.path} {response.status_code}")
+
+
 async def whoami(auth):
-    async with httpx2.AsyncClient(auth=auth, timeout=30, event_hooks={"request": [log]}) as http:
+    async with httpx2.AsyncClient(auth=auth, timeout=30, event_hooks={"request": [log], "response": [status]}) as http:
         async with streamable_http_client(SERVER, http_client=http) as streams:
             async with ClientSession(streams[0], streams[1]) as session:
                 await session.initialize()
@@ -124,4 +129,19 @@ async def main():
     print(json.dumps(report))
 
 
-asyncio.run(main())
+def leaves(error):
+    """The exceptions an ExceptionGroup holds, however deep."""
+    if isinstance(error, BaseExceptionGroup):
+        return [leaf for inner in error.exceptions for leaf in leaves(inner)]
+    return [error]
+
+
+try:
+    asyncio.run(main())
+except BaseException as error:
+    traceback.print_exc()
+    # Last, on one line: what failed, and what each request got (the test
+    # puts this line first in its message).
+    causes = "; ".join(f"{type(e).__name__}: {e}" for e in leaves(error))
+    print(f"{causes} | statuses: {report.get('statuses', [])}", file=sys.stderr)
+    sys.exit(1)
