@@ -171,6 +171,11 @@ pub struct TokenPolicy {
 
 /// The longest `REFRESH_GRACE`, in seconds.
 pub const MAX_REFRESH_GRACE: u64 = 300;
+/// The longest `ACCESS_TOKEN_TTL`: a day (a typo in milliseconds must not
+/// make a token that never expires).
+pub const MAX_ACCESS_TOKEN_TTL: u64 = 86_400;
+/// The longest `REFRESH_TOKEN_TTL`: a year.
+pub const MAX_REFRESH_TOKEN_TTL: u64 = 365 * 86_400;
 
 impl Default for TokenPolicy {
     fn default() -> Self {
@@ -243,20 +248,40 @@ impl Config {
     pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
         let var = |name: &str| var(name).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
         let defaults = Config::default();
+        let invalid = |name: &'static str, reason: &'static str| ConfigError::InvalidVar { name, reason };
         let branding = Branding {
             product_name: var("PRODUCT_NAME").unwrap_or(defaults.branding.product_name),
-            logo_url: var("LOGO_URL").unwrap_or(defaults.branding.logo_url),
-            key_url: var("KEY_URL").unwrap_or(defaults.branding.key_url),
+            logo_url: match var("LOGO_URL") {
+                None => defaults.branding.logo_url,
+                Some(u) if is_same_origin_path(&u) || u.starts_with("data:image/") => u,
+                Some(_) => return Err(invalid("LOGO_URL", "a path on this origin (/...) or a data:image/ URI")),
+            },
+            key_url: match var("KEY_URL") {
+                None => defaults.branding.key_url,
+                Some(u) if crate::Url::parse(&u).is_ok_and(|u| matches!(u.scheme(), "https" | "http")) => u,
+                Some(_) => return Err(invalid("KEY_URL", "an https URL")),
+            },
         };
-        let dev = var("DEV").is_some_and(|v| v == "1" || v.eq_ignore_ascii_case("true"));
-        let allowed = var("ALLOWED_RESOURCES").unwrap_or_default();
-        let resources = ResourcePolicy::new(&list(&allowed), dev);
-        let invalid = |name: &'static str, reason: &'static str| ConfigError::InvalidVar { name, reason };
-        let seconds = |name: &'static str, default: u64| match var(name) {
+        let dev = match var("DEV").map(|v| v.to_ascii_lowercase()).as_deref() {
+            None | Some("0" | "false") => false,
+            Some("1" | "true") => true,
+            Some(_) => return Err(invalid("DEV", "1 or true, 0 or false")),
+        };
+        // Each entry checked: one the provider cannot read must not widen the
+        // list to "any https resource" (the meaning of an empty one).
+        let any = ResourcePolicy::new(&[], dev);
+        let allowed = list(&var("ALLOWED_RESOURCES").unwrap_or_default())
+            .into_iter()
+            .map(|r| {
+                any.check(r).map_err(|_| {
+                    invalid("ALLOWED_RESOURCES", "absolute https resource URIs (http only on loopback with DEV=1)")
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let resources = ResourcePolicy::new(&allowed.iter().map(String::as_str).collect::<Vec<_>>(), dev);
+        let seconds = |name: &'static str, default: u64, max: u64, reason: &'static str| match var(name) {
             None => Ok(default),
-            Some(v) => {
-                v.parse::<u64>().ok().filter(|&n| n > 0).ok_or(invalid(name, "a whole number of seconds above 0"))
-            }
+            Some(v) => v.parse::<u64>().ok().filter(|n| (1..=max).contains(n)).ok_or(invalid(name, reason)),
         };
         let mode = match var("TOKEN_MODE").as_deref() {
             None | Some("passthrough") => TokenMode::Passthrough,
@@ -278,24 +303,41 @@ impl Config {
                 Some(resources.check(&r).map_err(|_| invalid("DEFAULT_RESOURCE", "a resource this provider accepts"))?)
             }
         };
-        let refresh_grace = seconds("REFRESH_GRACE", defaults.tokens.refresh_grace)?;
-        if refresh_grace > MAX_REFRESH_GRACE {
-            return Err(invalid("REFRESH_GRACE", "at most 300 seconds"));
-        }
+        let refresh_grace =
+            seconds("REFRESH_GRACE", defaults.tokens.refresh_grace, MAX_REFRESH_GRACE, "1 to 300 seconds")?;
         let tokens = TokenPolicy {
             mode,
             sealed_resources,
             format,
             default_resource,
-            access_ttl: seconds("ACCESS_TOKEN_TTL", defaults.tokens.access_ttl)?,
-            refresh_ttl: seconds("REFRESH_TOKEN_TTL", defaults.tokens.refresh_ttl)?,
+            access_ttl: seconds(
+                "ACCESS_TOKEN_TTL",
+                defaults.tokens.access_ttl,
+                MAX_ACCESS_TOKEN_TTL,
+                "1 to 86400 seconds (a day)",
+            )?,
+            refresh_ttl: seconds(
+                "REFRESH_TOKEN_TTL",
+                defaults.tokens.refresh_ttl,
+                MAX_REFRESH_TOKEN_TTL,
+                "1 to 31536000 seconds (a year)",
+            )?,
             refresh_grace,
         };
         let key_check = key_check(&var, dev)?;
         Ok(Config {
             path_prefix: var("PATH_PREFIX").unwrap_or_default(),
             assets_prefix: var("ASSETS_PREFIX").unwrap_or(defaults.assets_prefix),
-            issuer: var("ISSUER"),
+            issuer: match var("ISSUER") {
+                None => None,
+                Some(i) if is_issuer(&i, dev) => Some(i),
+                Some(_) => {
+                    return Err(invalid(
+                        "ISSUER",
+                        "an https URL without query, fragment or user info (http only on loopback with DEV=1)",
+                    ))
+                }
+            },
             branding,
             resources,
             dev,
@@ -343,6 +385,24 @@ fn key_check(var: &impl Fn(&str) -> Option<String>, dev: bool) -> Result<Option<
             "an https URL without user info or fragment (http only on loopback with DEV=1)",
         ))?;
     Ok(Some(KeyCheck { url: url.into(), header, timeout_ms }))
+}
+
+/// An issuer as RFC 8414 §2 has it: https, no query, no fragment (and no
+/// user info); http on loopback for local development.
+fn is_issuer(raw: &str, dev: bool) -> bool {
+    crate::Url::parse(raw).is_ok_and(|u| {
+        (u.scheme() == "https" || (dev && u.scheme() == "http" && is_loopback(&u)))
+            && u.host_str().is_some_and(|h| !h.is_empty())
+            && u.username().is_empty()
+            && u.password().is_none()
+            && u.query().is_none()
+            && u.fragment().is_none()
+    })
+}
+
+/// `/path` on this origin: not `//host` (another origin) nor `/\host`.
+fn is_same_origin_path(raw: &str) -> bool {
+    raw.starts_with('/') && !raw.starts_with("//") && !raw.contains('\\') && !raw.chars().any(char::is_control)
 }
 
 /// A comma- or space-separated list.
@@ -459,6 +519,74 @@ mod tests {
             assert!(matches!(e, ConfigError::InvalidVar { name: n, .. } if n == name), "{name}={value}: {e}");
             assert!(e.to_string().contains(name));
         }
+    }
+
+    #[test]
+    fn a_malformed_allowed_resources_allowed_any_resource() {
+        for bad in ["mcp.example.com/mcp", "https://mcp.example/mcp,bad", "http://mcp.example/mcp", "https://a#f"] {
+            let e = Config::from_vars(vars(&[("ALLOWED_RESOURCES", bad)])).unwrap_err();
+            assert!(matches!(e, ConfigError::InvalidVar { name: "ALLOWED_RESOURCES", .. }), "{bad}: {e}");
+        }
+        let c = Config::from_vars(vars(&[("ALLOWED_RESOURCES", "https://a.example/mcp, https://B.example")])).unwrap();
+        assert_eq!(c.resources.allowed, ["https://a.example/mcp", "https://b.example/"]);
+        assert!(c.resources.check("https://evil.example/mcp").is_err());
+        let dev = Config::from_vars(vars(&[("DEV", "1"), ("ALLOWED_RESOURCES", "http://127.0.0.1:9/mcp")])).unwrap();
+        assert_eq!(dev.resources.allowed, ["http://127.0.0.1:9/mcp"]);
+    }
+
+    #[test]
+    fn an_issuer_that_is_no_issuer_was_published() {
+        for bad in [
+            "not-a-url",
+            "http://evil.example/x",
+            "https://a.example/x?y=1",
+            "https://a.example/#f",
+            "https://u@a.example",
+        ] {
+            let e = Config::from_vars(vars(&[("ISSUER", bad)])).unwrap_err();
+            assert!(matches!(e, ConfigError::InvalidVar { name: "ISSUER", .. }), "{bad}: {e}");
+        }
+        assert!(Config::from_vars(vars(&[("ISSUER", "http://127.0.0.1:8787")])).is_err(), "http needs DEV");
+        let ok = |v: &[(&str, &str)]| Config::from_vars(vars(v)).unwrap().normalized().issuer;
+        assert_eq!(ok(&[("ISSUER", "https://oauth.example/x/")]).as_deref(), Some("https://oauth.example/x"));
+        assert_eq!(ok(&[("DEV", "1"), ("ISSUER", "http://127.0.0.1:8787")]).as_deref(), Some("http://127.0.0.1:8787"));
+    }
+
+    #[test]
+    fn a_token_lifetime_past_its_bound_wrapped_or_never_ended() {
+        for (name, value) in [
+            ("ACCESS_TOKEN_TTL", "18446744073709551615"),
+            ("ACCESS_TOKEN_TTL", "86401"),
+            ("REFRESH_TOKEN_TTL", "1000000000000"),
+            ("REFRESH_TOKEN_TTL", "31536001"),
+        ] {
+            let e = Config::from_vars(vars(&[(name, value)])).unwrap_err();
+            assert!(matches!(e, ConfigError::InvalidVar { name: n, .. } if n == name), "{name}={value}: {e}");
+        }
+        let c = Config::from_vars(vars(&[("ACCESS_TOKEN_TTL", "86400"), ("REFRESH_TOKEN_TTL", "31536000")])).unwrap();
+        assert_eq!((c.tokens.access_ttl, c.tokens.refresh_ttl), (86_400, 31_536_000));
+    }
+
+    #[test]
+    fn dev_logo_and_key_urls_are_read_or_refused() {
+        let c = |v: &[(&str, &str)]| Config::from_vars(vars(v));
+        assert!(c(&[("DEV", "TRUE")]).unwrap().dev);
+        assert!(!c(&[("DEV", "0")]).unwrap().dev);
+        assert!(!c(&[("DEV", "false")]).unwrap().dev);
+        for (name, value) in [
+            ("DEV", "yes"),
+            ("LOGO_URL", "https://evil.example/logo.png"),
+            ("LOGO_URL", "//evil.example/logo.png"),
+            ("LOGO_URL", "javascript:alert(1)"),
+            ("KEY_URL", "javascript:alert(2)"),
+            ("KEY_URL", "platform.example/keys"),
+        ] {
+            let e = c(&[(name, value)]).unwrap_err();
+            assert!(matches!(e, ConfigError::InvalidVar { name: n, .. } if n == name), "{name}={value}: {e}");
+        }
+        let ok = c(&[("LOGO_URL", "/static/logo.svg"), ("KEY_URL", "https://platform.example/keys")]).unwrap();
+        assert_eq!(ok.branding.logo_url, "/static/logo.svg");
+        assert!(c(&[("LOGO_URL", "data:image/svg+xml;base64,PHN2Zy8+")]).is_ok());
     }
 
     #[test]
