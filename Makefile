@@ -280,7 +280,7 @@ INSPECTOR_FALLBACK = $(if $(filter file,$(origin INSPECTOR_PORT)),$(if $(filter 
 STATE_DIR ?= .wrangler/state
 # Variables of this Makefile that a command line may set: never sent to the worker.
 MAKE_KNOBS := PORT INSPECTOR_PORT STATE_DIR RESOURCE TOOLS_DIR CHROMIUM E2E_CONCURRENCY E2E_SKIP_BUILD CI \
-	INSPECTOR_NODE WASM_OPT_BIN ESBUILD_BIN WASM_BINDGEN_BIN WORKER_BUILD
+	INSPECTOR_NODE WASM_OPT_BIN ESBUILD_BIN WASM_BINDGEN_BIN WORKER_BUILD CLOUDFLARE_CF_FETCH_ENABLED
 # The variables given on make's command line, minus the knobs; the recipe keeps
 # the UPPER_SNAKE_CASE ones and reads their values from its environment (make
 # exports command-line variables), so no value is ever re-parsed by the shell.
@@ -303,7 +303,7 @@ dev: build dev-vars
 	cmd=(node scripts/dev.mjs --watch src,$(TEMPLATES),Cargo.toml,Cargo.lock $(INSPECTOR_FALLBACK) -- \
 	  --ip 127.0.0.1 --port $(PORT) --inspector-port $(INSPECTOR_PORT) \
 	  --local --persist-to $(STATE_DIR) "$${vars[@]}"); \
-	echo "$${cmd[*]}"; \
+	echo "$${cmd[*]}" | sed -E 's/(SECRET(_PREVIOUS)?:)[^ ]+/\1[redacted]/g'; \
 	exec "$${cmd[@]}"
 
 # ---------------------------------------------------------------- test

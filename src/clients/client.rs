@@ -134,12 +134,12 @@ impl Client {
 
 /// Whether a self-declared client name may be shown: 1 to 100 characters,
 /// no control characters and no bidirectional or invisible formatting
-/// characters (which could visually reorder the consent page's text).
+/// characters (which could hide or visually reorder the page's text:
+/// [`crate::protocol::shown::is_hidden`]).
 pub fn is_displayable_name(name: &str) -> bool {
-    let invisible = |c: char| matches!(c, '\u{061C}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2069}' | '\u{FEFF}');
     !name.trim().is_empty()
         && name.chars().count() <= MAX_CLIENT_NAME
-        && !name.chars().any(|c| c.is_control() || invisible(c))
+        && !name.chars().any(crate::protocol::shown::is_hidden)
 }
 
 /// A DNS name or IP literal as the URL parser prints hosts (lower case,
@@ -179,6 +179,13 @@ mod tests {
         assert!(is_displayable_name("Claude"));
         assert!(is_displayable_name("Visual Studio Code – Insiders"));
         for bad in ["", "  ", "evil\u{202E}edoC", "a\u{2066}b", "zero\u{200B}width", "nl\n", &"x".repeat(101)] {
+            assert!(!is_displayable_name(bad), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn a_client_name_with_format_characters_outside_the_bidi_set_was_shown() {
+        for bad in ["soft\u{AD}hyphen", "tag\u{E0041}smuggled", "mongolian\u{180E}", "filler\u{3164}", "line\u{2028}"] {
             assert!(!is_displayable_name(bad), "{bad:?}");
         }
     }

@@ -52,7 +52,9 @@ pub fn register(
     }
     let name = optional_text(meta, "client_name", MAX_CLIENT_NAME)?;
     if name.is_some_and(|n| !is_displayable_name(n)) {
-        return Err(metadata_error("client_name must not contain control or bidirectional formatting characters"));
+        return Err(metadata_error(
+            "client_name must not contain control, bidirectional or invisible formatting characters",
+        ));
     }
     let asked = meta.get("grant_types").and_then(|v| v.as_array()).map(Vec::as_slice).unwrap_or_default();
     let grant_types: Vec<Value> = supported

@@ -125,12 +125,7 @@ pub fn render(
     let host = redirect.receiver();
     let form_target = redirect.csp_source();
     let resource = form.request.resource.as_deref().or(config.tokens.default_resource.as_deref());
-    let sealed_for = config
-        .tokens
-        .seals(resource)
-        .then(|| resource.and_then(|r| crate::Url::parse(r).ok()).and_then(|u| u.host_str().map(str::to_string)))
-        .flatten()
-        .map(|h| (h, config.tokens.refresh_ttl.div_ceil(86_400)));
+    let sealed_for = sealed_for(config, resource);
     let view = ConsentView {
         host: &host,
         redirect_uri: redirect.as_str(),
@@ -376,4 +371,13 @@ fn authorize_url(config: &Config, auth: &AuthRequest) -> String {
         }
     }
     format!("{}?{}", config.endpoint_path("authorize"), crate::protocol::url::form_encode_pairs(&pairs))
+}
+
+/// For a grant that gets sealed tokens: the `host[:port]` of the MCP server
+/// that will use the key (the app itself gets only a token it cannot open),
+/// and how many days an unused connection lasts. The consent and device
+/// pages say so.
+pub(crate) fn sealed_for(config: &Config, resource: Option<&str>) -> Option<(String, u64)> {
+    let host = config.tokens.seals(resource).then(|| crate::Url::parse(resource?).ok()?.host_port()).flatten()?;
+    Some((host, config.tokens.refresh_ttl.div_ceil(86_400)))
 }

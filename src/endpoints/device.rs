@@ -53,6 +53,19 @@ fn client_ip(request: &Request) -> Option<String> {
     request.header("cf-connecting-ip").map(|ip| ip.chars().take(64).collect())
 }
 
+/// The wrong-code limit's bucket for a client address: an IPv6 address by
+/// its /64, the least a network hands one customer (counting each address
+/// apart gave one /64 2^64 buckets), however it is written; IPv4 as is.
+fn ip_bucket(ip: &str) -> String {
+    match crate::protocol::url::parse_ipv6(ip.trim_start_matches('[').trim_end_matches(']')) {
+        Some(v6) => {
+            let [a, b, c, d, ..] = v6.segments();
+            format!("ip:{a:x}:{b:x}:{c:x}:{d:x}::/64")
+        }
+        None => format!("ip:{ip}"),
+    }
+}
+
 /// POST /device_authorization (RFC 8628 §3.1–3.2).
 pub(crate) async fn authorization<G: GrantStore>(
     ctx: &Context,
@@ -389,7 +402,7 @@ pub(crate) async fn post<G: GrantStore>(
             };
             let mut who = vec![format!("browser:{}", b64url(&ctx.keys.tag(b"device guess browser", csrf.as_bytes())))];
             if let Some(ip) = client_ip(request) {
-                who.push(format!("ip:{ip}"));
+                who.push(ip_bucket(&ip));
             }
             let command = GrantCommand::DeviceLookup { user: user_id(ctx, &code), who, now };
             match grants.call(DEVICE_SUBJECT, command).await {
@@ -539,6 +552,8 @@ fn step(
     let when = utc_time(d.requested_at);
     let ago = now.saturating_sub(d.requested_at);
     let when = if ago < 120 { format!("{when} ({ago} s ago)") } else { format!("{when} ({} min ago)", ago / 60) };
+    // The device wrote it: shown with what would hide or reorder text replaced.
+    let user_agent = d.user_agent.as_deref().map(crate::protocol::shown::shown);
     let view = DeviceView {
         csrf: &form.csrf,
         step: true,
@@ -548,11 +563,15 @@ fn step(
         scope: d.scope.as_deref(),
         resource: d.resource.as_deref(),
         ip: Some(d.ip.as_deref().unwrap_or("unknown")),
-        user_agent: Some(d.user_agent.as_deref().unwrap_or("not sent")),
+        user_agent: Some(user_agent.as_deref().unwrap_or("not sent")),
         when: Some(&when),
         saved_hint,
         error,
         user_code: None,
+        sealed_for: crate::endpoints::consent::sealed_for(
+            &ctx.config,
+            d.resource.as_deref().or(ctx.config.tokens.default_resource.as_deref()),
+        ),
     };
     pages::device(&ctx.config, view, status)
 }
@@ -580,6 +599,19 @@ mod tests {
     use proptest::prelude::*;
 
     const CSRF: &str = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+
+    #[test]
+    fn each_ipv6_address_of_one_network_had_its_own_wrong_code_limit() {
+        let bucket = ip_bucket("2001:db8:1:2::1");
+        assert_eq!(bucket, "ip:2001:db8:1:2::/64");
+        for same in
+            ["2001:db8:1:2::16", "2001:0db8:0001:0002:0000:0000:0000:0001", "2001:DB8:1:2::1", "[2001:db8:1:2:ffff::]"]
+        {
+            assert_eq!(ip_bucket(same), bucket, "{same}");
+        }
+        assert_ne!(ip_bucket("2001:db8:1:3::1"), bucket);
+        assert_eq!(ip_bucket("198.51.100.7"), "ip:198.51.100.7");
+    }
 
     #[test]
     fn utc_times() {

@@ -44,7 +44,7 @@ impl<'a> From<&'a Grant> for Approval<'a> {
         Approval {
             client_id: &grant.request.client_id,
             client_name: grant.request.client_name.as_deref(),
-            client_host: RedirectUri::parse(&grant.request.redirect_uri).ok().and_then(|u| u.host()),
+            client_host: RedirectUri::parse(&grant.request.redirect_uri).ok().map(|u| u.receiver()),
             resource: grant.request.resource.as_deref(),
             scope: grant.request.scope.as_deref(),
             key: &grant.key,

@@ -48,6 +48,9 @@ pub struct DeviceView<'a> {
     pub when: Option<&'a str>,
     /// A masked hint of the remembered key.
     pub saved_hint: Option<String>,
+    /// For a sealed grant: the MCP server's `host[:port]` and the idle
+    /// lifetime in days (as [`ConsentView::sealed_for`]).
+    pub sealed_for: Option<(String, u64)>,
 }
 
 /// The /device page (code entry or consent step).
@@ -67,7 +70,9 @@ pub fn device(config: &Config, view: DeviceView, status: u16) -> Response {
         .maybe("user_agent", view.user_agent)
         .maybe("when", view.when)
         .maybe("saved", view.saved_hint.as_ref().map(|_| "1"))
-        .maybe("saved_hint", view.saved_hint.clone());
+        .maybe("saved_hint", view.saved_hint.clone())
+        .maybe("sealed_host", view.sealed_for.as_ref().map(|(h, _)| h.clone()))
+        .maybe("idle_days", view.sealed_for.as_ref().map(|(_, d)| d.to_string()));
     secure(Response::html(status, DEVICE_PAGE.render(&vars)), "'self'")
 }
 

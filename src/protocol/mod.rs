@@ -9,5 +9,6 @@ pub mod form;
 pub mod pkce;
 pub mod redirect;
 pub mod resource;
+pub mod shown;
 pub mod text;
 pub mod url;

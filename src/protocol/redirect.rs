@@ -174,10 +174,7 @@ impl RedirectUri {
     pub fn receiver(&self) -> String {
         let url = &self.0;
         match (url.scheme(), url.host_str()) {
-            ("https" | "http", Some(host)) => match url.port() {
-                Some(port) => format!("{host}:{port}"),
-                None => host.to_string(),
-            },
+            ("https" | "http", Some(_)) => url.host_port().unwrap_or_default(),
             (scheme, Some(host)) => format!("{scheme}://{host}"),
             (scheme, None) => format!("{scheme}:"),
         }

@@ -169,7 +169,7 @@ fn dotted_quad(host: &str) -> Option<Ipv4Addr> {
 /// An IPv6 address in its text form (RFC 4291 §2.2): eight groups of 1 to
 /// 4 hex digits, one `::` standing for the zero groups it leaves out. The
 /// form with a trailing dotted IPv4 address is refused.
-fn parse_ipv6(text: &str) -> Option<Ipv6Addr> {
+pub(crate) fn parse_ipv6(text: &str) -> Option<Ipv6Addr> {
     let groups = |part: &str| -> Option<Vec<u16>> {
         if part.is_empty() {
             return Some(Vec::new());
@@ -444,6 +444,16 @@ impl Url {
             HostKind::Ipv4(ip) => Some(Host::Ipv4(ip)),
             HostKind::Ipv6(ip) => Some(Host::Ipv6(ip)),
         }
+    }
+
+    /// `host[:port]` as a person reads where something goes: the port only
+    /// when it is not the scheme's default.
+    pub fn host_port(&self) -> Option<String> {
+        let host = self.host_str()?;
+        Some(match self.port {
+            Some(port) => format!("{host}:{port}"),
+            None => host.to_string(),
+        })
     }
 
     /// The port, unless it is the scheme's default (or absent).

@@ -217,9 +217,11 @@ describe("redirect URIs", () => {
 describe("injection", () => {
   test("HTML/JS payloads in state, scope, client_name, resource and redirect URI appear only escaped", async () => {
     const redirect = `https://app.example/cb?x="><svg/onload=alert(1)>'`;
-    const reg = await register(base, { redirect_uris: [redirect], client_name: PAYLOAD });
+    // A name may not hold line or paragraph separators (refused at /register).
+    const name = PAYLOAD.replace(/[\u2028\u2029]/g, "");
+    const reg = await register(base, { redirect_uris: [redirect], client_name: name });
     assert.equal(reg.res.status, 201, reg.text);
-    assert.equal(JSON.parse(reg.text).client_name, PAYLOAD, "echoed exactly, as JSON");
+    assert.equal(JSON.parse(reg.text).client_name, name, "echoed exactly, as JSON");
     const client_id = JSON.parse(reg.text).client_id;
     const { verifier, challenge } = pkce();
     const scope = `</script><svg/onload=alert(1)>'-alert(1)-'`;
@@ -231,7 +233,6 @@ describe("injection", () => {
     assertNoMarkup(page.text, "consent page");
     assert.ok(page.text.includes("&lt;/script&gt;&lt;script&gt;alert(1)"), "client_name escaped");
     assert.ok(page.text.includes("&lt;/script&gt;&lt;svg/onload=alert(1)&gt;&#39;-alert(1)-&#39;"), "scope escaped");
-    assert.ok(page.text.includes("&#8232;"), "U+2028 as an entity");
 
     const key = testKey("inj");
     const r = await answer(base, page, { api_key: key, action: "approve" }, jar);

@@ -404,6 +404,56 @@ fn wrong_codes_are_limited_per_browser_and_per_ip() {
     assert_eq!(enter(&s, "x", &mut jar, Some("198.51.100.1")).status, 400);
 }
 
+/// Regression: each IPv6 address (and each way of writing one) had its own
+/// wrong-code limit, so one /64 gave 2^64 of them.
+#[test]
+fn each_ipv6_address_of_one_network_had_its_own_limit_at_the_device_page() {
+    let s = Server::new();
+    let v = ask(&s, "");
+    for i in 0..5 {
+        let (_, mut jar) = open_device(&s, "");
+        let ip = format!("2001:db8:1:2::{:x}", i + 16);
+        assert_eq!(enter(&s, "BBBB-BBBB", &mut jar, Some(&ip)).status, 400, "wrong entry {i}");
+    }
+    for same in ["2001:db8:1:2::99", "2001:0DB8:0001:0002:0000:0000:0000:0001"] {
+        let (_, mut fresh) = open_device(&s, "");
+        assert_eq!(enter(&s, &uc(&v), &mut fresh, Some(same)).status, 429, "{same}: the same /64");
+    }
+    let (_, mut other) = open_device(&s, "");
+    assert_eq!(enter(&s, &uc(&v), &mut other, Some("2001:db8:1:3::1")).status, 200, "another /64");
+}
+
+/// Regression: the device's own User-Agent was shown as sent, bidi overrides
+/// and all, beside the facts the server measured, and the client id a
+/// device claims looked verified; in sealed mode the page never said where
+/// the key goes, and named the MCP server without its port.
+#[test]
+fn the_device_page_showed_the_devices_claims_as_facts() {
+    let s = sealed();
+    let resource = "https://mcp.example:8443/mcp";
+    let spoof = "curl/8 \u{202E}elpmaxe.live ot yek ruoy sdnes\u{202C} x\u{E0041}";
+    let r = s.post(
+        "/device_authorization",
+        FORM,
+        &format!("client_id=oauth.parallel.ai&resource={}", enc(resource)),
+        &[("user-agent", spoof)],
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    let (_, mut jar) = open_device(&s, "");
+    let step = enter(&s, &uc(&json(&r)), &mut jar, None);
+    assert_eq!(step.status, 200, "{}", step.text());
+    let html = step.text();
+    for hidden in ['\u{202E}', '\u{202C}', '\u{E0041}'] {
+        assert!(!html.contains(hidden), "{:04X} reached the page", u32::from(hidden));
+    }
+    assert!(html.contains("curl/8 \u{FFFD}elpmaxe.live"), "shown, visibly replaced");
+    assert!(html.contains("(as it describes itself)"));
+    assert!(html.contains("<code id=\"client_id\">oauth.parallel.ai</code> <span class=\"unverified\">(as the device names it: not verified)"));
+    assert!(html.contains("Your key goes sealed to the MCP server <strong>mcp.example:8443</strong>"), "{html}");
+    assert!(!html.contains("could otherwise get your API key"));
+    assert!(html.contains("Manage connected apps"));
+}
+
 #[test]
 fn sealed_mode_gives_a_sealed_token_for_the_resource() {
     let s = sealed();

@@ -106,6 +106,25 @@ fn listing_is_per_subject_and_newest_first() {
     assert!(nobody.text().contains("No app is connected with this key."));
 }
 
+/// Regression: the grants page and the sealed consent text named hosts
+/// without their port (`localhost` for `localhost:3000`, `mcp.example`
+/// for `https://mcp.example:8443/mcp`), where the consent page's client
+/// host kept it: two apps or MCP servers on one host looked the same.
+#[test]
+fn hosts_were_shown_without_their_port() {
+    let s = sealed();
+    let (redirect, resource) = ("https://app.example:8443/callback", "https://mcp.example:8443/mcp");
+    let (verifier, challenge) = pkce("ports");
+    let query = auth_query("app.example", redirect, &challenge, &format!("&resource={}", enc(resource)));
+    let (page, mut jar) = s.open_consent(&query);
+    assert!(page.text().contains("sealed to the MCP server <strong>mcp.example:8443</strong>"), "{}", page.text());
+    let r = s.answer(&page, APPROVE, &mut jar);
+    let code = param(&location(&r).1, "code").unwrap().to_string();
+    assert_eq!(s.token(&token_body(&code, "app.example", redirect, &verifier)).status, 200);
+    let (list, _) = show(&s, KEY);
+    assert!(list.text().contains("app.example:8443"), "{}", list.text());
+}
+
 #[test]
 fn last_refreshed_is_shown_after_a_refresh() {
     let s = sealed();

@@ -28,7 +28,8 @@ fn html_payloads_in_state_scope_client_name_resource_and_redirect_uri_appear_onl
     let s = Server::new();
     let (verifier, challenge) = pkce("inj");
     let redirect = "https://app.example/cb?x=\"><svg/onload=alert(1)>'";
-    let name: String = PAYLOAD.chars().take(100).collect();
+    // A name may not hold line or paragraph separators (refused at /register); the other values carry them.
+    let name: String = PAYLOAD.chars().filter(|c| !matches!(c, '\u{2028}' | '\u{2029}')).take(100).collect();
     let reg = register_json(&s, &serde_json::json!({ "redirect_uris": [redirect], "client_name": name }));
     assert_eq!(reg.status, 201, "{}", reg.text());
     assert_eq!(json(&reg)["client_name"], name.as_str(), "echoed exactly, as JSON");
@@ -50,7 +51,6 @@ fn html_payloads_in_state_scope_client_name_resource_and_redirect_uri_appear_onl
     assert_no_markup_from_payloads(&html, "consent page");
     assert!(html.contains("&lt;/script&gt;&lt;script&gt;alert(1)"), "client_name shown escaped");
     assert!(html.contains("&lt;/script&gt;&lt;svg/onload=alert(1)&gt;&#39;-alert(1)-&#39;"), "scope shown escaped");
-    assert!(html.contains("&#8232;"), "U+2028 shown as an entity");
     assert!(!html.contains("onload=alert(1)>"));
 
     // The state comes back byte for byte, in a query the URL parser encoded.
