@@ -177,6 +177,29 @@ impl Provider {
         }
     }
 
+    /// The answer for a request nobody serves (the crate's own Worker's
+    /// 404): a page's path with a trailing slash (`/device/`, typed by
+    /// hand) goes to the page (308); a browser asking for HTML gets an HTML
+    /// page; anything else the JSON `not_found`.
+    pub fn unrouted(&self, method: &str, url: &crate::Url, accept: Option<&str>) -> Response {
+        let path = url.path();
+        let page = path
+            .strip_suffix('/')
+            .filter(|p| matches!(self.route(p), Some(Route::Authorize | Route::Device | Route::Grants)));
+        if let (Some(page), "GET" | "HEAD") = (page, method) {
+            let location = match url.query() {
+                Some(q) => format!("{page}?{q}"),
+                None => page.to_string(),
+            };
+            return Response::empty(308).with_header("location", &location);
+        }
+        if accept.is_some_and(|a| a.contains("text/html")) {
+            let message = "There is no page at this address. Check the address, or go back to the app you came from.";
+            return crate::pages::error(&self.ctx.config, 404, "Page not found", message, None);
+        }
+        json_error(404, "not_found", "no such endpoint")
+    }
+
     /// Answers `request`, or `None` when it is not for the provider.
     /// `now` is Unix time in seconds; `seed` is 32 bytes from a CSPRNG.
     pub async fn handle<S: Store>(&self, request: &Request, store: &S, now: u64, seed: [u8; 32]) -> Option<Response> {

@@ -72,6 +72,12 @@ describe("the Worker deployed without its KV binding", () => {
     const other = await fetch(`${w.base}/nothing-here`);
     assert.equal(other.status, 404);
     assert.equal((await other.json()).error, "not_found");
+    const page = await fetch(`${w.base}/nothing-here`, { headers: { accept: "text/html" } });
+    assert.equal(page.status, 404);
+    assert.match(await page.text(), /Page not found/, "a browser gets a page");
+    const slash = await fetch(`${w.base}/device/?user_code=BCDF-GHJK`, { redirect: "manual" });
+    assert.equal(slash.status, 308);
+    assert.equal(slash.headers.get("location"), "/device?user_code=BCDF-GHJK");
   });
 });
 

@@ -497,3 +497,25 @@ fn key_never_appears_in_any_page() {
         assert!(r.headers.iter().all(|(_, v)| !v.contains(KEY)));
     }
 }
+
+/// Regression: `/device/` (a verification URI typed by hand, RFC 8628
+/// §3.3) and any other path nobody serves answered a browser with JSON.
+#[test]
+fn a_page_path_with_a_trailing_slash_and_an_unknown_page_answered_a_browser_with_json() {
+    let s = Server::new();
+    let p = &s.provider;
+    let r = p.unrouted("GET", &url("/device/?user_code=BCDF-GHJK"), Some("text/html"));
+    assert_eq!((r.status, r.header("location")), (308, Some("/device?user_code=BCDF-GHJK")));
+    for page in ["/authorize/", "/grants/"] {
+        assert_eq!(p.unrouted("GET", &url(page), None).header("location"), Some(page.trim_end_matches('/')));
+    }
+    assert_eq!(p.unrouted("POST", &url("/device/"), None).status, 404, "a POST is not redirected");
+    assert_eq!(p.unrouted("GET", &url("/token/"), None).status, 404, "only pages");
+    let html = p.unrouted("GET", &url("/Authorize"), Some("text/html,application/xhtml+xml;q=0.9"));
+    assert_eq!(html.status, 404);
+    assert!(html.header("content-type").unwrap().starts_with("text/html"));
+    assert!(html.text().contains("Page not found"));
+    assert_eq!(html.header("x-frame-options"), Some("DENY"));
+    let api = p.unrouted("GET", &url("/nothing"), Some("application/json"));
+    assert_error(&api, 404, "not_found", "an API client gets JSON");
+}
