@@ -448,7 +448,7 @@ pub(crate) async fn post<G: GrantStore>(
                 ctx.page(
                     400,
                     "Already answered or expired",
-                    "This request was already answered, or it expired. Nothing more was shared.",
+                    "This request was already answered (if you just allowed it, your device is connected: a reload sends the answer again), or it expired. Nothing more was shared.",
                     None,
                 )
             };
