@@ -29,7 +29,7 @@ pub(crate) async fn refresh<G: GrantStore>(
     let Some(presented) = RefreshToken::open(&ctx.keys, &request.refresh_token) else {
         return invalid.to_response();
     };
-    if presented.client_id != request.client_id {
+    if request.client_id.as_ref().is_some_and(|c| *c != presented.client_id) {
         return OAuthError::invalid_grant("the refresh token was issued to another client").to_response();
     }
     if request.resource.as_ref().is_some_and(|r| *r != presented.resource) {

@@ -66,8 +66,8 @@ pub struct DeviceRequest {
 pub struct RefreshRequest {
     /// The refresh token as sent (opened by the caller).
     pub refresh_token: String,
-    /// The client, from the form or HTTP Basic.
-    pub client_id: String,
+    /// The client, from the form or HTTP Basic, if it named itself.
+    pub client_id: Option<String>,
     /// A narrower scope for the new access token, if sent.
     pub scope: Option<String>,
     /// The RFC 8707 resource, normalized, if sent.
@@ -113,12 +113,13 @@ pub fn read(request: &Request, refresh: bool) -> Result<TokenGrant, OAuthError> 
     }
     // A client we told to use `none` may still send a secret: it is ignored.
     // Whether the client_id is one we know is checked by the caller.
-    let client_id = client_id(&params, request.header("authorization"))?;
+    let named = named_client(&params, request.header("authorization"))?;
     let resource = params
         .get("resource")
         .map(|r| resource::normalize(r).ok_or(OAuthError::new(ErrorCode::InvalidTarget, "resource is not a valid URI")))
         .transpose()?;
     if grant_type == DEVICE_CODE_GRANT {
+        let client_id = required(named)?;
         let code = params.require("device_code", "device_code is required")?;
         let device_code = crate::grants::device::DeviceCode::parse(code)
             .ok_or(OAuthError::invalid_grant("the device code is invalid, expired or already used"))?;
@@ -127,8 +128,11 @@ pub fn read(request: &Request, refresh: bool) -> Result<TokenGrant, OAuthError> 
     if grant_type == "refresh_token" {
         let refresh_token = params.require("refresh_token", "refresh_token is required")?.to_string();
         let scope = params.get("scope").map(crate::endpoints::authorize::check_scope).transpose()?;
-        return Ok(TokenGrant::Refresh(RefreshRequest { refresh_token, client_id, scope, resource }));
+        // A public client's refresh token names its client: client_id may be
+        // left out (RFC 6749 §6 lists none), and must match when sent.
+        return Ok(TokenGrant::Refresh(RefreshRequest { refresh_token, client_id: named, scope, resource }));
     }
+    let client_id = required(named)?;
     let code = params.require("code", "code is required")?;
     let redirect_uri = params.require("redirect_uri", "redirect_uri is required")?;
     let verifier = CodeVerifier::parse(params.get("code_verifier"))?;
@@ -147,6 +151,15 @@ pub fn read(request: &Request, refresh: bool) -> Result<TokenGrant, OAuthError> 
 /// The client_id from the form and/or HTTP Basic (RFC 6749 §2.3.1), which
 /// must agree when both are sent.
 pub(crate) fn client_id(params: &Params, authorization: Option<&str>) -> Result<String, OAuthError> {
+    required(named_client(params, authorization)?)
+}
+
+fn required(client_id: Option<String>) -> Result<String, OAuthError> {
+    client_id.ok_or(invalid_client("client_id is required"))
+}
+
+/// [`client_id`], `None` when neither names one.
+fn named_client(params: &Params, authorization: Option<&str>) -> Result<Option<String>, OAuthError> {
     let form = params.get("client_id");
     let basic = match authorization {
         None => None,
@@ -156,9 +169,9 @@ pub(crate) fn client_id(params: &Params, authorization: Option<&str>) -> Result<
     };
     match (form, basic) {
         (Some(f), Some(b)) if f != b => Err(invalid_client("client_id in the form and in HTTP Basic differ")),
-        (Some(f), _) => Ok(f.to_string()),
-        (None, Some(b)) => Ok(b),
-        (None, None) => Err(invalid_client("client_id is required")),
+        (Some(f), _) => Ok(Some(f.to_string())),
+        (None, Some(b)) => Ok(Some(b)),
+        (None, None) => Ok(None),
     }
 }
 
@@ -237,11 +250,11 @@ pub(crate) async fn post<S: Store, G: GrantStore>(
         Err(e) => return e.to_response(),
     };
     let client_id = match &token_request {
-        TokenGrant::Code(r) => &r.client_id,
-        TokenGrant::Refresh(r) => &r.client_id,
-        TokenGrant::Device(r) => &r.client_id,
+        TokenGrant::Code(r) => Some(&r.client_id),
+        TokenGrant::Refresh(r) => r.client_id.as_ref(),
+        TokenGrant::Device(r) => Some(&r.client_id),
     };
-    if !cimd::is_document_url(client_id, ctx.config.dev) {
+    if let Some(client_id) = client_id.filter(|c| !cimd::is_document_url(c, ctx.config.dev)) {
         if let Err(e) = Client::resolve(client_id, &ctx.keys) {
             (ctx.log)(&format!("token request from an unknown client: {e}"));
             return OAuthError::new(ErrorCode::InvalidClient, "unknown client_id").to_response();
@@ -344,8 +357,12 @@ mod tests {
 
     #[test]
     fn refresh_request_debug_never_shows_the_token() {
-        let r =
-            RefreshRequest { refresh_token: "secret-rt".into(), client_id: "c".into(), scope: None, resource: None };
+        let r = RefreshRequest {
+            refresh_token: "secret-rt".into(),
+            client_id: Some("c".into()),
+            scope: None,
+            resource: None,
+        };
         assert!(!format!("{r:?}").contains("secret-rt"));
     }
 

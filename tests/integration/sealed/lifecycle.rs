@@ -29,6 +29,24 @@ fn code_then_tokens_then_refresh_then_refresh() {
     assert_eq!(open_as(&s, &at(&third), R, T0 + 200).unwrap().sub, opened.sub, "one subject for one key");
 }
 
+/// Regression: a refresh without `client_id` was 401 `invalid_client`,
+/// though RFC 6749 §6 lists no client_id and a public client's refresh
+/// token names its client (requests-oauthlib's `refresh_token()` sends
+/// none). Sent, it must still be the token's.
+#[test]
+fn a_refresh_without_client_id_was_refused_as_an_unknown_client() {
+    let s = sealed();
+    let first = tokens(&s, "no-client-id");
+    let r = s.token(&format!("grant_type=refresh_token&refresh_token={}", enc(&rt(&first))));
+    assert_eq!(r.status, 200, "{}", r.text());
+    let next = json(&r);
+    assert_eq!(open_as(&s, &at(&next), R, T0).unwrap().client_id, "yourapp.com");
+    let other = s.token(&format!("grant_type=refresh_token&refresh_token={}&client_id=other.example", enc(&rt(&next))));
+    assert_error(&other, 400, "invalid_grant", "another client's refresh token");
+    let device = s.token("grant_type=urn:ietf:params:oauth:grant-type:device_code&device_code=x");
+    assert_error(&device, 401, "invalid_client", "a device poll still names its client (RFC 8628 §3.4)");
+}
+
 #[test]
 fn the_subject_is_the_same_for_every_client_of_one_key_and_differs_between_keys() {
     let s = sealed();
