@@ -370,34 +370,26 @@ fn key_check(var: &impl Fn(&str) -> Option<String>, dev: bool) -> Result<Option<
             .ok_or(invalid("KEY_CHECK_TIMEOUT_MS", "a whole number of milliseconds from 1 to 10000"))?,
     };
     let Some(raw) = var("KEY_CHECK_URL") else { return Ok(None) };
-    let url = crate::Url::parse(&raw)
-        .ok()
-        .filter(|u| {
-            let scheme_ok = u.scheme() == "https" || (dev && u.scheme() == "http" && is_loopback(u));
-            scheme_ok
-                && u.host_str().is_some_and(|h| !h.is_empty())
-                && u.username().is_empty()
-                && u.password().is_none()
-                && u.fragment().is_none()
-        })
-        .ok_or(invalid(
-            "KEY_CHECK_URL",
-            "an https URL without user info or fragment (http only on loopback with DEV=1)",
-        ))?;
+    let url = crate::Url::parse(&raw).ok().filter(|u| is_server_url(u, dev)).ok_or(invalid(
+        "KEY_CHECK_URL",
+        "an https URL without user info or fragment (http only on loopback with DEV=1)",
+    ))?;
     Ok(Some(KeyCheck { url: url.into(), header, timeout_ms }))
 }
 
-/// An issuer as RFC 8414 §2 has it: https, no query, no fragment (and no
-/// user info); http on loopback for local development.
+/// A server's URL the provider is configured with: https (http on loopback
+/// with `DEV`), a host, no user info, no fragment.
+fn is_server_url(u: &crate::Url, dev: bool) -> bool {
+    (u.scheme() == "https" || (dev && u.scheme() == "http" && is_loopback(u)))
+        && u.host_str().is_some_and(|h| !h.is_empty())
+        && u.username().is_empty()
+        && u.password().is_none()
+        && u.fragment().is_none()
+}
+
+/// An issuer as RFC 8414 §2 has it: a server URL without a query.
 fn is_issuer(raw: &str, dev: bool) -> bool {
-    crate::Url::parse(raw).is_ok_and(|u| {
-        (u.scheme() == "https" || (dev && u.scheme() == "http" && is_loopback(&u)))
-            && u.host_str().is_some_and(|h| !h.is_empty())
-            && u.username().is_empty()
-            && u.password().is_none()
-            && u.query().is_none()
-            && u.fragment().is_none()
-    })
+    crate::Url::parse(raw).is_ok_and(|u| is_server_url(&u, dev) && u.query().is_none())
 }
 
 /// `/path` on this origin: not `//host` (another origin) nor `/\host`.

@@ -73,12 +73,16 @@ pub fn fetch(req: web_sys::Request, env: JsValue, ctx: JsValue) -> JsValue {
     // The GRANTS Durable Object, or NoGrants naming the missing binding;
     // best-effort records finish after the response (ctx.waitUntil).
     let grants = || BoundGrants::from_env(&env).with_wait_until(&ctx);
-    if !provider.owns(&parsed) {
-        if path == "/" {
-            return now(crate::Response::empty(302).with_header("location", "/demo/"));
-        }
-        let accept = req.headers().get("accept").ok().flatten();
-        return now(provider.unrouted(&req.method(), &parsed, accept.as_deref()));
+    if let Some(answer) = respond(provider.clone(), &req, parsed, kv, grants) {
+        return answer;
     }
-    respond(provider, &req, parsed, kv, grants).unwrap_or_else(|| now(not_found()))
+    if path == "/" {
+        return now(crate::Response::empty(302).with_header("location", "/demo/"));
+    }
+    // Not the provider's: the URL is read again here, off the hot path.
+    let accept = req.headers().get("accept").ok().flatten();
+    match crate::Url::parse(&url) {
+        Ok(parsed) => now(provider.unrouted(&req.method(), &parsed, accept.as_deref())),
+        Err(_) => now(not_found()),
+    }
 }
