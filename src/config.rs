@@ -464,6 +464,13 @@ mod tests {
         move |name| pairs.iter().find(|(n, _)| *n == name).map(|(_, v)| v.to_string())
     }
 
+    /// Asserts that `pairs` are refused, the error (and its message) naming `name`.
+    fn assert_refused(pairs: &[(&str, &str)], name: &str) {
+        let e = Config::from_vars(vars(pairs)).unwrap_err();
+        assert!(matches!(e, ConfigError::InvalidVar { name: n, .. } if n == name), "{pairs:?}: {e}");
+        assert!(e.to_string().contains(name), "{e}");
+    }
+
     #[test]
     fn from_vars_defaults_to_passthrough() {
         let c = Config::from_vars(vars(&[])).unwrap();
@@ -507,17 +514,14 @@ mod tests {
             ("DEFAULT_RESOURCE", "javascript:alert(1)"),
             ("SEALED_RESOURCES", "https://ok.example,ftp://x"),
         ] {
-            let e = Config::from_vars(vars(&[(name, value)])).unwrap_err();
-            assert!(matches!(e, ConfigError::InvalidVar { name: n, .. } if n == name), "{name}={value}: {e}");
-            assert!(e.to_string().contains(name));
+            assert_refused(&[(name, value)], name);
         }
     }
 
     #[test]
     fn a_malformed_allowed_resources_allowed_any_resource() {
         for bad in ["mcp.example.com/mcp", "https://mcp.example/mcp,bad", "http://mcp.example/mcp", "https://a#f"] {
-            let e = Config::from_vars(vars(&[("ALLOWED_RESOURCES", bad)])).unwrap_err();
-            assert!(matches!(e, ConfigError::InvalidVar { name: "ALLOWED_RESOURCES", .. }), "{bad}: {e}");
+            assert_refused(&[("ALLOWED_RESOURCES", bad)], "ALLOWED_RESOURCES");
         }
         let c = Config::from_vars(vars(&[("ALLOWED_RESOURCES", "https://a.example/mcp, https://B.example")])).unwrap();
         assert_eq!(c.resources.allowed, ["https://a.example/mcp", "https://b.example/"]);
@@ -535,8 +539,7 @@ mod tests {
             "https://a.example/#f",
             "https://u@a.example",
         ] {
-            let e = Config::from_vars(vars(&[("ISSUER", bad)])).unwrap_err();
-            assert!(matches!(e, ConfigError::InvalidVar { name: "ISSUER", .. }), "{bad}: {e}");
+            assert_refused(&[("ISSUER", bad)], "ISSUER");
         }
         assert!(Config::from_vars(vars(&[("ISSUER", "http://127.0.0.1:8787")])).is_err(), "http needs DEV");
         let ok = |v: &[(&str, &str)]| Config::from_vars(vars(v)).unwrap().normalized().issuer;
@@ -552,8 +555,7 @@ mod tests {
             ("REFRESH_TOKEN_TTL", "1000000000000"),
             ("REFRESH_TOKEN_TTL", "31536001"),
         ] {
-            let e = Config::from_vars(vars(&[(name, value)])).unwrap_err();
-            assert!(matches!(e, ConfigError::InvalidVar { name: n, .. } if n == name), "{name}={value}: {e}");
+            assert_refused(&[(name, value)], name);
         }
         let c = Config::from_vars(vars(&[("ACCESS_TOKEN_TTL", "86400"), ("REFRESH_TOKEN_TTL", "31536000")])).unwrap();
         assert_eq!((c.tokens.access_ttl, c.tokens.refresh_ttl), (86_400, 31_536_000));
@@ -573,8 +575,7 @@ mod tests {
             ("KEY_URL", "javascript:alert(2)"),
             ("KEY_URL", "platform.example/keys"),
         ] {
-            let e = c(&[(name, value)]).unwrap_err();
-            assert!(matches!(e, ConfigError::InvalidVar { name: n, .. } if n == name), "{name}={value}: {e}");
+            assert_refused(&[(name, value)], name);
         }
         let ok = c(&[("LOGO_URL", "/static/logo.svg"), ("KEY_URL", "https://platform.example/keys")]).unwrap();
         assert_eq!(ok.branding.logo_url, "/static/logo.svg");
@@ -624,9 +625,7 @@ mod tests {
             ("KEY_CHECK_TIMEOUT_MS", "10001"),
         ] {
             let with_url = [("KEY_CHECK_URL", "https://api.example/check"), (name, value)];
-            let e =
-                Config::from_vars(vars(if name == "KEY_CHECK_URL" { &with_url[1..] } else { &with_url })).unwrap_err();
-            assert!(matches!(e, ConfigError::InvalidVar { name: n, .. } if n == name), "{name}={value}: {e}");
+            assert_refused(if name == "KEY_CHECK_URL" { &with_url[1..] } else { &with_url }, name);
         }
         let e = Config::from_vars(vars(&[("KEY_CHECK_HEADER", "bad header")])).unwrap_err();
         assert!(e.to_string().contains("KEY_CHECK_HEADER"), "checked even without KEY_CHECK_URL");

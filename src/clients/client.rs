@@ -98,7 +98,9 @@ impl Client {
         // redirect URI matches, so /authorize refuses it.
         let redirect_uris =
             payload.r.iter().map(|u| RedirectUri::parse(u)).collect::<Result<Vec<_>, _>>().map_err(|_| invalid)?;
-        Ok(Client::Registered { redirect_uris, name: payload.n })
+        // A name signed before the displayable rule grew (a format character
+        // then let through) is not shown: the page names the host alone.
+        Ok(Client::Registered { redirect_uris, name: payload.n.filter(|n| is_displayable_name(n)) })
     }
 
     /// Checks that `uri` may receive this client's codes.
@@ -188,6 +190,18 @@ mod tests {
         for bad in ["soft\u{AD}hyphen", "tag\u{E0041}smuggled", "mongolian\u{180E}", "filler\u{3164}", "line\u{2028}"] {
             assert!(!is_displayable_name(bad), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn a_name_signed_before_the_rule_grew_was_still_shown() {
+        let id = Client::client_id_for(
+            &uris(&["https://a.example/cb", "https://b.example/cb"]),
+            Some("x\u{E0041}"),
+            &keys(),
+        );
+        let c = Client::resolve(&id, &keys()).unwrap();
+        assert_eq!(c.name(), None);
+        assert!(c.allows(&RedirectUri::parse("https://a.example/cb").unwrap()).is_ok(), "the client still works");
     }
 
     #[test]
