@@ -13,7 +13,7 @@ use crate::endpoints::{
 };
 use crate::grants::key_check::KeyChecker;
 use crate::http::{Request, Response};
-use crate::protocol::error::{json_error, ErrorCode};
+use crate::protocol::error::{challenged_if_tried, json_error, ErrorCode};
 use crate::store::{GrantStore, NoGrants, Store};
 
 /// The largest request body read, in bytes; larger bodies get 413.
@@ -298,11 +298,18 @@ impl Provider {
                 Route::Token | Route::Register | Route::Revoke | Route::Introspect | Route::DeviceAuthorization,
                 "POST",
             ) if too_large => json_error(413, "invalid_request", "the request body is larger than 64 KB"),
-            (Route::Token, "POST") => Separate::new(token::post(&self.ctx, request, store, grants, now, entropy)).await,
-            (Route::DeviceAuthorization, "POST") => {
-                Separate::new(device::authorization(&self.ctx, request, grants, now, entropy)).await
+            (Route::Token, "POST") => {
+                let answer = Separate::new(token::post(&self.ctx, request, store, grants, now, entropy)).await;
+                challenged_if_tried(answer, request.header("authorization"))
             }
-            (Route::Revoke, "POST") => Separate::new(revoke::post(&self.ctx, request, grants, now)).await,
+            (Route::DeviceAuthorization, "POST") => {
+                let answer = Separate::new(device::authorization(&self.ctx, request, grants, now, entropy)).await;
+                challenged_if_tried(answer, request.header("authorization"))
+            }
+            (Route::Revoke, "POST") => {
+                let answer = Separate::new(revoke::post(&self.ctx, request, grants, now)).await;
+                challenged_if_tried(answer, request.header("authorization"))
+            }
             (Route::Introspect, "POST") => Separate::new(introspect::post(&self.ctx, request, grants, now)).await,
             (Route::Register, "POST") => {
                 let supported = metadata::grant_types(config, grants.bound());

@@ -162,9 +162,20 @@ pub(crate) fn check_scope(scope: &str) -> Result<String, OAuthError> {
     Ok(tokens.join(" "))
 }
 
+/// The scope of a request that names none (RFC 6749 §3.3: the server
+/// uses a pre-defined default or fails): every scope the metadata lists,
+/// so the token carries the scope resource servers check (`api`).
+pub(crate) fn default_scope(config: &crate::Config) -> Option<String> {
+    (!config.scopes_supported.is_empty()).then(|| config.scopes_supported.join(" "))
+}
+
 /// In sealed mode every grant is bound to one resource: a request without
 /// `resource` gets `DEFAULT_RESOURCE`, or `invalid_target` without one.
-fn bind_resource(mut auth: AuthRequest, ctx: &Context) -> Result<AuthRequest, AuthorizeError> {
+/// A request without `scope` gets [`default_scope`].
+fn bind_defaults(mut auth: AuthRequest, ctx: &Context) -> Result<AuthRequest, AuthorizeError> {
+    if auth.scope.is_none() {
+        auth.scope = default_scope(&ctx.config);
+    }
     let tokens = &ctx.config.tokens;
     if auth.resource.is_some() || tokens.mode != TokenMode::Sealed {
         return Ok(auth);
@@ -193,7 +204,7 @@ pub(crate) async fn get(ctx: &Context, request: &Request, now: u64, entropy: &mu
     let validated = match read(query) {
         Ok((params, client_id)) => {
             let client = ctx.client(&client_id, now).await;
-            validate(&params, &client_id, client, &ctx.config.resources).and_then(|auth| bind_resource(auth, ctx))
+            validate(&params, &client_id, client, &ctx.config.resources).and_then(|auth| bind_defaults(auth, ctx))
         }
         Err(e) => Err(e),
     };

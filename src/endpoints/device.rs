@@ -94,7 +94,7 @@ pub(crate) async fn authorization<G: GrantStore>(
         }
     };
     let scope = match params.get("scope").map(authorize::check_scope).transpose() {
-        Ok(s) => s,
+        Ok(s) => s.or_else(|| authorize::default_scope(&ctx.config)),
         Err(e) => return e.to_response(),
     };
     let mut resource = match params.get("resource").map(|r| ctx.config.resources.check(r)).transpose() {

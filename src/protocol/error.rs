@@ -132,9 +132,45 @@ pub fn json_error(status: u16, error: &str, description: &str) -> Response {
     response
 }
 
+/// An answer of an endpoint a client may authenticate to with HTTP Basic
+/// (/token, /revoke, /device_authorization), `invalid_client` shaped as RFC
+/// 6749 §5.2 asks: 401 with a `Basic` challenge when the client tried the
+/// Authorization header, else 400 without one. A public client that sent
+/// none was never challenged, and a 401 made openid-client (oauth4webapi)
+/// report the challenge and hide the error, so the client never learned to
+/// register again.
+pub fn challenged_if_tried(mut response: Response, authorization: Option<&str>) -> Response {
+    if response.status == 401 && authorization.is_none() {
+        response.status = 400;
+        response.headers.retain(|(name, _)| !name.eq_ignore_ascii_case("www-authenticate"));
+    }
+    response
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Regression: a public client's bad client_id (no Authorization header)
+    /// was 401 with a Basic challenge; openid-client then threw its
+    /// challenge error with `error` undefined.
+    #[test]
+    fn invalid_client_without_an_authorization_header_was_challenged() {
+        let error = OAuthError::new(ErrorCode::InvalidClient, "unknown client_id");
+        let r = challenged_if_tried(error.to_response(), None);
+        assert_eq!(r.status, 400);
+        assert_eq!(r.header("www-authenticate"), None);
+        let v: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+        assert_eq!(v["error"], "invalid_client");
+        // Tried the header: still 401 with the challenge (RFC 6749 §5.2's MUST).
+        let r = challenged_if_tried(error.to_response(), Some("Basic eDp5"));
+        assert_eq!(r.status, 401);
+        assert!(r.header("www-authenticate").unwrap().starts_with("Basic"));
+        // Any other answer passes unchanged.
+        let grant = OAuthError::invalid_grant("expired").to_response();
+        assert_eq!(challenged_if_tried(grant.clone(), None).status, 400);
+        assert_eq!(challenged_if_tried(Response::empty(200), None).status, 200);
+    }
 
     #[test]
     fn invalid_client_is_401_with_a_challenge() {

@@ -638,13 +638,15 @@ describe("token and registration endpoints", () => {
       [`${good}&code=${code}`, FORM, 400, "invalid_request", "repeated code"],
       [`${good}&client_id=yourapp.com`, FORM, 400, "invalid_request", "repeated client_id"],
       [`${good}&redirect_uri=${encodeURIComponent(REDIRECT)}`, FORM, 400, "invalid_request", "repeated redirect_uri"],
-      [swap("client_id=yourapp.com&", ""), FORM, 401, "invalid_client", "no client_id"],
-      [swap("client_id=yourapp.com", "client_id=pc1.forged.AAAAAAAAAAAAAAAAAAAAAA"), FORM, 401, "invalid_client", "forged client_id"],
+      // No Authorization header: 400, no challenge (RFC 6749 §5.2 asks 401 only of a client that tried it).
+      [swap("client_id=yourapp.com&", ""), FORM, 400, "invalid_client", "no client_id"],
+      [swap("client_id=yourapp.com", "client_id=pc1.forged.AAAAAAAAAAAAAAAAAAAAAA"), FORM, 400, "invalid_client", "forged client_id"],
     ];
     for (const [b, type, status, error, what] of cases) {
       const r = await token(base, b, { type });
       assertJsonError(r, status, error, what);
       if (status === 401) assert.match(r.res.headers.get("www-authenticate") || "", /^Basic/, what);
+      else assert.equal(r.res.headers.get("www-authenticate"), null, what);
     }
     const bytes = await fetch(new URL("/token", base), { method: "POST", headers: { "content-type": FORM }, body: new Uint8Array([0xff, 0xfe, 0x3d, 0x80]) });
     assertJsonError({ res: bytes, text: await bytes.text() }, 400, "invalid_request", "non-UTF-8");

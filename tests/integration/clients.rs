@@ -322,7 +322,8 @@ fn claude_code_loopback_random_port_and_bare_origin_resource_with_slash() {
             ..Authorization::for_mcp(&client_id, &redirect_uri, "cc-state", None)
         };
         let r = sdk_flow(&s, &auth, &format!("localhost:{port}"), at_token);
-        assert_key(&r, None, Some("https://mcp.example/"));
+        // No scope asked: the server's default (RFC 6749 §3.3).
+        assert_key(&r, Some("api"), Some("https://mcp.example/"));
     }
     // Loopback relaxes the port only: another path is not the registration.
     assert_eq!(authorize_bare(&s, &client_id, "http://localhost:5000/other").status, 400);
@@ -404,7 +405,7 @@ fn cursor_three_redirect_uris_each_work_and_the_page_names_the_real_receiver() {
         let csp = page.header("content-security-policy").unwrap();
         assert!(csp.contains(&format!("form-action 'self' {form_action}")), "{csp}");
 
-        assert_key(&sdk_flow(&s, &auth, receiver, Some(MCP)), None, Some(MCP));
+        assert_key(&sdk_flow(&s, &auth, receiver, Some(MCP)), Some("api"), Some(MCP));
     }
 }
 

@@ -114,9 +114,10 @@ fn device_authorization_answers_rfc_8628_fields_and_metadata_names_it() {
 fn device_authorization_refuses_unknown_clients_and_bad_resources() {
     let s = Server::new();
     let r = s.post("/device_authorization", FORM, "scope=api", &[]);
-    assert_error(&r, 401, "invalid_client", "no client_id");
+    assert_error(&r, 400, "invalid_client", "no client_id");
     let r = s.post("/device_authorization", FORM, "client_id=https%3A%2F%2Fnot%20a%20host", &[]);
-    assert_error(&r, 401, "invalid_client", "unknown client");
+    assert_error(&r, 400, "invalid_client", "unknown client");
+    assert_eq!(r.header("www-authenticate"), None, "no challenge to a client that sent no Authorization");
     let r = s.post("/device_authorization", FORM, "client_id=yourapp.com&resource=javascript%3Aalert(1)", &[]);
     assert_error(&r, 400, "invalid_target", "bad resource");
     let r = s.post("/device_authorization", "application/json", "{}", &[]);

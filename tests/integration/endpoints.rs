@@ -274,7 +274,7 @@ fn token_request_errors() {
     let cases: Vec<(String, &str, u16, &str)> = vec![
         (good.replace("authorization_code", "refresh_token"), FORM, 400, "unsupported_grant_type"),
         (good.replace("grant_type=authorization_code&", ""), FORM, 400, "invalid_request"),
-        (good.replace("client_id=yourapp.com&", ""), FORM, 401, "invalid_client"),
+        (good.replace("client_id=yourapp.com&", ""), FORM, 400, "invalid_client"),
         (good.replace(&format!("&code_verifier={verifier}"), ""), FORM, 400, "invalid_request"),
         (good.replace(&verifier, "short"), FORM, 400, "invalid_request"),
         (good.replace(&verifier, &"a".repeat(129)), FORM, 400, "invalid_request"),
@@ -518,4 +518,28 @@ fn a_page_path_with_a_trailing_slash_and_an_unknown_page_answered_a_browser_with
     assert_eq!(html.header("x-frame-options"), Some("DENY"));
     let api = p.unrouted("GET", &url("/nothing"), Some("application/json"));
     assert_error(&api, 404, "not_found", "an API client gets JSON");
+}
+
+/// Regression: a public client's unknown client_id, sent in the form with
+/// no Authorization header, was 401 with `WWW-Authenticate: Basic`;
+/// openid-client then threw a challenge error whose `error` was undefined.
+/// Tried through HTTP Basic, it is still 401 with the challenge.
+#[test]
+fn invalid_client_without_an_authorization_header_was_challenged() {
+    let s = Server::new();
+    let (code, verifier) = full_flow(&s);
+    let code = token_body(&code, "yourapp.com", REDIRECT, &verifier).replace("client_id=yourapp.com&", "");
+    let forged = "&client_id=pc1.eyJyIjpbXX0.AAAAAAAAAAAAAAAAAAAAAA";
+    for (path, body) in [("/token", code.as_str()), ("/revoke", "token=x"), ("/device_authorization", "scope=api")] {
+        // No client_id, or (where the client is resolved) a forged one.
+        let forms = [body.to_string(), format!("{body}{forged}")];
+        for form in &forms[..if path == "/revoke" { 1 } else { 2 }] {
+            let r = s.post(path, FORM, form, &[]);
+            assert_error(&r, 400, "invalid_client", form);
+            assert_eq!(r.header("www-authenticate"), None, "{form}");
+        }
+        let r = s.post(path, FORM, body, &[("authorization", "Basic !!!")]);
+        assert_error(&r, 401, "invalid_client", &format!("{path} with Basic"));
+        assert!(r.header("www-authenticate").is_some_and(|c| c.starts_with("Basic")), "{path}");
+    }
 }

@@ -85,7 +85,7 @@ fn revoke_errors_are_rfc_shaped() {
     let s = sealed();
     assert_error(&s.post("/revoke", FORM, "client_id=yourapp.com", &[]), 400, "invalid_request", "no token");
     assert_error(&s.post("/revoke", "application/json", "{}", &[]), 400, "invalid_request", "json");
-    assert_error(&s.post("/revoke", FORM, "token=x", &[]), 401, "invalid_client", "no client_id");
+    assert_error(&s.post("/revoke", FORM, "token=x", &[]), 400, "invalid_client", "no client_id");
     assert_eq!(s.get("/revoke").status, 405);
 }
 

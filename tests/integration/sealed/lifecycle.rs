@@ -44,7 +44,7 @@ fn a_refresh_without_client_id_was_refused_as_an_unknown_client() {
     let other = s.token(&format!("grant_type=refresh_token&refresh_token={}&client_id=other.example", enc(&rt(&next))));
     assert_error(&other, 400, "invalid_grant", "another client's refresh token");
     let device = s.token("grant_type=urn:ietf:params:oauth:grant-type:device_code&device_code=x");
-    assert_error(&device, 401, "invalid_client", "a device poll still names its client (RFC 8628 §3.4)");
+    assert_error(&device, 400, "invalid_client", "a device poll still names its client (RFC 8628 §3.4)");
 }
 
 #[test]
@@ -358,4 +358,26 @@ fn a_scope_with_a_token_twice_was_granted_twice() {
         "invalid_scope",
         "a malformed scope at refresh",
     );
+}
+
+/// Regression: a request without `scope` got a token with no scope, which
+/// a resource server checking `api` (the README's `require_scope`) refused
+/// with 403; RFC 6749 §3.3 asks for the server's default or a failure. The
+/// default is every scope the metadata lists; a refresh keeps it.
+#[test]
+fn a_request_without_scope_got_a_token_its_resource_server_refused() {
+    let s = sealed();
+    let (verifier, query) = sealed_query("no-scope");
+    let code = code_for(&s, &query.replace("&scope=api", ""));
+    let first = json(&s.redeem(&code, &verifier));
+    assert_eq!(first["scope"], "api", "the token response names the scope it chose");
+    let opened = open_as(&s, &at(&first), R, T0).unwrap();
+    assert_eq!(opened.scope, "api");
+    let mcp = parallel_oauth_provider::resource_server::ProtectedResource::new(R, ORIGIN).unwrap();
+    assert!(mcp.require_scope(&opened, "api").is_ok());
+    assert_eq!(refreshed(&s, &rt(&first))["scope"], "api");
+    // Asked for, a scope is kept as asked.
+    let (verifier, query) = sealed_query("own-scope");
+    let code = code_for(&s, &query.replace("&scope=api", "&scope=search"));
+    assert_eq!(json(&s.redeem(&code, &verifier))["scope"], "search");
 }

@@ -105,18 +105,19 @@ fn malformed_token_requests_are_json_errors_that_do_not_consume_the_code() {
             "invalid_target",
             "repeated resource (RFC 8707: one resource per token here)",
         ),
-        (swap("client_id=yourapp.com&", ""), Some(FORM), 401, "invalid_client", "no client_id"),
+        // No Authorization header: 400 without a challenge (RFC 6749 §5.2).
+        (swap("client_id=yourapp.com&", ""), Some(FORM), 400, "invalid_client", "no client_id"),
         (
             swap("client_id=yourapp.com", "client_id=has%20space"),
             Some(FORM),
-            401,
+            400,
             "invalid_client",
             "malformed client_id",
         ),
         (
             swap("client_id=yourapp.com", "client_id=pc1.forged.AAAAAAAAAAAAAAAAAAAAAA"),
             Some(FORM),
-            401,
+            400,
             "invalid_client",
             "forged client_id",
         ),
