@@ -1,7 +1,9 @@
 //! POST /revoke (RFC 7009): a refresh or access token revokes its grant.
 //! The public client names itself with `client_id` (a secret sent anyway is
-//! ignored, as at /token). A token of another client, an unknown or
-//! malformed token: 200 with nothing revoked (RFC 7009 §2.2).
+//! ignored, as at /token). An unknown, expired or malformed token: 200
+//! with nothing revoked (RFC 7009 §2.2). A live token of another client:
+//! refused (§2.1), 400 `invalid_grant` (RFC 6749 §5.2: "issued to another
+//! client"), nothing revoked.
 
 use crate::endpoints::{token, Context};
 use crate::grants::access_token::open_for_provider;
@@ -55,7 +57,7 @@ pub(crate) async fn post<G: GrantStore>(ctx: &Context, request: &Request, grants
         return done;
     };
     if owner != client_id {
-        return done;
+        return OAuthError::invalid_grant("the token was issued to another client; nothing was revoked").to_response();
     }
     if !grants.bound() {
         return done;

@@ -59,20 +59,23 @@ fn revoking_an_access_token_revokes_the_grant() {
     assert_error(&refresh(&s, &rt(&t), ""), 400, "invalid_grant", "refresh after revoking the access token");
 }
 
+/// Regression: revoking another client's live token answered 200, so the
+/// caller could not tell "revoked" from "not yours"; RFC 7009 §2.1 refuses
+/// it with an error. An unknown or malformed token is still 200 (§2.2).
 #[test]
-fn revoking_another_clients_or_an_unknown_token_is_200_and_revokes_nothing() {
+fn revoking_another_clients_token_was_a_silent_200() {
     let s = sealed();
     let t = tokens(&s, "revoke-other");
-    for (token, client) in [
-        (rt(&t), "other.example"),
-        (at(&t), "other.example"),
-        ("garbage".into(), "yourapp.com"),
-        (KEY.into(), "yourapp.com"),
-    ] {
-        let r = revoke(&s, &token, client);
-        assert_eq!(r.status, 200, "{client}: {}", r.text());
+    for token in [rt(&t), at(&t)] {
+        let r = revoke(&s, &token, "other.example");
+        assert_error(&r, 400, "invalid_grant", "another client's token");
+        assert_eq!(r.header("cache-control"), Some("no-store"));
     }
-    assert!(active(&s, &at(&t)));
+    for token in ["garbage", KEY] {
+        let r = revoke(&s, token, "yourapp.com");
+        assert_eq!(r.status, 200, "{token}: {}", r.text());
+    }
+    assert!(active(&s, &at(&t)), "nothing was revoked");
     assert_eq!(refresh(&s, &rt(&t), "").status, 200);
     // client_secret_basic from a client we told `none`: tolerated, as at /token.
     let auth = basic("yourapp.com", "ignored");
