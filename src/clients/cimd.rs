@@ -92,7 +92,7 @@ pub fn parse_document(client_id: &str, fetched: &Fetched) -> Result<Client, Refu
         return Err("the client metadata document must list 1 to 10 redirect_uris");
     }
     let redirect_uris = doc.redirect_uris.iter().map(|u| RedirectUri::parse(u)).collect::<Result<Vec<_>, _>>()?;
-    Ok(Client::Registered { redirect_uris, name: Some(name.to_string()) })
+    Ok(Client::Registered { redirect_uris, name: Some(name.to_string()), grant_types: None })
 }
 
 /// How long to cache a document, from its `Cache-Control`.

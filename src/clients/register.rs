@@ -1,6 +1,6 @@
 //! POST /register: RFC 7591 dynamic client registration for public clients.
 
-use crate::clients::client::{is_displayable_name, Client, MAX_CLIENT_NAME};
+use crate::clients::client::{is_displayable_name, Client, GrantTypes, MAX_CLIENT_NAME};
 use crate::crypto::seal::Keys;
 use crate::json::{Object, Value};
 use crate::protocol::error::{ErrorCode, OAuthError};
@@ -15,8 +15,9 @@ fn metadata_error(description: &'static str) -> OAuthError {
 
 /// Registers a client from a JSON body; returns the 201 body. Its
 /// `grant_types` are those asked for that /token answers (`supported`, as
-/// the metadata lists them), `authorization_code` alone when none are
-/// asked for (RFC 7591 §2).
+/// the metadata lists them), `authorization_code` and `refresh_token` when
+/// none are asked for; a signed client id carries them, and /token and
+/// /device_authorization hold the client to them.
 ///
 /// A device (a CLI, a TV app) may register for the device grant without
 /// `authorization_code`: it then needs no redirect URI (RFC 7591 §2: they
@@ -56,12 +57,20 @@ pub fn register(
             "client_name must not contain control, bidirectional or invisible formatting characters",
         ));
     }
-    let asked = meta.get("grant_types").and_then(|v| v.as_array()).map(Vec::as_slice).unwrap_or_default();
-    let grant_types: Vec<Value> = supported
+    // Not asked: the code flow and its refresh tokens (RFC 7591 §3.2.1 lets
+    // the server substitute what it registers; §2's default alone would
+    // leave such a client no refresh token).
+    let default = [Value::from("authorization_code"), Value::from("refresh_token")];
+    let asked = match meta.get("grant_types") {
+        None | Some(Value::Null) => &default[..],
+        Some(v) => v.as_array().map(Vec::as_slice).unwrap_or_default(),
+    };
+    let registered: Vec<&str> = supported
         .iter()
-        .filter(|g| **g == "authorization_code" && !device_only || asked.iter().any(|a| a.as_str() == Some(**g)))
-        .map(|g| Value::from(*g))
+        .copied()
+        .filter(|g| *g == "authorization_code" && !device_only || asked.iter().any(|a| a.as_str() == Some(*g)))
         .collect();
+    let grant_types: Vec<Value> = registered.iter().map(|g| Value::from(*g)).collect();
     let response_types: &[&str] = if device_only {
         match meta.get("response_types") {
             None | Some(Value::Null) => {}
@@ -74,7 +83,7 @@ pub fn register(
         &["code"]
     };
     let mut out = Object::from([
-        ("client_id", Client::client_id_for(&uris, name, keys).into()),
+        ("client_id", Client::client_id_for(&uris, name, GrantTypes::of(registered.iter().copied()), keys).into()),
         ("client_id_issued_at", now.into()),
         ("redirect_uris", raw_uris.to_vec().into()),
         ("token_endpoint_auth_method", "none".into()),
@@ -187,8 +196,15 @@ mod tests {
         // Entries that are not strings, or repeated, add nothing.
         let junk = r#"{"redirect_uris":["https://a.example/cb"],"grant_types":["authorization_code",5,null,{"a":1},"refresh_token","refresh_token"]}"#;
         assert_eq!(grants(junk, &SUPPORTED), ["authorization_code", "refresh_token"]);
-        // Not asked: RFC 7591's default.
-        assert_eq!(grants(r#"{"redirect_uris":["https://a.example/cb"]}"#, &SUPPORTED), ["authorization_code"]);
+        // Not asked: the code flow with its refresh tokens.
+        assert_eq!(
+            grants(r#"{"redirect_uris":["https://a.example/cb"]}"#, &SUPPORTED),
+            ["authorization_code", "refresh_token"]
+        );
+        assert_eq!(
+            grants(r#"{"redirect_uris":["https://a.example/cb"]}"#, &["authorization_code"]),
+            ["authorization_code"]
+        );
     }
 
     /// Regression: a device (a CLI) registering for the device grant alone,

@@ -11,7 +11,7 @@ use crate::crypto::entropy::Entropy;
 use crate::crypto::seal::Purpose;
 use crate::crypto::secret::ApiKey;
 use crate::endpoints::consent::{self, Choice};
-use crate::endpoints::token::{client_id, DeviceRequest};
+use crate::endpoints::token::{client_id, DeviceRequest, DEVICE_CODE_GRANT};
 use crate::endpoints::{authorize, form_check, issue, Context};
 use crate::grants::device::{
     format_user_code, normalize_user_code, user_code, DeviceCode, DeviceRecord, DeviceState, Lookup, Poll,
@@ -93,6 +93,10 @@ pub(crate) async fn authorization<G: GrantStore>(
             return OAuthError::new(ErrorCode::InvalidClient, "unknown client_id").to_response();
         }
     };
+    if !client.allows_grant(DEVICE_CODE_GRANT) {
+        return OAuthError::new(ErrorCode::UnauthorizedClient, "this client did not register the device_code grant")
+            .to_response();
+    }
     let scope = match params.get("scope").map(authorize::check_scope).transpose() {
         Ok(s) => s.or_else(|| authorize::default_scope(&ctx.config)),
         Err(e) => return e.to_response(),
@@ -225,7 +229,10 @@ pub(crate) async fn poll<G: GrantStore>(
     // nothing can fail between the redeeming poll and the tokens.
     if ctx.config.tokens.seals(device.resource.as_deref()) {
         return match issue::first_refresh(ctx, &approval(&device, &key), &id) {
-            Ok(first) => issue::sealed_response(ctx, &first, None, issuer, now, entropy),
+            Ok(first) => {
+                let with_refresh = issue::refreshes(ctx, &request.client_id);
+                issue::sealed_response(ctx, &first, None, issuer, now, entropy, with_refresh)
+            }
             Err(response) => response,
         };
     }

@@ -1,6 +1,7 @@
 //! Issuing sealed tokens: the grant recorded in the grant store, the access
 //! token minted for its resource, the refresh token sealed with the key.
 
+use crate::clients::client::Client;
 use crate::config::TokenFormat;
 use crate::crypto::entropy::Entropy;
 use crate::crypto::secret::ApiKey;
@@ -157,8 +158,16 @@ pub(crate) async fn record_passthrough<G: GrantStore>(
     }
 }
 
+/// Whether `client_id` registered the refresh grant (RFC 7591 §2), so that
+/// its token responses carry a refresh token: a client whose id carries no
+/// grant types did.
+pub(crate) fn refreshes(ctx: &Context, client_id: &str) -> bool {
+    Client::resolve(client_id, &ctx.keys).map_or(true, |c| c.allows_grant("refresh_token"))
+}
+
 /// The token response for a sealed grant: a fresh access token for the
-/// refresh token's resource (with `scope`, or the grant's), and the refresh
+/// refresh token's resource (with `scope`, or the grant's), and, when
+/// `with_refresh` (the client registered the refresh grant), the refresh
 /// token itself.
 pub(crate) fn sealed_response(
     ctx: &Context,
@@ -167,6 +176,7 @@ pub(crate) fn sealed_response(
     issuer: &str,
     now: u64,
     entropy: &mut Entropy,
+    with_refresh: bool,
 ) -> Response {
     let policy = &ctx.config.tokens;
     let scope = scope.or(refresh.scope.as_deref()).unwrap_or("");
@@ -198,8 +208,10 @@ pub(crate) fn sealed_response(
         ("access_token", access_token.into()),
         ("token_type", "Bearer".into()),
         ("expires_in", policy.access_ttl.into()),
-        ("refresh_token", refresh.seal(&ctx.keys).into()),
     ]);
+    if with_refresh {
+        body.insert("refresh_token", refresh.seal(&ctx.keys));
+    }
     if !scope.is_empty() {
         body.insert("scope", scope);
     }

@@ -66,7 +66,7 @@ pub(crate) async fn refresh<G: GrantStore>(
     match outcome {
         Rotation::Rotated { generation } | Rotation::Replayed { generation } => {
             let successor = presented.at(generation);
-            issue::sealed_response(ctx, &successor, request.scope.as_deref(), issuer, now, entropy)
+            issue::sealed_response(ctx, &successor, request.scope.as_deref(), issuer, now, entropy, true)
         }
         Rotation::Refused { reason } => {
             (ctx.log)(&format!("refresh refused: {}", crate::store::grant_wire::refusal_name(reason)));

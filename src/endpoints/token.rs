@@ -339,7 +339,10 @@ async fn exchange<S: Store, G: GrantStore>(
         Err(e) => return e.to_response(),
     };
     match sealed {
-        Some(first) => issue::sealed_response(ctx, &first, None, issuer, now, entropy),
+        Some(first) => {
+            let with_refresh = issue::refreshes(ctx, &token_request.client_id);
+            issue::sealed_response(ctx, &first, None, issuer, now, entropy, with_refresh)
+        }
         None => {
             issue::record_passthrough(ctx, grants, &(&grant).into(), &key, now).await;
             Response::json(200, &response_body(&grant)).no_store()

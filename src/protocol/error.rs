@@ -14,6 +14,9 @@ pub enum ErrorCode {
     /// RFC 6749 §5.2: "Client authentication failed (e.g., unknown client, no
     /// client authentication included, or unsupported authentication method)."
     InvalidClient,
+    /// RFC 6749 §5.2: "The authenticated client is not authorized to use
+    /// this authorization grant type."
+    UnauthorizedClient,
     /// RFC 6749 §5.2: "The provided authorization grant ... is invalid, expired,
     /// revoked, does not match the redirection URI used in the authorization
     /// request, or was issued to another client."
@@ -58,6 +61,7 @@ impl ErrorCode {
         match self {
             ErrorCode::InvalidRequest => "invalid_request",
             ErrorCode::InvalidClient => "invalid_client",
+            ErrorCode::UnauthorizedClient => "unauthorized_client",
             ErrorCode::InvalidGrant => "invalid_grant",
             ErrorCode::UnsupportedGrantType => "unsupported_grant_type",
             ErrorCode::UnsupportedResponseType => "unsupported_response_type",

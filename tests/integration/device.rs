@@ -511,3 +511,48 @@ fn sealed_mode_the_redeeming_poll_writes_nothing_but_the_device_record() {
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(s.grants.dump().matches("\"generation\"").count(), 1, "no second grant at the poll");
 }
+
+/// Regression: the registered `grant_types` were not enforced. A client
+/// registered for the code flow alone started the device flow and got
+/// refresh tokens, though /register had answered `["authorization_code"]`
+/// (RFC 7591 §2; RFC 6749 §5.2 `unauthorized_client`). One that asks for
+/// nothing gets the code flow with refresh tokens, and says so.
+#[test]
+fn a_client_used_grant_types_it_never_registered() {
+    let s = sealed();
+    let register = |grant_types: &str| {
+        let body = format!(r#"{{"redirect_uris":["{REDIRECT}"],"client_name":"n"{grant_types}}}"#);
+        let r = s.post("/register", "application/json", &body, &[]);
+        assert_eq!(r.status, 201, "{}", r.text());
+        let v = json(&r);
+        (v["client_id"].as_str().unwrap().to_string(), v["grant_types"].clone())
+    };
+    let tokens_of = |client_id: &str| {
+        let (verifier, challenge) = pkce(client_id);
+        let query = auth_query(client_id, REDIRECT, &challenge, &format!("&resource={}", enc(R)));
+        let code = code_for(&s, &query);
+        let r = s.token(&token_body(&code, client_id, REDIRECT, &verifier));
+        assert_eq!(r.status, 200, "{}", r.text());
+        json(&r)
+    };
+    let device_asks = |client_id: &str| {
+        s.post("/device_authorization", FORM, &format!("client_id={}&resource={}", enc(client_id), enc(R)), &[])
+    };
+
+    let (code_only, listed) = register(r#","grant_types":["authorization_code"]"#);
+    assert_eq!(listed, serde_json::json!(["authorization_code"]));
+    let t = tokens_of(&code_only);
+    assert!(t.get("refresh_token").is_none(), "no refresh token for a client without the refresh grant: {t}");
+    assert!(t["access_token"].is_string());
+    assert_error(&device_asks(&code_only), 400, "unauthorized_client", "the device grant, never registered");
+
+    let (unasked, listed) = register("");
+    assert_eq!(listed, serde_json::json!(["authorization_code", "refresh_token"]));
+    assert!(tokens_of(&unasked)["refresh_token"].is_string());
+    assert_error(&device_asks(&unasked), 400, "unauthorized_client", "the device grant, not asked for");
+
+    let (everything, _) = register(&format!(r#","grant_types":["authorization_code","refresh_token","{GRANT}"]"#));
+    assert_eq!(device_asks(&everything).status, 200);
+    // The original's hostname ids carry no grant types: any (its recipe).
+    assert_eq!(device_asks(CLIENT).status, 200);
+}
