@@ -1,9 +1,10 @@
 //! POST /revoke (RFC 7009): a refresh or access token revokes its grant.
 //! The public client names itself with `client_id` (a secret sent anyway is
-//! ignored, as at /token). An unknown, expired or malformed token: 200
-//! with nothing revoked (RFC 7009 §2.2). A live token of another client:
-//! refused (§2.1), 400 `invalid_grant` (RFC 6749 §5.2: "issued to another
-//! client"), nothing revoked.
+//! ignored, as at /token). A token that is not ours (unknown, malformed,
+//! an access token past its expiry): 200 with nothing revoked (RFC 7009
+//! §2.2). A token of another client, whether its grant is live or not (the
+//! check of §2.1 comes first, and needs no store): refused, 400
+//! `invalid_grant` (RFC 6749 §5.2: "issued to another client").
 
 use crate::endpoints::{token, Context};
 use crate::grants::access_token::open_for_provider;

@@ -81,6 +81,10 @@ fn revoking_another_clients_token_was_a_silent_200() {
     let auth = basic("yourapp.com", "ignored");
     let r = s.post("/revoke", FORM, &format!("token={}", enc(&rt(&t))), &[("authorization", &auth)]);
     assert_eq!(r.status, 200);
+    // Revoked by its owner: still another client's token to anyone else
+    // (§2.1's check comes first); to its owner, 200 again.
+    assert_error(&revoke(&s, &rt(&t), "other.example"), 400, "invalid_grant", "another client's revoked token");
+    assert_eq!(revoke(&s, &rt(&t), "yourapp.com").status, 200);
 }
 
 #[test]
