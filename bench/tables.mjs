@@ -100,7 +100,7 @@ export function tables(run, path) {
   say(
     `${run.startedAt} (\`${path.replace(`${ROOT}/`, "")}\`): ${info.cpus} × ${info.cpuModel}, ${info.memoryGiB} GiB, node ${info.node}, ` +
       `wrangler ${info.wrangler}, workerd ${info.workerd}; local state in ${info.stateDir} (${info.stateFilesystem}); ` +
-      `${run.settings.rounds} round(s) of ${fmt(run.settings.secondsPerMeasurement / run.settings.rounds, 0)} s per measurement.`,
+      `${run.settings.rounds} rounds of ${fmt(run.settings.secondsPerMeasurement / run.settings.rounds, 0)} s per measurement.`,
   );
   say();
   // Plain workerd first: the targets are its.
