@@ -555,4 +555,19 @@ fn a_client_used_grant_types_it_never_registered() {
     assert_eq!(device_asks(&everything).status, 200);
     // The original's hostname ids carry no grant types: any (its recipe).
     assert_eq!(device_asks(CLIENT).status, 200);
+
+    // A CLI as the README registers it (the device grant and refresh tokens),
+    // and one with the device grant alone: a refresh token only for the first.
+    for (grant_types, refreshes) in
+        [(format!(r#"["{GRANT}","refresh_token"]"#), true), (format!(r#"["{GRANT}"]"#), false)]
+    {
+        let body = format!(r#"{{"client_name":"my-cli","grant_types":{grant_types}}}"#);
+        let r = s.post("/register", "application/json", &body, &[]);
+        let client_id = json(&r)["client_id"].as_str().unwrap().to_string();
+        let v = ask_as(&s, &client_id, &format!("&resource={}", enc(R)));
+        allow(&s, &uc(&v));
+        let t = json(&poll_as(&s, &dc(&v), &client_id));
+        assert!(t["access_token"].is_string(), "{t}");
+        assert_eq!(t.get("refresh_token").is_some(), refreshes, "{grant_types}: {t}");
+    }
 }
