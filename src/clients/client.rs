@@ -138,6 +138,12 @@ impl Client {
         format!("{SIGNED_PREFIX}{body}.{}", b64url(&tag[..TAG_LEN]))
     }
 
+    /// Whether `client_id` is a signed registration (not a hostname or a
+    /// metadata document URL).
+    pub fn is_signed_id(client_id: &str) -> bool {
+        client_id.starts_with(SIGNED_PREFIX)
+    }
+
     /// Resolves a `client_id` sent to /authorize or /token.
     pub fn resolve(client_id: &str, keys: &Keys) -> Result<Client, Refusal> {
         if let Some(rest) = client_id.strip_prefix(SIGNED_PREFIX) {

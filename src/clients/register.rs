@@ -70,6 +70,10 @@ pub fn register(
         .copied()
         .filter(|g| *g == "authorization_code" && !device_only || asked.iter().any(|a| a.as_str() == Some(*g)))
         .collect();
+    let client_id = Client::client_id_for(&uris, name, GrantTypes::of(registered.iter().copied()), keys);
+    // A hostname id (the original's scheme) carries no grant types and may
+    // use every one /token serves: the answer says so (RFC 7591 §3.2.1).
+    let registered = if Client::is_signed_id(&client_id) { registered } else { supported.to_vec() };
     let grant_types: Vec<Value> = registered.iter().map(|g| Value::from(*g)).collect();
     let response_types: &[&str] = if device_only {
         match meta.get("response_types") {
@@ -83,7 +87,7 @@ pub fn register(
         &["code"]
     };
     let mut out = Object::from([
-        ("client_id", Client::client_id_for(&uris, name, GrantTypes::of(registered.iter().copied()), keys).into()),
+        ("client_id", client_id.into()),
         ("client_id_issued_at", now.into()),
         ("redirect_uris", raw_uris.to_vec().into()),
         ("token_endpoint_auth_method", "none".into()),
@@ -191,20 +195,24 @@ mod tests {
         // Only what /token answers: passthrough without a grant store.
         assert_eq!(grants(vs_code, &["authorization_code"]), ["authorization_code"]);
         // Asked in another order, or with a grant nobody supports: the supported ones.
-        let odd = r#"{"redirect_uris":["https://a.example/cb"],"grant_types":["implicit","refresh_token","authorization_code"]}"#;
+        let odd = r#"{"redirect_uris":["https://a.example/cb"],"client_name":"A","grant_types":["implicit","refresh_token","authorization_code"]}"#;
         assert_eq!(grants(odd, &SUPPORTED), ["authorization_code", "refresh_token"]);
         // Entries that are not strings, or repeated, add nothing.
-        let junk = r#"{"redirect_uris":["https://a.example/cb"],"grant_types":["authorization_code",5,null,{"a":1},"refresh_token","refresh_token"]}"#;
+        let junk = r#"{"redirect_uris":["https://a.example/cb"],"client_name":"A","grant_types":["authorization_code",5,null,{"a":1},"refresh_token","refresh_token"]}"#;
         assert_eq!(grants(junk, &SUPPORTED), ["authorization_code", "refresh_token"]);
         // Not asked: the code flow with its refresh tokens.
         assert_eq!(
-            grants(r#"{"redirect_uris":["https://a.example/cb"]}"#, &SUPPORTED),
+            grants(r#"{"redirect_uris":["https://a.example/cb"],"client_name":"A"}"#, &SUPPORTED),
             ["authorization_code", "refresh_token"]
         );
         assert_eq!(
-            grants(r#"{"redirect_uris":["https://a.example/cb"]}"#, &["authorization_code"]),
+            grants(r#"{"redirect_uris":["https://a.example/cb"],"client_name":"A"}"#, &["authorization_code"]),
             ["authorization_code"]
         );
+        // A hostname id (one web host, no name: the original's scheme) is held
+        // to no grant types: the answer lists every one /token serves.
+        let hostname = r#"{"redirect_uris":["https://a.example/cb"],"grant_types":["authorization_code"]}"#;
+        assert_eq!(grants(hostname, &SUPPORTED), SUPPORTED);
     }
 
     /// Regression: a device (a CLI) registering for the device grant alone,
