@@ -569,5 +569,7 @@ fn a_client_used_grant_types_it_never_registered() {
         let t = json(&poll_as(&s, &dc(&v), &client_id));
         assert!(t["access_token"].is_string(), "{t}");
         assert_eq!(t.get("refresh_token").is_some(), refreshes, "{grant_types}: {t}");
+        assert_eq!(t["scope"], "api", "no scope asked: the server's default (RFC 6749 §3.3)");
+        assert_eq!(open_as(&s, &at(&t), R, T0).unwrap().scope, "api");
     }
 }
