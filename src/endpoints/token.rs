@@ -85,9 +85,10 @@ impl std::fmt::Debug for RefreshRequest {
     }
 }
 
-/// Reads and validates a token request for the authorization-code grant.
+/// Reads and validates a token request for the authorization-code grant
+/// (whether its client_id is one we know is the caller's to check).
 pub fn parse(request: &Request) -> Result<TokenRequest, OAuthError> {
-    match read(request, false)? {
+    match read(request, false, |_| true)? {
         TokenGrant::Code(r) => Ok(r),
         TokenGrant::Refresh(_) | TokenGrant::Device(_) => Err(unsupported()),
     }
@@ -98,8 +99,11 @@ fn unsupported() -> OAuthError {
 }
 
 /// Reads and validates a token request of any grant type we serve
-/// (`refresh_token` only where sealed tokens are issued).
-pub fn read(request: &Request, refresh: bool) -> Result<TokenGrant, OAuthError> {
+/// (`refresh_token` only where sealed tokens are issued). A client that is
+/// not `known` is refused as soon as it is named, before the code or token
+/// it sent is read: an unknown client is `invalid_client` whatever else is
+/// wrong.
+pub fn read(request: &Request, refresh: bool, known: impl Fn(&str) -> bool) -> Result<TokenGrant, OAuthError> {
     if request.media_type().as_deref() != Some("application/x-www-form-urlencoded") {
         return Err(OAuthError::invalid_request("token requests must be application/x-www-form-urlencoded"));
     }
@@ -112,8 +116,10 @@ pub fn read(request: &Request, refresh: bool) -> Result<TokenGrant, OAuthError> 
         return Err(unsupported());
     }
     // A client we told to use `none` may still send a secret: it is ignored.
-    // Whether the client_id is one we know is checked by the caller.
     let named = named_client(&params, request.header("authorization"))?;
+    if named.as_deref().is_some_and(|c| !known(c)) {
+        return Err(invalid_client("unknown client_id"));
+    }
     let resource = params
         .get("resource")
         .map(|r| resource::normalize(r).ok_or(OAuthError::new(ErrorCode::InvalidTarget, "resource is not a valid URI")))
@@ -245,21 +251,18 @@ pub(crate) async fn post<S: Store, G: GrantStore>(
     now: u64,
     entropy: &mut Entropy,
 ) -> Response {
-    let token_request = match read(request, ctx.config.tokens.any_sealed()) {
+    // A metadata document's client is resolved (fetched) where its
+    // redirect URIs matter; any other is known by its id alone.
+    let known = |client_id: &str| {
+        cimd::is_document_url(client_id, ctx.config.dev)
+            || Client::resolve(client_id, &ctx.keys)
+                .map_err(|e| (ctx.log)(&format!("token request from an unknown client: {e}")))
+                .is_ok()
+    };
+    let token_request = match read(request, ctx.config.tokens.any_sealed(), known) {
         Ok(r) => r,
         Err(e) => return e.to_response(),
     };
-    let client_id = match &token_request {
-        TokenGrant::Code(r) => Some(&r.client_id),
-        TokenGrant::Refresh(r) => r.client_id.as_ref(),
-        TokenGrant::Device(r) => Some(&r.client_id),
-    };
-    if let Some(client_id) = client_id.filter(|c| !cimd::is_document_url(c, ctx.config.dev)) {
-        if let Err(e) = Client::resolve(client_id, &ctx.keys) {
-            (ctx.log)(&format!("token request from an unknown client: {e}"));
-            return OAuthError::new(ErrorCode::InvalidClient, "unknown client_id").to_response();
-        }
-    }
     let issuer = ctx.config.issuer_for(&request.origin());
     match token_request {
         TokenGrant::Code(r) => exchange(ctx, &r, store, grants, &issuer, now, entropy).await,

@@ -543,3 +543,31 @@ fn invalid_client_without_an_authorization_header_was_challenged() {
         assert!(r.header("www-authenticate").is_some_and(|c| c.starts_with("Basic")), "{path}");
     }
 }
+
+/// Regression: a malformed code (or device code, or redirect URI) from an
+/// unknown client was `invalid_grant`, the code checked before the client,
+/// while a refresh from the same client was `invalid_client` (x/oauth2
+/// showed it). The client is checked first at every grant.
+#[test]
+fn a_bad_code_from_an_unknown_client_was_invalid_grant() {
+    let s = Server::new();
+    let verifier = "v".repeat(43);
+    let bad_code = format!(
+        "grant_type=authorization_code&code=bogus&redirect_uri=https%3A%2F%2Fyourapp.com%2Fcb&code_verifier={verifier}"
+    );
+    let bad_device = "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Adevice_code&device_code=bogus".to_string();
+    for body in [bad_code, bad_device] {
+        let r = s.post("/token", FORM, &format!("{body}&client_id=pc1.garbage"), &[]);
+        assert_error(&r, 400, "invalid_client", &body);
+        let basic = format!("Basic {}", base64::engine::general_purpose::STANDARD.encode("pc1.garbage:"));
+        let r = s.post("/token", FORM, &body, &[("authorization", &basic)]);
+        assert_error(&r, 401, "invalid_client", &body);
+        // A known client with the same bad code: invalid_grant, as before.
+        assert_error(
+            &s.post("/token", FORM, &format!("{body}&client_id=yourapp.com"), &[]),
+            400,
+            "invalid_grant",
+            &body,
+        );
+    }
+}
