@@ -298,16 +298,16 @@ impl Provider {
                 Route::Token | Route::Register | Route::Revoke | Route::Introspect | Route::DeviceAuthorization,
                 "POST",
             ) if too_large => json_error(413, "invalid_request", "the request body is larger than 64 KB"),
-            (Route::Token, "POST") => {
-                let answer = Separate::new(token::post(&self.ctx, request, store, grants, now, entropy)).await;
-                challenged_if_tried(answer, request.header("authorization"))
-            }
-            (Route::DeviceAuthorization, "POST") => {
-                let answer = Separate::new(device::authorization(&self.ctx, request, grants, now, entropy)).await;
-                challenged_if_tried(answer, request.header("authorization"))
-            }
-            (Route::Revoke, "POST") => {
-                let answer = Separate::new(revoke::post(&self.ctx, request, grants, now)).await;
+            // Where a client authenticates: invalid_client challenges only a
+            // client that tried the Authorization header.
+            (client_route @ (Route::Token | Route::DeviceAuthorization | Route::Revoke), "POST") => {
+                let answer = match client_route {
+                    Route::Token => Separate::new(token::post(&self.ctx, request, store, grants, now, entropy)).await,
+                    Route::DeviceAuthorization => {
+                        Separate::new(device::authorization(&self.ctx, request, grants, now, entropy)).await
+                    }
+                    _ => Separate::new(revoke::post(&self.ctx, request, grants, now)).await,
+                };
                 challenged_if_tried(answer, request.header("authorization"))
             }
             (Route::Introspect, "POST") => Separate::new(introspect::post(&self.ctx, request, grants, now)).await,
