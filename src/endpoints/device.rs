@@ -512,8 +512,8 @@ pub(crate) async fn post<G: GrantStore>(
                     }
                     let plaintext = key_plaintext(&form.device.id, &key);
                     let sealed_key_text = ctx.keys.seal(Purpose::DeviceKey, &plaintext, entropy);
-                    match grants.call(DEVICE_SUBJECT, decided(Some(sealed_key_text), subject)).await {
-                        Ok(GrantReply::Device { device: Some(_) }) => {
+                    match grants.call(DEVICE_SUBJECT, decided(Some(sealed_key_text.clone()), subject)).await {
+                        Ok(GrantReply::Device { device: Some(d) }) if d.sealed.as_deref() == Some(&sealed_key_text) => {
                             if !sealed_mode {
                                 issue::record_passthrough(ctx, grants, &approved, &form.device.id, now).await;
                             }
@@ -529,6 +529,9 @@ pub(crate) async fn post<G: GrantStore>(
                                 page
                             }
                         }
+                        // This key's approval already stands (a reload, a second
+                        // click): the grant recorded above is the one it uses.
+                        Ok(GrantReply::Device { device: Some(_) }) => gone(),
                         Ok(GrantReply::Device { device: None }) => {
                             if sealed_mode {
                                 forget_grant(ctx, grants, &approved, &form.device.id).await;

@@ -159,8 +159,10 @@ pub enum GrantReply {
         /// What the entry found.
         outcome: Lookup,
     },
-    /// `DeviceDecide`: the record as answered, or `None` when it was not
-    /// pending any more (expired, answered, unknown).
+    /// `DeviceDecide`: the record as answered; the record as it is when an
+    /// approval with the same subject already stands (a repeated approval,
+    /// changing nothing); `None` when it was not pending any more (expired,
+    /// answered otherwise, unknown).
     Device {
         /// The answered record.
         device: Option<DeviceRecord>,
@@ -349,9 +351,19 @@ fn device_command(table: &mut dyn GrantTable, command: GrantCommand) -> GrantRep
             GrantReply::Lookup { outcome }
         }
         GrantCommand::DeviceDecide { id, sealed, subject, now } => {
-            let Some(mut device) = get_device(table, &id).filter(|d| d.answerable(now)) else {
+            let Some(mut device) = get_device(table, &id) else {
                 return GrantReply::Device { device: None };
             };
+            if !device.answerable(now) {
+                // The same approval again (a reload, a second click: the
+                // same key, so the same subject and grant): it stands, and
+                // the record is answered as it is.
+                let again = sealed.is_some()
+                    && subject.is_some()
+                    && device.subject == subject
+                    && matches!(device.state, DeviceState::Approved | DeviceState::Redeemed);
+                return GrantReply::Device { device: again.then_some(device) };
+            }
             device.state = if sealed.is_some() { DeviceState::Approved } else { DeviceState::Denied };
             device.sealed = sealed;
             device.subject = subject;
@@ -701,6 +713,47 @@ mod tests {
         // The live ones and their sweep entries stay; the done entries are gone.
         assert!(t.doc("d3").is_some() && t.doc("d4").is_some() && t.doc("user:u3").is_some());
         assert_eq!(t.doc_keys("sweep:", "sweep;", 100).len(), 2);
+    }
+
+    /// Regression: approving a device twice with the same key (a reload of
+    /// the "Device connected" page) was refused like any answered request,
+    /// and the handler then forgot the grant the first approval had made.
+    #[test]
+    fn reloading_the_device_approval_deleted_its_grant() {
+        let mut t = MemoryTable::default();
+        put(&mut t, device("d1", "u1", 1000));
+        let decide = |sealed: Option<&str>, subject: Option<&str>| GrantCommand::DeviceDecide {
+            id: "d1".into(),
+            sealed: sealed.map(Into::into),
+            subject: subject.map(Into::into),
+            now: 1100,
+        };
+        let answered = |reply: GrantReply| match reply {
+            GrantReply::Device { device } => device.map(|d| (d.state, d.sealed)),
+            other => panic!("{other:?}"),
+        };
+        let first = answered(execute(&mut t, decide(Some("first"), Some("sub-1"))));
+        assert_eq!(first, Some((DeviceState::Approved, Some("first".into()))));
+        // The same subject again: the approval stands, unchanged.
+        let again = answered(execute(&mut t, decide(Some("second"), Some("sub-1"))));
+        assert_eq!(again, Some((DeviceState::Approved, Some("first".into()))));
+        // Another key, or a denial: the request was answered.
+        assert_eq!(answered(execute(&mut t, decide(Some("other"), Some("sub-2")))), None);
+        assert_eq!(answered(execute(&mut t, decide(None, None))), None);
+        // After the device redeemed it, the same approval still stands.
+        assert!(matches!(poll(&mut t, "d1", 1105), Poll::Tokens { .. }));
+        let redeemed = answered(execute(&mut t, decide(Some("third"), Some("sub-1"))));
+        assert_eq!(redeemed, Some((DeviceState::Redeemed, None)));
+        // A passthrough approval (no subject) is answered once only.
+        put(&mut t, device("d2", "u2", 1000));
+        let pass = |sealed: &str| GrantCommand::DeviceDecide {
+            id: "d2".into(),
+            sealed: Some(sealed.into()),
+            subject: None,
+            now: 1100,
+        };
+        assert!(answered(execute(&mut t, pass("a"))).is_some());
+        assert_eq!(answered(execute(&mut t, pass("b"))), None);
     }
 
     #[test]

@@ -500,6 +500,30 @@ fn a_device_code_redeemed_twice_left_its_grant_alive() {
     assert_error(&poll(&p, &dc(&v)), 400, "invalid_grant", "passthrough, once only");
 }
 
+/// Regression: the "Device connected" page reloaded (or Allow sent twice)
+/// deleted the sealed grant the first approval had recorded: the device's
+/// tokens were dead, before or after its poll (found in a real browser).
+#[test]
+fn reloading_the_device_approval_deleted_its_grant() {
+    for poll_first in [true, false] {
+        let s = sealed();
+        let v = ask(&s, &format!("&resource={}", enc(R)));
+        let (_, mut jar) = open_device(&s, "");
+        let step = enter(&s, &uc(&v), &mut jar, None);
+        let done = answer(&s, &step, APPROVE, &mut jar);
+        assert!(done.text().contains("Device connected"), "{}", done.text());
+        let early = poll_first.then(|| json(&poll(&s, &dc(&v))));
+        // The same form again, as a reload sends it.
+        let again = answer(&s, &step, APPROVE, &mut jar);
+        assert_eq!(again.status, 400, "{}", again.text());
+        assert!(again.text().contains("Already answered"));
+        let t = early.unwrap_or_else(|| json(&poll(&s, &dc(&v))));
+        assert!(active(&s, &at(&t)), "the device's access token (poll first: {poll_first})");
+        let next = refreshed(&s, &rt(&t));
+        assert!(active(&s, &at(&next)));
+    }
+}
+
 #[test]
 fn sealed_mode_the_redeeming_poll_writes_nothing_but_the_device_record() {
     let s = sealed();
