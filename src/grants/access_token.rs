@@ -251,6 +251,9 @@ pub enum Refusal {
     WrongAudience,
     /// A valid token past `exp` + [`LEEWAY`].
     Expired,
+    /// A valid token whose `iss` is not the resource server's
+    /// authorization server (RFC 9068 §4).
+    WrongIssuer,
 }
 
 impl std::fmt::Display for Refusal {
@@ -260,6 +263,7 @@ impl std::fmt::Display for Refusal {
             Refusal::Invalid => "the access token is invalid",
             Refusal::WrongAudience => "the access token is for another resource",
             Refusal::Expired => "the access token expired",
+            Refusal::WrongIssuer => "the access token is from another authorization server",
         })
     }
 }

@@ -41,6 +41,9 @@ impl ProtectedResource {
         now: u64,
     ) -> Result<Opened, Refusal> {
         let opened = open(token, self.resource(), keys, jwks, now)?;
+        if opened.iss != self.authorization_server() {
+            return Err(Refusal::WrongIssuer);
+        }
         if now > opened.exp.saturating_add(self.leeway) {
             return Err(Refusal::Expired);
         }
@@ -160,6 +163,22 @@ mod tests {
             mcp().open_sealed(&Request::new("POST", R.parse().unwrap()), &[key(R)], &[], NOW).unwrap_err().status,
             401
         );
+    }
+
+    /// Regression: the resource server never compared `iss` with its
+    /// authorization server (RFC 9068 §4): a token of another provider
+    /// sharing the key (staging and production with one `SECRET`) opened.
+    #[test]
+    fn a_token_of_another_authorization_server_opened() {
+        let t = token(R, NOW + 60, "api");
+        let elsewhere = ProtectedResource::new(R, "https://staging.oauth.example").unwrap();
+        assert_eq!(elsewhere.open_token(&t, &[key(R)], &[], NOW).unwrap_err(), Refusal::WrongIssuer);
+        let r = elsewhere.open_sealed(&req(&t), &[key(R)], &[], NOW).unwrap_err();
+        assert_eq!(r.status, 401);
+        assert!(r.header("www-authenticate").unwrap().contains("another authorization server"));
+        // The configured issuer with a trailing slash is the same issuer.
+        let slash = ProtectedResource::new(R, "https://oauth.example/").unwrap();
+        assert!(slash.open_token(&t, &[key(R)], &[], NOW).is_ok());
     }
 
     #[test]
