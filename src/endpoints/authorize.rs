@@ -99,8 +99,9 @@ pub fn validate(
     };
     client.allows(&redirect_uri).map_err(|m| page(400, ErrorCode::InvalidRequest, m))?;
 
-    // From here on, errors go back to the client.
-    let state = params.get("state").filter(|s| s.len() <= MAX_STATE_LEN).map(str::to_string);
+    // From here on, errors go back to the client, with its `state` whatever
+    // its length (RFC 6749 §4.1.2.1: a client checks it before the error).
+    let state = params.get("state").map(str::to_string);
     let fail = |error: OAuthError| AuthorizeError::Redirect {
         redirect_uri: Box::new(redirect_uri.clone()),
         state: state.clone(),
@@ -289,11 +290,15 @@ mod tests {
         assert_eq!(redirect_error(&format!("{full}&resource=mcp")).0, ErrorCode::InvalidTarget);
     }
 
+    /// Regression (in part): an oversized `state` was refused without it, so
+    /// a client that checks `state` (oauth4webapi) reported a missing state
+    /// instead of the server's `invalid_request` (RFC 6749 §4.1.2.1).
     #[test]
-    fn long_state_round_trips_and_oversized_state_is_refused() {
+    fn an_oversized_state_was_refused_without_its_state() {
         let state = "s".repeat(2048);
         assert_eq!(run(&query(&format!("&state={state}"))).unwrap().state.unwrap(), state);
-        let (code, echoed) = redirect_error(&query(&format!("&state={}", "s".repeat(MAX_STATE_LEN + 1))));
-        assert_eq!((code, echoed), (ErrorCode::InvalidRequest, None));
+        let long = "s".repeat(MAX_STATE_LEN + 1);
+        let (code, echoed) = redirect_error(&query(&format!("&state={long}")));
+        assert_eq!((code, echoed), (ErrorCode::InvalidRequest, Some(long)));
     }
 }

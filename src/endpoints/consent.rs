@@ -189,6 +189,10 @@ fn refused(status: u16, title: &'static str, message: &'static str) -> Refused {
     Refused { status, title, message }
 }
 
+/// How long a consent form's answer is given again to the same form (a
+/// double click on a slow connection), in seconds.
+const REPEAT_WINDOW: u64 = 10;
+
 const FORGED: &str = "This consent form did not come from this page in this browser. Nothing was shared. Go back to the app and start again.";
 
 /// Checks a consent POST and reads the user's choice.
@@ -267,22 +271,28 @@ pub(crate) async fn post<S: Store>(
         return ctx.page(400, "Invalid request", "The redirect URI is not valid.", Some(ErrorCode::InvalidRequest));
     };
     let issuer = ctx.config.issuer_for(&request.origin());
-    let respond = |params: &[(&str, &str)]| {
+    let claim = form.claim_id();
+    // The answer, kept a few seconds for the same form posted again from
+    // this browser (read() checked its CSRF token): a double click whose
+    // first answer the browser dropped gets the same redirect.
+    let respond = |choice: &'static str, params: &[(&str, &str)]| {
         let mut all: Vec<(&str, &str)> = params.to_vec();
         if let Some(state) = &form.request.state {
             all.push(("state", state));
         }
         all.push(("iss", &issuer));
-        redirect(303, &redirect_uri.with_params(&all))
+        let location = redirect_uri.with_params(&all);
+        ctx.claims.keep_answer(claim, choice, location.clone(), now + REPEAT_WINDOW, now);
+        redirect(303, &location)
     };
-    let claim = form.claim_id();
-    let already_answered = || {
-        ctx.page(
+    let already_answered = |choice: &str| match ctx.claims.answer(&claim, choice, now) {
+        Some(location) => redirect(303, &location),
+        None => ctx.page(
             403,
             "Already answered",
             "This consent form was already used. Go back to the app and connect again.",
             None,
-        )
+        ),
     };
     match answer.choice {
         Choice::Forget => redirect(303, &authorize_url(&ctx.config, &form.request))
@@ -293,13 +303,13 @@ pub(crate) async fn post<S: Store>(
         }
         Choice::Deny => {
             if !ctx.claims.claim(claim, form.expires_at, now) {
-                return already_answered();
+                return already_answered("deny");
             }
-            respond(&[("error", "access_denied"), ("error_description", "the user denied access")])
+            respond("deny", &[("error", "access_denied"), ("error_description", "the user denied access")])
         }
         Choice::Approve { key, remember, saved } => {
             if !ctx.claims.claim(claim, form.expires_at, now) {
-                return already_answered();
+                return already_answered("approve");
             }
             // Claimed first, so a double submit asks the platform once; a
             // refused key releases the claim: the same form answers again.
@@ -321,7 +331,7 @@ pub(crate) async fn post<S: Store>(
                     Some(ErrorCode::TemporarilyUnavailable),
                 );
             }
-            let response = respond(&[("code", code.as_str())]);
+            let response = respond("approve", &[("code", code.as_str())]);
             if remember {
                 response.with_header("set-cookie", &cookie::remember(&ctx.keys, &grant.key, now, entropy))
             } else {

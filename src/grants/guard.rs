@@ -10,10 +10,18 @@ use std::sync::Mutex;
 /// The most claims kept; beyond it the oldest-expiring are dropped.
 const MAX_CLAIMS: usize = 50_000;
 
-/// Claimed ids with the time until which they stay claimed.
+/// The most answers kept for a repeated submission ([`Claims::keep_answer`]).
+const MAX_ANSWERS: usize = 64;
+
+/// A kept answer: the claim, the choice it answered, until when, the answer.
+type Kept = ([u8; 32], &'static str, u64, String);
+
+/// Claimed ids with the time until which they stay claimed, and the few
+/// answers kept for a second submission of the same form.
 #[derive(Default)]
 pub struct Claims {
     claims: Mutex<HashMap<[u8; 32], u64>>,
+    answers: Mutex<Vec<Kept>>,
 }
 
 impl Claims {
@@ -33,6 +41,25 @@ impl Claims {
     /// Releases a claim (the work it guarded failed and may be retried).
     pub fn release(&self, id: &[u8; 32]) {
         self.claims.lock().unwrap_or_else(|e| e.into_inner()).remove(id);
+    }
+
+    /// Keeps the answer to the choice `choice` on claim `id` until `until`,
+    /// for a second submission of the same form with the same choice (a
+    /// double click whose first answer the browser dropped); the oldest
+    /// goes when [`MAX_ANSWERS`] are kept.
+    pub fn keep_answer(&self, id: [u8; 32], choice: &'static str, answer: String, until: u64, now: u64) {
+        let mut answers = self.answers.lock().unwrap_or_else(|e| e.into_inner());
+        answers.retain(|(_, _, t, _)| *t >= now);
+        if answers.len() >= MAX_ANSWERS {
+            answers.remove(0);
+        }
+        answers.push((id, choice, until, answer));
+    }
+
+    /// The answer kept for `choice` on claim `id`, if still kept at `now`.
+    pub fn answer(&self, id: &[u8; 32], choice: &str, now: u64) -> Option<String> {
+        let answers = self.answers.lock().unwrap_or_else(|e| e.into_inner());
+        answers.iter().find(|(i, c, t, _)| i == id && *c == choice && *t >= now).map(|(_, _, _, a)| a.clone())
     }
 }
 
@@ -63,6 +90,22 @@ mod tests {
         c.release(&[1; 32]);
         assert!(c.claim([1; 32], 300, 150));
         assert!(c.claim([2; 32], 300, 150));
+    }
+
+    #[test]
+    fn answers_are_kept_until_their_time_and_at_most_64() {
+        let c = Claims::default();
+        c.keep_answer([1; 32], "a", "first".into(), 110, 100);
+        assert_eq!(c.answer(&[1; 32], "a", 110).as_deref(), Some("first"));
+        assert_eq!(c.answer(&[1; 32], "b", 110), None, "another choice");
+        assert_eq!(c.answer(&[1; 32], "a", 111), None);
+        assert_eq!(c.answer(&[2; 32], "a", 100), None);
+        for i in 0..=MAX_ANSWERS as u8 {
+            c.keep_answer([i + 2; 32], "a", format!("{i}"), 200, 100);
+        }
+        assert_eq!(c.answers.lock().unwrap().len(), MAX_ANSWERS);
+        assert_eq!(c.answer(&[2; 32], "a", 100), None, "the oldest went first");
+        assert_eq!(c.answer(&[3; 32], "a", 100).as_deref(), Some("1"));
     }
 
     #[test]

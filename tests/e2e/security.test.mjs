@@ -298,7 +298,8 @@ describe("injection", () => {
       assert.equal(r.res.headers.get("location"), null);
     }
     const r = await get(authorizeUrl(base, authParams({ state: "s".repeat(4097) })));
-    assertErrorRedirect(r, { redirect: REDIRECT, error: "invalid_request", state: null, iss }, "4097-byte state");
+    // Refused, with the state the client will check (RFC 6749 §4.1.2.1).
+    assertErrorRedirect(r, { redirect: REDIRECT, error: "invalid_request", state: "s".repeat(4097), iss }, "4097-byte state");
     const big = "a=" + "b".repeat(64 * 1024);
     assertPage(await post(new URL("/authorize", base), big), 413, "consent body");
     assertJsonError(await token(base, big), 413, "invalid_request", "token body");
@@ -318,7 +319,7 @@ describe("injection", () => {
 // ---------------------------------------------------------------- consent
 
 describe("consent", () => {
-  test("a consent POST without a valid CSRF token, from another origin, or replayed is 403 with no code", async () => {
+  test("a consent POST without a valid CSRF token or from another origin is 403 with no code; a double click gets the same code", async () => {
     const jar = new CookieJar();
     const page = await consentPage(base, authParams({}), jar);
     const form = parseConsentForm(page.text);
@@ -349,12 +350,16 @@ describe("consent", () => {
       assertPage(r, 403, what);
       assert.ok(!r.text.includes(key), what);
     }
-    // The genuine post works once; a replay is refused.
+    // The genuine post works once: the same approval again within 10 s (a
+    // double click) gets the same redirect, the same code; a denial after it
+    // is refused. (After the 10 s a replay is refused: tests/integration.)
     const okHeaders = { cookie, origin: base, "sec-fetch-site": "same-origin" };
     const ok = await post(new URL("/authorize", base), fields(), { headers: okHeaders });
     assert.equal(ok.res.status, 303, ok.text);
     assert.ok(new URL(ok.res.headers.get("location")).searchParams.get("code"));
-    assertPage(await post(new URL("/authorize", base), fields(), { headers: okHeaders }), 403, "replayed approve");
+    const again = await post(new URL("/authorize", base), fields(), { headers: okHeaders });
+    assert.equal(again.res.status, 303, "double click");
+    assert.equal(again.res.headers.get("location"), ok.res.headers.get("location"), "the same code");
     assertPage(await post(new URL("/authorize", base), fields({ action: "deny" }), { headers: okHeaders }), 403, "deny after approve");
   });
 
@@ -595,8 +600,11 @@ describe("authorization codes", () => {
     const jar = new CookieJar();
     const page = await consentPage(base, authParams({}), jar);
     const results = await Promise.all(Array.from({ length: 20 }, () => answer(base, page, { api_key: testKey(), action: "approve" }, jar)));
+    // One code: those answered after the first get its redirect again (a
+    // double click's answer), those before it are refused.
     const approved = results.filter((r) => r.res.status === 303);
-    assert.equal(approved.length, 1, results.map((r) => r.res.status).join(","));
+    const codes = new Set(approved.map((r) => new URL(r.res.headers.get("location")).searchParams.get("code")));
+    assert.equal(codes.size, 1, results.map((r) => r.res.status).join(","));
     for (const r of results.filter((r) => r.res.status !== 303)) assertPage(r, 403, "concurrent consent");
   });
 });

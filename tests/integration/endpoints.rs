@@ -354,9 +354,45 @@ fn consent_without_csrf_from_foreign_origin_or_replayed_is_403() {
 
     let ok = s.consent_post(&form, &[("cookie", &cookie)]);
     assert_eq!(ok.status, 303);
+    s.now.set(T0 + 11);
     let replay = s.consent_post(&form, &[("cookie", &cookie)]);
     assert_eq!(replay.status, 403);
+    assert!(replay.text().contains("Already answered"));
     assert_eq!(s.store.len(), 1, "exactly one code");
+}
+
+/// Regression: Allow pressed twice on a slow connection lost the code. The
+/// browser dropped the first answer (a 303 with the code) for the second,
+/// which was refused as already answered, and the client never heard. The
+/// same form from the same browser within 10 s gets the same redirect; no
+/// second code is made, and another browser still gets nothing.
+#[test]
+fn a_double_submitted_consent_lost_its_code() {
+    let s = Server::new();
+    let (query, verifier) = default_query("x");
+    let (page, jar) = s.open_consent(&query);
+    let form = format!("{}&{APPROVE}", form_fields(&page));
+    let cookie = jar.header();
+    let first = s.consent_post(&form, &[("cookie", &cookie)]);
+    assert_eq!(first.status, 303);
+    s.now.set(T0 + 10);
+    let second = s.consent_post(&form, &[("cookie", &cookie)]);
+    assert_eq!(second.status, 303, "{}", second.text());
+    assert_eq!(second.header("location"), first.header("location"));
+    assert_eq!(s.store.len(), 1, "one code");
+    let (_, other_jar) = s.open_consent(&query);
+    let foreign = s.consent_post(&form, &[("cookie", &other_jar.header())]);
+    assert_eq!(foreign.status, 403, "another browser's cookie");
+    assert!(foreign.header("location").is_none());
+    let r = s.redeem(&code_of(&second), &verifier);
+    assert_eq!(r.status, 200, "{}", r.text());
+    // A denial posted twice gets its redirect twice too.
+    let (page, jar) = s.open_consent(&query);
+    let deny = format!("{}&action=deny", form_fields(&page));
+    let a = s.consent_post(&deny, &[("cookie", &jar.header())]);
+    let b = s.consent_post(&deny, &[("cookie", &jar.header())]);
+    assert_eq!((a.status, b.status), (303, 303));
+    assert_eq!(a.header("location"), b.header("location"));
 }
 
 #[test]

@@ -64,6 +64,12 @@ fn consent_post_without_a_valid_csrf_token_or_from_another_site_is_403_with_no_c
     // The genuine post still works, once.
     let ok = s.consent_post(&good, &[ours, ("origin", ORIGIN), ("sec-fetch-site", "same-origin")]);
     assert_eq!(ok.status, 303, "{}", ok.text());
+    // Within 10 s the same approval gets the same answer (a double click),
+    // a denial nothing; after that, neither.
+    let again = s.consent_post(&good, &[ours]);
+    assert_eq!((again.status, again.header("location")), (303, ok.header("location")));
+    assert_refused(&s, &format!("{fields}&action=deny"), &[ours], "deny right after approve");
+    s.now.set(s.now.get() + 11);
     for headers in [vec![ours], vec![ours, ("origin", ORIGIN)]] {
         assert_refused(&s, &good, &headers, "replayed approve");
         assert_refused(&s, &format!("{fields}&action=deny"), &headers, "deny after approve");

@@ -114,10 +114,11 @@ fn oversized_requests_get_a_clean_4xx() {
     // A query longer than /authorize reads: a page, no redirect.
     let q = auth_query("yourapp.com", REDIRECT, &challenge, &format!("&pad={}", "a".repeat(17 * 1024)));
     assert_page(&s.authorize(&q), 414, "17 KB query");
-    // A state longer than we carry: an error redirect without it.
+    // A state longer than we carry: an error redirect, with it (the client checks it).
     let q = auth_query("yourapp.com", REDIRECT, &challenge, "")
         .replace("state=st-1", &format!("state={}", "s".repeat(4097)));
-    assert_error_redirect(&s.authorize(&q), REDIRECT, "invalid_request", None, "4097-byte state");
+    let long = "s".repeat(4097);
+    assert_error_redirect(&s.authorize(&q), REDIRECT, "invalid_request", Some(&long), "4097-byte state");
     // Bodies over 64 KB.
     let big = "a=".to_string() + &"b".repeat(64 * 1024);
     assert_page(&s.consent_post(&big, &[]), 413, "consent body");
