@@ -43,6 +43,23 @@ impl Request {
         Some(ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase())
     }
 
+    /// Whether an `Accept` header asks for an HTML page: `text/html` or
+    /// `application/xhtml+xml`, in any case, with a `q` above 0 (RFC 9110
+    /// §12.5.1).
+    pub fn accepts_html(accept: &str) -> bool {
+        accept.split(',').any(|range| {
+            let mut parts = range.split(';');
+            let media = parts.next().unwrap_or("").trim();
+            let html = media.eq_ignore_ascii_case("text/html") || media.eq_ignore_ascii_case("application/xhtml+xml");
+            let refused = parts.any(|p| {
+                let p = p.trim();
+                let weight = p.get(2..).filter(|_| p[..2].eq_ignore_ascii_case("q="));
+                weight.map(str::trim).is_some_and(|q| q.starts_with('0') && q.bytes().all(|b| b == b'0' || b == b'.'))
+            });
+            html && !refused
+        })
+    }
+
     /// The value of one cookie, if the request carries it exactly once.
     pub fn cookie(&self, name: &str) -> Option<&str> {
         let mut found = None;
@@ -257,6 +274,26 @@ mod tests {
     fn duplicated_cookie_is_treated_as_absent() {
         let r = req().with_header("cookie", "a=1").with_header("cookie", "a=2");
         assert_eq!(r.cookie("a"), None);
+    }
+
+    /// Regression: a 404's HTML page was chosen by a substring, so
+    /// `text/html;q=0` got HTML and `TEXT/HTML` got JSON.
+    #[test]
+    fn the_404_page_ignored_q_0_and_the_media_types_case() {
+        for (accept, html) in [
+            ("text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8", true),
+            ("TEXT/HTML", true),
+            ("application/xhtml+xml", true),
+            ("text/html;q=0.5", true),
+            ("text/html;q=0, application/json", false),
+            ("text/html; q=0.000", false),
+            ("Text/Html;Q=0", false),
+            ("*/*", false),
+            ("application/json", false),
+            ("text/htmlx", false),
+        ] {
+            assert_eq!(Request::accepts_html(accept), html, "{accept}");
+        }
     }
 
     #[test]

@@ -193,7 +193,7 @@ impl Provider {
             };
             return Response::empty(308).with_header("location", &location);
         }
-        if accept.is_some_and(|a| a.contains("text/html")) {
+        if accept.is_some_and(Request::accepts_html) {
             let message = "There is no page at this address. Check the address, or go back to the app you came from.";
             return crate::pages::error(&self.ctx.config, 404, "Page not found", message, None);
         }
