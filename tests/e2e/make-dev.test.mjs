@@ -168,7 +168,7 @@ test("two_builds_at_once_corrupted_the_wasm: builds started together run one aft
     );
     const build = () =>
       new Promise((done) => {
-        const p = spawn("make", ["-s", "-C", dir, "-f", join(ROOT, "Makefile"), "build-worker", `WORKER_BUILD=${fake}`], { stdio: "pipe" });
+        const p = spawn("make", ["-s", "-C", dir, "-f", join(ROOT, "Makefile"), "build-worker", `WORKER_BUILD=${fake}`, "WORKER_OPT=true"], { stdio: "pipe" });
         let out = "";
         p.stdout.on("data", (d) => (out += d));
         p.stderr.on("data", (d) => (out += d));
@@ -202,7 +202,7 @@ test("failed_build_emptied_build_under_make_dev: a build that fails leaves build
     for (const f of files) utimesSync(join(dir, "build", f), past, past);
     writeFileSync(join(dir, "src", "workers", "shim.mjs"), "// the new entry\n");
     const build = (command) =>
-      spawnSync("make", ["-s", "-C", dir, "-f", join(ROOT, "Makefile"), "build-worker", `WORKER_BUILD=${command}`], { encoding: "utf8" });
+      spawnSync("make", ["-s", "-C", dir, "-f", join(ROOT, "Makefile"), "build-worker", `WORKER_BUILD=${command}`, "WORKER_OPT=true"], { encoding: "utf8" });
 
     const failed = build("false");
     assert.notEqual(failed.status, 0, "the build failed");
