@@ -287,11 +287,17 @@ async function startWranglerOnce({
     while (true) {
       if (exited) throw new Error(`wrangler dev${where} exited early (${JSON.stringify(exited)})`);
       if (Date.now() > deadline) throw new Error(`${name} not ready after ${START_TIMEOUT_MS} ms: ${lastError}`);
+      // The port was free when picked, but another process may have taken it
+      // before wrangler bound it (another test's workerd binds ports of its
+      // own): then what answers there is not this wrangler. Ready only when
+      // this wrangler says it serves the port; another port is a retry.
+      const served = output.match(/Ready on (http:\/\/[^\s]+)/)?.[1];
+      if (served && served !== base) throw new Error(`wrangler dev${where} exited early (ready on ${served}, not ${base})`);
       try {
         const res = await fetch(base + readyPath, { signal: AbortSignal.timeout(5_000) });
         const body = await res.text();
-        if (ready(res, body)) break;
-        lastError = `GET ${readyPath} -> ${res.status}`;
+        if (ready(res, body) && served) break;
+        lastError = served ? `GET ${readyPath} -> ${res.status}` : "wrangler has not said it is ready";
       } catch (e) {
         lastError = e?.cause?.code || e?.message || String(e);
       }
