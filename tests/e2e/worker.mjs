@@ -82,17 +82,26 @@ for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"]) {
 }
 
 /** A TCP port that is free on 127.0.0.1 right now. */
-export function freePort() {
-  return new Promise((resolvePort, reject) => {
-    const srv = net.createServer();
-    srv.unref();
-    srv.on("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address();
-      srv.close(() => resolvePort(port));
+export async function freePort() {
+  // Not the kernel's pick (listen on port 0): the kernel hands the same
+  // ephemeral range to every process binding port 0, so the port could be
+  // taken again, by another test's workerd, before wrangler binds it. A
+  // random port below that range (32768-60999 on Linux) that binds now, never
+  // handed out twice by this process.
+  for (;;) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    if (handedOut.has(port)) continue;
+    handedOut.add(port);
+    const free = await new Promise((done) => {
+      const srv = net.createServer();
+      srv.unref();
+      srv.once("error", () => done(false));
+      srv.listen(port, "127.0.0.1", () => srv.close(() => done(true)));
     });
-  });
+    if (free) return port;
+  }
 }
+const handedOut = new Set();
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
