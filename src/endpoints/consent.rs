@@ -189,10 +189,6 @@ fn refused(status: u16, title: &'static str, message: &'static str) -> Refused {
     Refused { status, title, message }
 }
 
-/// How long a consent form's answer is given again to the same form (a
-/// double click on a slow connection), in seconds.
-const REPEAT_WINDOW: u64 = 10;
-
 const FORGED: &str = "This consent form did not come from this page in this browser. Nothing was shared. Go back to the app and start again.";
 
 /// Checks a consent POST and reads the user's choice.
@@ -223,9 +219,12 @@ pub fn read(config: &Config, keys: &Keys, request: &Request, now: u64) -> Result
     Ok(Answer { form, sealed: sealed.to_string(), choice })
 }
 
+const PASTE: &str = "Paste your API key to continue.";
+
 pub(crate) fn approve(params: &Params, keys: &Keys, request: &Request, now: u64) -> Choice {
     let typed = params.get("api_key");
-    let use_saved = match params.get("key_choice") {
+    let radio = params.get("key_choice");
+    let use_saved = match radio {
         Some("saved") => true,
         Some(_) => false,
         // Without the radio (no saved key when the page was shown), a typed key wins.
@@ -234,6 +233,8 @@ pub(crate) fn approve(params: &Params, keys: &Keys, request: &Request, now: u64)
     if use_saved {
         return match cookie::remembered(request, keys, now) {
             Some(key) => Choice::Approve { key, remember: false, saved: true },
+            // Neither a key nor the saved key's radio: nothing was chosen.
+            None if radio.is_none() => Choice::MissingKey(PASTE),
             None => Choice::MissingKey("Your saved key is no longer available on this browser. Paste your API key."),
         };
     }
@@ -242,7 +243,7 @@ pub(crate) fn approve(params: &Params, keys: &Keys, request: &Request, now: u64)
         Some(None) => {
             Choice::MissingKey("That does not look like an API key. Paste it exactly as shown in your dashboard.")
         }
-        None => Choice::MissingKey("Paste your API key to continue."),
+        None => Choice::MissingKey(PASTE),
     }
 }
 
@@ -282,7 +283,7 @@ pub(crate) async fn post<S: Store>(
         }
         all.push(("iss", &issuer));
         let location = redirect_uri.with_params(&all);
-        ctx.claims.keep_answer(claim, choice, location.clone(), now + REPEAT_WINDOW, now);
+        ctx.claims.keep_answer(claim, choice, location.clone(), now + crate::grants::guard::REPEAT_WINDOW, now);
         redirect(303, &location)
     };
     let already_answered = |choice: &str| match ctx.claims.answer(&claim, choice, now) {
@@ -309,7 +310,13 @@ pub(crate) async fn post<S: Store>(
         }
         Choice::Approve { key, remember, saved } => {
             if !ctx.claims.claim(claim, form.expires_at, now) {
-                return already_answered("approve");
+                let again = already_answered("approve");
+                // The first answer's remember cookie was dropped with it: set
+                // again, from this POST's own key (it passed the same checks).
+                return match remember && again.status == 303 {
+                    true => again.with_header("set-cookie", &cookie::remember(&ctx.keys, &key, now, entropy)),
+                    false => again,
+                };
             }
             // Claimed first, so a double submit asks the platform once; a
             // refused key releases the claim: the same form answers again.

@@ -16,6 +16,7 @@ use crate::crypto::entropy::Entropy;
 use crate::crypto::seal::Purpose;
 use crate::crypto::secret::ApiKey;
 use crate::endpoints::{form_check, Context};
+use crate::grants::guard::REPEAT_WINDOW;
 use crate::grants::ledger::{GrantCommand, GrantMode, GrantRecord, GrantReply};
 use crate::grants::refresh::subjects;
 use crate::http::{Request, Response};
@@ -202,14 +203,34 @@ pub(crate) async fn post<G: GrantStore>(
         return key_form(ctx, request, &session.csrf, "This page has expired. Show your connected apps again.", now);
     }
     let claim = session.claim_id();
-    if !ctx.claims.claim(claim, session.expires_at, now) {
-        return ctx.page(403, "Already used", "This form was already used. Open the page again.", None);
-    }
-    let done = match act(ctx, grants, &session, action, params.get("grant")).await {
-        Ok(notice) => notice,
-        Err(e) => {
-            ctx.claims.release(&claim);
-            return unavailable(ctx, &e);
+    let choice = match action {
+        "revoke" => "revoke",
+        "revoke_all" => "revoke_all",
+        _ => "forget",
+    };
+    // What the same action on the same app answered (kept for a double press).
+    let grant = params.get("grant").unwrap_or("");
+    let kept = |notice: &str| format!("{grant}\n{notice}");
+    let done = if ctx.claims.claim(claim, session.expires_at, now) {
+        match act(ctx, grants, &session, action, params.get("grant")).await {
+            Ok(done) => {
+                if let Done::Notice(notice) = &done {
+                    ctx.claims.keep_answer(claim, choice, kept(notice), now + REPEAT_WINDOW, now);
+                }
+                done
+            }
+            Err(e) => {
+                ctx.claims.release(&claim);
+                return unavailable(ctx, &e);
+            }
+        }
+    } else {
+        // Pressed twice, and the browser dropped the first answer: the first
+        // answer's notice again, over the list as it is now; nothing is done twice.
+        let first = ctx.claims.answer(&claim, choice, now);
+        match first.as_deref().and_then(|a| a.strip_prefix(grant)?.strip_prefix('\n')) {
+            Some(notice) => Done::Notice(notice.to_string()),
+            None => return ctx.page(403, "Already used", "This form was already used. Open the page again.", None),
         }
     };
     let fresh = Session { nonce: b64url(&entropy.next32()), expires_at: now + SESSION_LIFETIME, ..session };

@@ -13,6 +13,10 @@ const MAX_CLAIMS: usize = 50_000;
 /// The most answers kept for a repeated submission ([`Claims::keep_answer`]).
 const MAX_ANSWERS: usize = 64;
 
+/// How long an answer is given again to the same form (a double click on
+/// a slow connection), in seconds.
+pub const REPEAT_WINDOW: u64 = 10;
+
 /// A kept answer: the claim, the choice it answered, until when, the answer.
 type Kept = ([u8; 32], &'static str, u64, String);
 

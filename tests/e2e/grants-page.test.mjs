@@ -170,6 +170,23 @@ test("grants page: two sealed clients and one passthrough listed with the saved 
   assert.equal(b.status, 200, JSON.stringify(b.body));
   assert.ok(b.body.refresh_token, "the other client still refreshes");
 
+  // Revoke pressed twice (the browser drops the first answer for the second POST of the same form): the
+  // second answer is the first one's notice over the list, never "Already used"; B is revoked once.
+  const rowB = page.locator("li.grant").filter({ hasText: "App-B" });
+  const body = await rowB
+    .locator("button[value=revoke]")
+    .evaluate((button) => new URLSearchParams(new FormData(button.form, button)).toString());
+  const cookie = (await context.cookies(base)).map((c) => `${c.name}=${c.value}`).join("; ");
+  const form = { "content-type": "application/x-www-form-urlencoded", origin: new URL(base).origin, cookie };
+  const post = () => fetch(`${base}/grants`, { method: "POST", headers: form, body }).then(async (r) => [r.status, await r.text()]);
+  const answers = [await post(), await post()];
+  for (const [status, html] of answers) {
+    assert.equal(status, 200, html.slice(0, 1000));
+    assert.match(html, /id="notice"[^>]*>[^<]*Revoked 127\.0\.0\.1/);
+  }
+  const bAfter = await refresh(base, clients["App-B"].clientId, b.body.refresh_token);
+  assert.equal(bAfter.body.error, "invalid_grant", "the double-pressed Revoke revoked B");
+
   // Another key sees nothing of these.
   const other = await showWithFetch(base, testKey("sk-"));
   assert.equal(other.match(/class="request grant"/g), null);

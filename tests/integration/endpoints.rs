@@ -607,3 +607,52 @@ fn a_bad_code_from_an_unknown_client_was_invalid_grant() {
         );
     }
 }
+
+#[test]
+fn a_consent_post_without_a_key_said_the_saved_key_was_gone() {
+    // A form with no key field and no saved key's radio (posted by hand, or a
+    // page whose field was removed): nothing was chosen, and no key was ever saved.
+    let s = Server::new();
+    let (query, _) = default_query("x");
+    let (page, mut jar) = s.open_consent(&query);
+    let r = s.answer(&page, "action=approve", &mut jar);
+    assert_eq!(r.status, 400, "{}", r.text());
+    assert!(r.text().contains("Paste your API key to continue."), "{}", r.text());
+    assert!(!r.text().contains("no longer available"));
+    // The field is marked and described by the message; the first page marks nothing.
+    assert!(r.text().contains(r#"aria-describedby="error api_key_help" aria-invalid="true" required>"#));
+    assert!(r.text().contains(r#"<p class="alert" role="alert" id="error">"#));
+    assert!(page.text().contains(r#"aria-describedby="api_key_help" required>"#));
+    assert!(!page.text().contains("aria-invalid"));
+    // The saved key's radio without a saved key still says it is gone.
+    let r = s.answer(&page, "key_choice=saved&action=approve", &mut jar);
+    assert_eq!(r.status, 400);
+    assert!(r.text().contains("saved key is no longer available"));
+}
+
+#[test]
+fn a_double_submitted_consent_lost_its_remember_cookie() {
+    // "Remember this key" and Allow pressed twice: the browser keeps only the
+    // second answer, which must set the cookie too, or the key is not saved.
+    let s = Server::new();
+    let (query, _) = default_query("x");
+    let (page, jar) = s.open_consent(&query);
+    let form = format!("{}&{APPROVE_AND_REMEMBER}", form_fields(&page));
+    let cookie = jar.header();
+    let first = s.consent_post(&form, &[("cookie", &cookie)]);
+    assert_eq!(first.status, 303);
+    let second = s.consent_post(&form, &[("cookie", &cookie)]);
+    assert_eq!(second.status, 303, "{}", second.text());
+    assert_eq!(second.header("location"), first.header("location"));
+    let mut kept = jar.clone();
+    kept.update(&second);
+    assert!(kept.has(REMEMBER_COOKIE), "the second answer sets the remember cookie");
+    assert!(s.consent_page(&query, &mut kept).text().contains("key_choice_saved"), "and it opens");
+    // Without "remember", a second answer sets no cookie.
+    let (page, jar) = s.open_consent(&query);
+    let form = format!("{}&{APPROVE}", form_fields(&page));
+    let a = s.consent_post(&form, &[("cookie", &jar.header())]);
+    let b = s.consent_post(&form, &[("cookie", &jar.header())]);
+    assert_eq!((a.status, b.status), (303, 303));
+    assert!(b.header("set-cookie").is_none());
+}

@@ -283,6 +283,35 @@ fn csrf_replay_and_foreign_posts_of_the_revoke_form_are_refused() {
 }
 
 #[test]
+fn a_double_pressed_revoke_said_already_used() {
+    // Revoke pressed twice on a slow connection: the browser drops the first
+    // answer for the second POST of the same form. It gets the first answer's
+    // notice over the list as it is now; nothing is done twice, and another
+    // action, another app or a late replay of that form is still refused.
+    let s = sealed();
+    let a = with_client(connect(&s, "app-a.example", KEY, R), "app-a.example");
+    let b = with_client(connect(&s, "app-b.example", KEY, R), "app-b.example");
+    let (page, mut jar) = show(&s, KEY);
+    let (ga, gb) = (grant_id(&s, &a), grant_id(&s, &b));
+    let first = act(&s, &page, &mut jar, &format!("action=revoke&grant={ga}"));
+    assert_eq!(first.status, 200, "{}", first.text());
+    assert!(first.text().contains("Revoked app-a.example"), "{}", first.text());
+    let second = act(&s, &page, &mut jar, &format!("action=revoke&grant={ga}"));
+    assert_eq!(second.status, 200, "{}", second.text());
+    assert!(second.text().contains("Revoked app-a.example"), "{}", second.text());
+    assert_ne!(hidden(&second, "session"), hidden(&page, "session"), "a fresh session for the next action");
+    assert_eq!(listed(&second), listed(&first));
+    assert_page(&act(&s, &page, &mut jar, &format!("action=revoke&grant={gb}")), 403, "another app");
+    assert_page(&act(&s, &page, &mut jar, "action=revoke_all"), 403, "another action");
+    assert_eq!(refresh_as(&s, &rt(&b), "app-b.example").status, 200, "b is untouched");
+    s.now.set(s.now.get() + 11);
+    assert_page(&act(&s, &page, &mut jar, &format!("action=revoke&grant={ga}")), 403, "after the window");
+    // The second answer's session works.
+    assert_eq!(act(&s, &second, &mut jar, &format!("action=revoke&grant={gb}")).status, 200);
+    assert_error(&refresh_as(&s, &rt(&b), "app-b.example"), 400, "invalid_grant", "revoked from the second answer");
+}
+
+#[test]
 fn a_tampered_foreign_or_expired_session_is_refused() {
     let s = sealed();
     let a = with_client(connect(&s, "app-a.example", KEY, R), "app-a.example");

@@ -160,7 +160,7 @@ fn assert_refused_page(r: &Response, key: &str, what: &str) {
     assert_eq!(r.status, 400, "{what}: {}", r.text());
     assert!(r.header("location").is_none(), "{what}: no redirect, so no code");
     let html = r.text();
-    assert!(html.contains(&format!(r#"<p class="alert" role="alert">{REFUSED}</p>"#)), "{what}: {html}");
+    assert!(html.contains(&format!(r#"<p class="alert" role="alert" id="error">{REFUSED}</p>"#)), "{what}: {html}");
     assert!(html.contains(r#"name="request""#) && html.contains(r#"name="csrf""#), "{what}: the form is there");
     assert!(html.contains(r#"id="approve""#), "{what}");
     let field = &html[html.find(r#"id="api_key""#).expect("the key field")..];
@@ -290,7 +290,10 @@ fn a_saved_key_the_platform_has_revoked_is_forgotten_and_a_new_one_asked_for() {
     assert!(!jar.has(REMEMBER_COOKIE));
     let html = r.text();
     assert!(!html.contains("key_choice_saved") && !html.contains("Forget saved key"), "no saved key to offer");
-    assert!(html.contains(r#"aria-describedby="api_key_help" required"#), "a key must be typed");
+    assert!(
+        html.contains(r#"aria-describedby="error api_key_help" aria-invalid="true" required>"#),
+        "a key must be typed, and the field says why it is marked: {html}"
+    );
     assert_eq!(platform.calls.borrow().last().unwrap().value, KEY, "the saved key was checked");
 
     let ok = s.answer(&r, &typed(OTHER_KEY), &mut jar);

@@ -149,7 +149,7 @@ pub fn json(r: &Response) -> Value {
     serde_json::from_slice(&r.body).unwrap_or_else(|_| panic!("not JSON: {}", r.text()))
 }
 
-#[derive(Default)]
+#[derive(Default, Clone)]
 pub struct Jar(pub Vec<(String, String)>);
 
 impl Jar {
