@@ -1,14 +1,15 @@
 //! The Cloudflare Workers adapter: converts requests and responses, reads
 //! the clock and the CSPRNG, implements [`Store`] on Workers KV, and
-//! answers requests without an async runtime where it can ([`respond`],
-//! which the crate's own Worker uses). Everything else is in the core.
+//! answers requests without an async runtime where it can ([`respond`]).
+//! Everything else is in the core. (The crate's own Worker has its own
+//! entry, which runs the storage operations in JavaScript: `machine.rs`.)
 //!
 //! Mounting the provider in a Worker, from the most to the least done for
 //! you: [`parallel_oauth_provider_with`] (a KV binding, a grant store, the
 //! secrets and a config; [`parallel_oauth_provider`] without grants),
 //! [`handle_with`] / [`handle_raw_with`] (a [`Provider`] you built, any
 //! [`Store`] and any [`GrantStore`]; [`handle`] / [`handle_raw`] without
-//! grants), and [`respond`] (the crate's own `fetch` export). The grant
+//! grants), and [`respond`] (a Worker's own `fetch` export). The grant
 //! store on Workers is [`super::DurableGrants`] (the `Grants` Durable
 //! Object), or [`super::BoundGrants::from_env`] for the `GRANTS` binding.
 
@@ -151,7 +152,7 @@ pub async fn handle_raw_with<S: Store, G: GrantStore>(
 }
 
 /// The time (Unix seconds) and a fresh random seed for one request.
-fn clock_and_seed() -> Result<(u64, [u8; 32]), JsValue> {
+pub(crate) fn clock_and_seed() -> Result<(u64, [u8; 32]), JsValue> {
     let mut seed = [0u8; 32];
     getrandom::getrandom(&mut seed).map_err(|e| js::error(&e.to_string()))?;
     Ok(((js_sys::Date::now() / 1000.0) as u64, seed))

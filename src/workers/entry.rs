@@ -3,9 +3,11 @@
 //! provider as a library turns it off (`default-features = false`) and
 //! keeps its own `fetch`.
 //!
-//! Not `#[event(fetch)]`: that macro runs every request as a future and
-//! answers with a Promise. Here a request that has nothing to wait for is
-//! answered with the Response itself (see [`respond`]).
+//! Not `#[event(fetch)]`: that macro runs every request as a future on
+//! wasm-bindgen's executor, reads the request through the runtime's objects
+//! and answers with a Promise. Here the entry hands in the request's head as
+//! one string and runs the storage operations itself ([`machine`]); a
+//! request that has nothing to wait for is answered at once.
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -14,9 +16,12 @@ use super::js::log_error;
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::JsValue;
 
+use super::grants::MISSING;
+use super::machine;
+use crate::provider::MAX_BODY;
+use crate::store::NoGrants;
 use crate::workers::{
-    config_from_env, not_found, respond, secrets_from_env, settled, to_raw, with_runtime_p256, BoundGrants,
-    KvNamespace, WorkerFetch, WorkerKeyChecker,
+    clock_and_seed, config_from_env, not_found, secrets_from_env, with_runtime_p256, WorkerFetch, WorkerKeyChecker,
 };
 use crate::Provider;
 
@@ -41,16 +46,26 @@ fn provider(env: &JsValue) -> Result<Rc<Provider>, crate::ConfigError> {
 }
 
 /// A response that needs no provider: answered now.
-fn now(response: crate::Response) -> JsValue {
-    settled(to_raw(response))
+fn now(response: crate::Response) -> String {
+    machine::response_text(0, response)
 }
 
-/// The Worker's `fetch` handler: a `Response`, or a `Promise` of one when
-/// the provider has to wait (for the body, KV or a client's metadata).
+/// The Worker's `fetch` handler, called by the entry (`src/workers/shim.mjs`)
+/// with the request's head, `method url bindings name value …` separated by
+/// NUL (`bindings`: `k` when `KV` is bound, `g` when `GRANTS` is; the headers
+/// those [`Requests::headers`](super::machine::Requests::headers) names): the
+/// response, or the request's task's first operation (see [`machine`]).
 #[wasm_bindgen]
-pub fn fetch(req: web_sys::Request, env: JsValue, ctx: JsValue) -> JsValue {
-    let url = req.url();
-    let path = crate::http::url_path(&url);
+pub fn fetch(head: &str, env: JsValue) -> String {
+    let mut fields = head.split('\0');
+    let method = fields.next().unwrap_or_default();
+    let url = fields.next().unwrap_or_default();
+    let bindings = fields.next().unwrap_or_default();
+    let mut headers = Vec::new();
+    while let (Some(name), Some(value)) = (fields.next(), fields.next()) {
+        headers.push((name.to_string(), value.to_string()));
+    }
+    let path = crate::http::url_path(url);
     // The benchmark's floor: what the runtime costs with no provider work.
     if path == "/__noop" {
         return now(crate::Response::empty(200).with_body("ok"));
@@ -64,25 +79,49 @@ pub fn fetch(req: web_sys::Request, env: JsValue, ctx: JsValue) -> JsValue {
             return now(crate::protocol::error::json_error(503, "server_error", why));
         }
     };
-    let Ok(parsed) = crate::Url::parse(&url) else {
+    let Ok(parsed) = crate::Url::parse(url) else {
         // A URL outside what the provider reads (see protocol::url): the
         // request is refused, not an internal error.
         return now(crate::protocol::error::json_error(400, "invalid_request", "the request URL could not be read"));
     };
-    let kv = || KvNamespace::from_env(&env, "KV");
-    // The GRANTS Durable Object, or NoGrants naming the missing binding;
-    // best-effort records finish after the response (ctx.waitUntil).
-    let grants = || BoundGrants::from_env(&env).with_wait_until(&ctx);
-    if let Some(answer) = respond(provider.clone(), &req, parsed, kv, grants) {
-        return answer;
+    if provider.owns(&parsed) {
+        if !bindings.contains('k') {
+            log_error("Error: no KV namespace is bound as KV");
+            return now(crate::protocol::error::json_error(500, "server_error", "internal error; see the server log"));
+        }
+        // The GRANTS Durable Object, or NoGrants naming the missing binding.
+        let missing = (!bindings.contains('g')).then_some(NoGrants(MISSING));
+        let (io, kv, grants) = machine::stores(missing);
+        let declared = headers.iter().find(|(n, _)| n == "content-length").and_then(|(_, l)| l.parse::<usize>().ok());
+        // A body declared larger than the limit is not read: an over-long
+        // placeholder takes its place, so the provider answers 413.
+        let (body, read) = match method {
+            "GET" | "HEAD" | "OPTIONS" => (Vec::new(), false),
+            _ if declared.is_some_and(|l| l > MAX_BODY) => (vec![0; MAX_BODY + 1], false),
+            _ => (Vec::new(), true),
+        };
+        let mut request = crate::Request { method: method.to_string(), url: parsed, headers, body };
+        return machine::start(io.clone(), async move {
+            if read {
+                request.body = machine::read_body(&io).await;
+            }
+            let (now, seed) = match clock_and_seed() {
+                Ok(clock) => clock,
+                Err(e) => {
+                    log_error(&super::js::js_text(&e));
+                    return crate::protocol::error::json_error(
+                        500,
+                        "server_error",
+                        "internal error; see the server log",
+                    );
+                }
+            };
+            provider.handle_with(&request, &kv, &grants, now, seed).await.unwrap_or_else(not_found)
+        });
     }
     if path == "/" {
         return now(crate::Response::empty(302).with_header("location", "/demo/"));
     }
-    // Not the provider's: the URL is read again here, off the hot path.
-    let accept = req.headers().get("accept").ok().flatten();
-    match crate::Url::parse(&url) {
-        Ok(parsed) => now(provider.unrouted(&req.method(), &parsed, accept.as_deref())),
-        Err(_) => now(not_found()),
-    }
+    let accept = headers.iter().find(|(n, _)| n == "accept").map(|(_, v)| v.as_str());
+    now(provider.unrouted(method, &parsed, accept))
 }

@@ -24,7 +24,7 @@ pub const GRANTS_BINDING: &str = "GRANTS";
 /// How long [`DurableGrants::call`] waits for the object by default.
 pub const CALL_TIMEOUT_MS: u32 = 5_000;
 
-const MISSING: &str = "the GRANTS Durable Object binding is missing: wrangler.toml needs \
+pub(crate) const MISSING: &str = "the GRANTS Durable Object binding is missing: wrangler.toml needs \
     [[durable_objects.bindings]] name = \"GRANTS\", class_name = \"Grants\" and a [[migrations]] \
     entry with new_sqlite_classes = [\"Grants\"]";
 

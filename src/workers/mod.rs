@@ -15,6 +15,8 @@ mod init;
 mod js;
 mod key_check;
 mod kv;
+#[cfg(feature = "worker-entry")]
+mod machine;
 mod p256;
 
 pub use adapter::*;
