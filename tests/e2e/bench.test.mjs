@@ -16,7 +16,8 @@ import { OURS_STEPS, noopFlow, oursFlow } from "../../bench/lib/flows.mjs";
 import { ROOT } from "../../bench/lib/paths.mjs";
 import { peerWorkerOptions } from "../../bench/lib/peer.mjs";
 import { startSealed } from "../../bench/lib/sealed.mjs";
-import { cpuDelta, startMiniflare } from "../../bench/lib/runtime.mjs";
+import { benchConfigForOurs } from "../../bench/lib/config.mjs";
+import { cpuDelta, startMiniflare, startWranglerRuntime } from "../../bench/lib/runtime.mjs";
 
 /** The header names of each response of one flow against `base`, in order. */
 async function headerNames(base) {
@@ -145,5 +146,21 @@ describe("bench/probes/dev-ratios.py's own flows (the outside check of the make 
     const sealedOnPassthrough = outsideFlow("sealed", workers.ours.base, workers.sealed.resource);
     assert.notEqual(sealedOnPassthrough.status, 0);
     assert.match(sealedOnPassthrough.output, /sealed flow on port \d+ failed/);
+  });
+});
+
+describe("make bench's wrangler mode", () => {
+  test("make_bench_waited_for_a_ready_line_wrangler_never_prints_at_warn: ours under wrangler dev starts and answers a flow", { timeout: 240_000 }, async () => {
+    // make bench runs wrangler at --log-level warn, where it never prints "Ready on":
+    // the harness waited for that line until its timeout, and make bench failed.
+    const t0 = Date.now();
+    const rt = await startWranglerRuntime({ label: "ours", config: benchConfigForOurs(), readyPath: "/.well-known/oauth-authorization-server" });
+    try {
+      assert.ok(Date.now() - t0 < 120_000, "ready well before the harness's timeout");
+      const times = await oursFlow(rt.base);
+      assert.deepEqual(times.map(([step]) => step), OURS_STEPS);
+    } finally {
+      await rt.stop();
+    }
   });
 });

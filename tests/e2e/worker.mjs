@@ -184,6 +184,9 @@ export async function startWrangler(options = {}) {
   }
 }
 
+/** The log levels at which wrangler prints "Ready on <url>". */
+const SAYS_READY = new Set(["info", "log", "debug"]);
+
 async function startWranglerOnce({
   dir = ROOT,
   build,
@@ -299,14 +302,16 @@ async function startWranglerOnce({
       // The port was free when picked, but another process may have taken it
       // before wrangler bound it (another test's workerd binds ports of its
       // own): then what answers there is not this wrangler. Ready only when
-      // this wrangler says it serves the port; another port is a retry.
+      // this wrangler says it serves the port; another port is a retry. Below
+      // the info level (make bench's warn) wrangler says nothing: the probe alone.
       const served = output.match(/Ready on (http:\/\/[^\s]+)/)?.[1];
       if (served && served !== base) throw new Error(`wrangler dev${where} exited early (ready on ${served}, not ${base})`);
+      const said = served || !SAYS_READY.has(logLevel);
       try {
         const res = await fetch(base + readyPath, { signal: AbortSignal.timeout(5_000) });
         const body = await res.text();
-        if (ready(res, body) && served) break;
-        lastError = served ? `GET ${readyPath} -> ${res.status}` : "wrangler has not said it is ready";
+        if (ready(res, body) && said) break;
+        lastError = said ? `GET ${readyPath} -> ${res.status}` : "wrangler has not said it is ready";
       } catch (e) {
         lastError = e?.cause?.code || e?.message || String(e);
       }
