@@ -186,7 +186,7 @@ fn drive(id: u32, mut task: Task) -> String {
         Poll::Ready(response) => response_text(id, response),
         Poll::Pending => {
             let op = task.io.borrow_mut().op.take();
-            TASKS.with(|t| t.borrow_mut().running.insert(id, task));
+            keep(id, task);
             match op {
                 Some(op) => {
                     let (kind, rest) = op.split_at(1);
@@ -195,6 +195,28 @@ fn drive(id: u32, mut task: Task) -> String {
                 None => format!("w\0{id}"),
             }
         }
+    }
+}
+
+/// The most tasks kept waiting in one isolate. A request whose client went
+/// away while it waited is never resumed (the runtime drops its promises), so
+/// its task would stay forever: past this many, the oldest goes.
+const MAX_WAITING: usize = 4096;
+
+/// Keeps a waiting task until the entry resumes it.
+fn keep(id: u32, task: Task) {
+    let dropped = TASKS.with(|t| {
+        let mut tasks = t.borrow_mut();
+        tasks.running.insert(id, task);
+        if tasks.running.len() <= MAX_WAITING {
+            return None;
+        }
+        // The oldest: the one started longest before `id` (ids wrap).
+        let oldest = tasks.running.keys().copied().max_by_key(|&other| id.wrapping_sub(other))?;
+        tasks.running.remove(&oldest)
+    });
+    if dropped.is_some() {
+        log_error("a request's task waited too long and was dropped (more than 4096 were waiting)");
     }
 }
 
