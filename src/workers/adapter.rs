@@ -318,16 +318,23 @@ async fn read_request(
 fn request_head(req: &web_sys::Request, url: crate::Url, max_body: usize, which: HeaderSet) -> (crate::Request, bool) {
     let method = req.method();
     let headers = header_pairs(&req.headers(), which);
+    let (body, read) = body_plan(&method, &headers, max_body);
+    (crate::Request { method, url, headers, body }, read)
+}
+
+/// A request's body before it is read, and whether it is to be read: none
+/// for GET, HEAD and OPTIONS; for a body declared larger than `max_body`,
+/// an over-long placeholder instead (so the handler answers 413).
+pub(crate) fn body_plan(method: &str, headers: &[(String, String)], max_body: usize) -> (Vec<u8>, bool) {
     let declared = headers
         .iter()
         .find(|(n, _)| n.eq_ignore_ascii_case("content-length"))
         .and_then(|(_, l)| l.parse::<usize>().ok());
-    let (body, read) = match method.as_str() {
+    match method {
         "GET" | "HEAD" | "OPTIONS" => (Vec::new(), false),
         _ if declared.is_some_and(|l| l > max_body) => (vec![0; max_body + 1], false),
         _ => (Vec::new(), true),
-    };
-    (crate::Request { method, url, headers, body }, read)
+    }
 }
 
 async fn read_body(req: &web_sys::Request) -> Result<Vec<u8>, JsValue> {

@@ -21,7 +21,8 @@ use super::machine;
 use crate::provider::MAX_BODY;
 use crate::store::NoGrants;
 use crate::workers::{
-    clock_and_seed, config_from_env, not_found, secrets_from_env, with_runtime_p256, WorkerFetch, WorkerKeyChecker,
+    body_plan, clock_and_seed, config_from_env, not_found, secrets_from_env, with_runtime_p256, WorkerFetch,
+    WorkerKeyChecker,
 };
 use crate::Provider;
 
@@ -92,14 +93,8 @@ pub fn fetch(head: &str, env: JsValue) -> String {
         // The GRANTS Durable Object, or NoGrants naming the missing binding.
         let missing = (!bindings.contains('g')).then_some(NoGrants(MISSING));
         let (io, kv, grants) = machine::stores(missing);
-        let declared = headers.iter().find(|(n, _)| n == "content-length").and_then(|(_, l)| l.parse::<usize>().ok());
-        // A body declared larger than the limit is not read: an over-long
-        // placeholder takes its place, so the provider answers 413.
-        let (body, read) = match method {
-            "GET" | "HEAD" | "OPTIONS" => (Vec::new(), false),
-            _ if declared.is_some_and(|l| l > MAX_BODY) => (vec![0; MAX_BODY + 1], false),
-            _ => (Vec::new(), true),
-        };
+        // A body declared larger than the limit is not read: the provider answers 413.
+        let (body, read) = body_plan(method, &headers, MAX_BODY);
         let mut request = crate::Request { method: method.to_string(), url: parsed, headers, body };
         return machine::start(io.clone(), async move {
             if read {
