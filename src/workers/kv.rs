@@ -28,7 +28,7 @@ impl Store for KvStore {
 }
 
 /// The expiration KV accepts for `ttl_secs`: KV's shortest is 60 s.
-fn kv_ttl(ttl_secs: u64) -> u64 {
+pub(super) fn kv_ttl(ttl_secs: u64) -> u64 {
     ttl_secs.max(60)
 }
 

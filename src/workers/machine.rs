@@ -92,8 +92,7 @@ impl Store for EntryKv {
     }
 
     async fn put(&self, key: &str, value: &str, ttl_secs: u64) -> Result<(), StoreError> {
-        // KV's shortest expiration is 60 s.
-        let ttl = ttl_secs.max(60);
+        let ttl = super::kv::kv_ttl(ttl_secs);
         ask(&self.0, format!("p\0{ttl}\0{key}\0{value}")).await.map(drop).map_err(StoreError)
     }
 
@@ -167,7 +166,14 @@ pub(crate) fn start(io: Shared, future: impl Future<Output = crate::Response> + 
 }
 
 /// The response, as the entry reads it (`R id status n name value … body`).
+/// A header holding a NUL would shift every field after it: none can (the
+/// runtime's `Headers` refuses one too), so such a response is a logged 500.
 pub(crate) fn response_text(id: u32, response: crate::Response) -> String {
+    if response.headers.iter().any(|(n, v)| n.contains('\0') || v.contains('\0')) {
+        log_error("a response header held a NUL; answered 500 instead");
+        let refused = crate::protocol::error::json_error(500, "server_error", "internal error; see the server log");
+        return response_text(id, refused);
+    }
     let body = String::from_utf8(response.body).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
     let mut out = String::with_capacity(body.len() + 64 * (response.headers.len() + 1));
     let _ = write!(out, "R\0{id}\0{}\0{}", response.status, response.headers.len());
@@ -285,6 +291,13 @@ impl Requests {
         let mut names = crate::http::REQUEST_HEADERS.join("\0");
         names.push_str("\0accept");
         names
+    }
+
+    /// How long the entry waits for a grant object's call (`c`, and `l`
+    /// before it logs one as overdue), in milliseconds.
+    #[wasm_bindgen(js_name = callTimeoutMs)]
+    pub fn call_timeout_ms() -> u32 {
+        CALL_TIMEOUT_MS
     }
 
     /// Polls task `id` again after its own future woke it (`w`).

@@ -34,13 +34,14 @@ export * from "../index.js";
 let entryFetch;
 let headerNames;
 
-/** How long a grant object's call is waited for (src/workers/grants.rs, CALL_TIMEOUT_MS). */
-const CALL_TIMEOUT_MS = 5000;
+/** How long a grant object's call is waited for (the WASM's CALL_TIMEOUT_MS), read once. */
+let callTimeoutMs;
 
 export default {
   fetch(request, env, ctx) {
     entryFetch ??= new Entry(ctx, env).fetch;
     headerNames ??= Requests.headers().split("\0");
+    callTimeoutMs ??= Requests.callTimeoutMs();
     const bindings = (env.KV && typeof env.KV === "object" ? "k" : "") + (typeof env.GRANTS?.idFromName === "function" ? "g" : "");
     let head = `${request.method}\0${request.url}\0${bindings}`;
     const headers = request.headers;
@@ -69,11 +70,11 @@ async function settle(id, operation) {
   return Requests.resume(id, typeof value === "string" ? value : undefined, undefined);
 }
 
-/** A grant object's reply to `command`, or undefined after CALL_TIMEOUT_MS. */
+/** A grant object's reply to `command`, or undefined after callTimeoutMs. */
 async function callGrants(env, subject, command) {
   const call = env.GRANTS.get(env.GRANTS.idFromName(subject)).run(command);
   let timer;
-  const timeout = new Promise((resolve) => (timer = setTimeout(resolve, CALL_TIMEOUT_MS)));
+  const timeout = new Promise((resolve) => (timer = setTimeout(resolve, callTimeoutMs)));
   try {
     return await Promise.race([call, timeout]);
   } finally {
@@ -90,7 +91,7 @@ let lastLater = 0;
 function callLater(env, ctx, subject, command) {
   const now = Date.now();
   for (const [n, started] of later) {
-    if (now - started < CALL_TIMEOUT_MS) continue;
+    if (now - started < callTimeoutMs) continue;
     later.delete(n);
     Requests.laterSettled(undefined, undefined);
   }

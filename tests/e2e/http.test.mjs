@@ -315,3 +315,57 @@ describe("authorization and token", () => {
     assert.equal(JSON.parse(text).error, "invalid_grant");
   });
 });
+
+describe("control characters in what a response header carries (src/workers/machine.rs: NUL-separated fields)", () => {
+  /** Every header of `res` as [name, value], each checked for the characters the entry's format splits on. */
+  function assertHeadersWhole(res, what) {
+    for (const [name, value] of res.headers) {
+      assert.doesNotMatch(name, /[\0\r\n]/, `${what}: header name ${JSON.stringify(name)}`);
+      assert.doesNotMatch(value, /[\0\r\n]/, `${what}: ${name}`);
+    }
+    assert.ok(res.status < 500, `${what}: ${res.status}`);
+  }
+
+  test("state, scope, resource and paths with NUL, CR and LF: whole headers, the state echoed encoded", async () => {
+    const nul = await register({ redirect_uris: ["https://client.example/cb"], client_name: "nul\u0000name" });
+    assertHeadersWhole(nul.res, "registration with a NUL in its name");
+    const { json } = await register({ redirect_uris: ["https://client.example/cb"], client_name: "plain" });
+    const { challenge } = await pkce();
+    const evil = "a\u0000b\r\nx-injected: 1";
+    const params = { response_type: "code", client_id: json.client_id, redirect_uri: "https://client.example/cb", code_challenge: challenge, code_challenge_method: "S256", state: evil };
+    const jar = new CookieJar();
+    const scoped = await fetch(authorizeUrl({ ...params, scope: evil }), { redirect: "manual" });
+    assertHeadersWhole(scoped, "scope with control characters");
+    assert.equal(scoped.headers.get("x-injected"), null);
+    await scoped.arrayBuffer();
+    const page = await fetch(authorizeUrl(params), { redirect: "manual", headers: jar.headers() });
+    assertHeadersWhole(page, "consent page");
+    jar.store(page);
+    const form = parseConsentForm(await page.text());
+    for (const action of ["deny", "approve"]) {
+      const res = await fetch(`${base}/authorize`, {
+        method: "POST",
+        redirect: "manual",
+        headers: { "content-type": "application/x-www-form-urlencoded", origin: new URL(base).origin, ...jar.headers() },
+        body: new URLSearchParams({ ...form.hidden, api_key: testKey("sk-"), action }),
+      });
+      assertHeadersWhole(res, `consent ${action}`);
+      if (action === "deny") {
+        assert.equal(res.status, 303);
+        assert.equal(new URL(res.headers.get("location")).searchParams.get("state"), evil, "the state comes back as sent");
+        assert.equal(res.headers.get("x-injected"), null);
+      }
+      await res.arrayBuffer();
+    }
+    // An invalid resource, an error redirect carrying the state.
+    const bad = await fetch(authorizeUrl({ ...params, resource: "https://r.example/\u0000" }), { redirect: "manual" });
+    assertHeadersWhole(bad, "bad resource");
+    await bad.arrayBuffer();
+    for (const path of ["/device/%00", "/authorize/%0d%0ax-injected:%201", "/grants/%00?x=%00"]) {
+      const res = await fetch(base + path, { redirect: "manual" });
+      assertHeadersWhole(res, path);
+      assert.equal(res.headers.get("x-injected"), null, path);
+      await res.arrayBuffer();
+    }
+  });
+});
