@@ -9,6 +9,7 @@
 pub const REQUEST_HEADERS: &[&str] = &[
     "authorization",
     "cf-connecting-ip",
+    "content-encoding",
     "content-length",
     "content-type",
     "cookie",

@@ -101,6 +101,40 @@ enum Route {
     Device,
 }
 
+impl Route {
+    /// Whether the endpoint reads a POST's body.
+    fn takes_a_body(&self) -> bool {
+        !matches!(self, Route::AsMetadata | Route::PrMetadata(_) | Route::UnknownWellKnown | Route::Jwks)
+    }
+
+    /// Whether the endpoint is a page a browser posts a form to.
+    fn is_page(&self) -> bool {
+        matches!(self, Route::Authorize | Route::Grants | Route::Device)
+    }
+}
+
+/// Whether the request's body has a content coding (`Content-Encoding`
+/// other than `identity`), which the provider does not decode.
+fn is_encoded(request: &Request) -> bool {
+    request.header("content-encoding").is_some_and(|c| {
+        c.split(',').map(str::trim).any(|coding| !coding.is_empty() && !coding.eq_ignore_ascii_case("identity"))
+    })
+}
+
+/// 415 for a body with a content coding (RFC 9110 §15.5.16, RFC 7694 §3):
+/// `Accept-Encoding: identity` says to send it as it is.
+fn unsupported_encoding(ctx: &crate::endpoints::Context, request: &Request, route: &Route) -> Response {
+    let response = if route.is_page() {
+        ctx.page(415, "Unsupported encoding", "The form was sent compressed. Send it again as it is.", None)
+    } else {
+        cors::allow(
+            request,
+            json_error(415, "invalid_request", "the request body has a Content-Encoding; send it without one"),
+        )
+    };
+    response.with_header("accept-encoding", "identity")
+}
+
 impl Provider {
     /// A provider with `secret` (at least 32 bytes) and, while rotating, the
     /// previous secret, which still opens cookies and client ids.
@@ -221,6 +255,9 @@ impl Provider {
         let mut entropy = Entropy::new(seed);
         let method = request.method.as_str();
         let too_large = request.body.len() > MAX_BODY;
+        if method == "POST" && is_encoded(request) && route.takes_a_body() {
+            return Some(unsupported_encoding(&self.ctx, request, &route));
+        }
         let response = match (route, method) {
             (Route::Authorize, "GET" | "HEAD") => {
                 Separate::new(authorize::get(&self.ctx, request, now, &mut entropy)).await

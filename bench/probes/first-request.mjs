@@ -18,7 +18,8 @@
 //
 //   node bench/probes/first-request.mjs [<build dir> ...] [--path /x] [--names]
 //
-// Env: R fresh workerds per build (default 3).
+// Env: R fresh workerds per build (default 3); TOP how many of the largest
+// functions --names lists (default 15).
 
 import { spawn } from "node:child_process";
 import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -205,7 +206,7 @@ function printNames(build, trace) {
   const b = rows.reduce((t, r) => t + (r.bytes - mx) * (r.us - my), 0) / rows.reduce((t, r) => t + (r.bytes - mx) ** 2, 0);
   console.log(`    compile time fit: ${(my - b * mx).toFixed(1)} µs per function + ${b.toFixed(3)} µs per byte of body`);
   console.log("    the 15 largest:");
-  for (const r of [...rows].sort((a, b) => b.bytes - a.bytes).slice(0, 15)) {
+  for (const r of [...rows].sort((a, b) => b.bytes - a.bytes).slice(0, Number(process.env.TOP || 15))) {
     console.log(`      ${String(r.bytes).padStart(6)} B ${String(r.us).padStart(5)} µs  ${r.name.replace(/\[[0-9a-f]+\]/g, "")}`);
   }
 }

@@ -151,6 +151,20 @@ describe("registration (RFC 7591)", () => {
     const text = await res.text();
     assert.equal(res.status, 400, text);
   });
+
+  test("a gzip-compressed registration is 415 with Accept-Encoding: identity, not read as plain JSON", async () => {
+    const { gzipSync } = await import("node:zlib");
+    const body = gzipSync(JSON.stringify({ redirect_uris: ["http://localhost:6274/oauth/callback"] }));
+    const res = await fetch(`${base}/register`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "content-encoding": "gzip" },
+      body,
+    });
+    const json = await res.json();
+    assert.equal(res.status, 415, JSON.stringify(json));
+    assert.equal(json.error, "invalid_request");
+    assert.equal(res.headers.get("accept-encoding"), "identity");
+  });
 });
 
 describe("authorization and token", () => {

@@ -244,3 +244,41 @@ fn malformed_registrations_are_400_json() {
     assert_eq!(r.header("cache-control"), Some("no-store"));
     assert!(r.header("set-cookie").is_none());
 }
+
+/// Regression: a body sent with a `Content-Encoding` (gzip, say) was read
+/// as if it were plain, so a compressed token request got a form-parsing
+/// error and a compressed registration "not a JSON object". Now every
+/// endpoint that reads a body answers 415 with `Accept-Encoding: identity`
+/// (RFC 9110 §15.5.16, RFC 7694 §3), consumes nothing, and `identity`
+/// itself is no coding.
+#[test]
+fn a_compressed_body_was_read_as_if_it_were_plain() {
+    let s = Server::new();
+    let (code, verifier) = full_flow(&s);
+    let good = token_body(&code, "yourapp.com", REDIRECT, &verifier);
+    for coding in ["gzip", "br", "deflate", "identity, gzip", "x-custom"] {
+        let r = s.post("/token", FORM, &good, &[("content-encoding", coding)]);
+        assert_json_error(&r, 415, "invalid_request", coding);
+        assert_eq!(r.header("accept-encoding"), Some("identity"), "{coding}");
+    }
+    // Nothing was consumed: the same code, sent plain (or as identity), redeems.
+    let r = s.post("/token", FORM, &good, &[("content-encoding", "Identity")]);
+    assert_eq!(r.status, 200, "{}", r.text());
+    let s = sealed::sealed();
+    for path in ["/register", "/revoke", "/introspect", "/device_authorization", "/userinfo"] {
+        let r = s.post(path, FORM, "token=x", &[("content-encoding", "gzip"), ("origin", "https://app.example")]);
+        assert_json_error(&r, 415, "invalid_request", path);
+        assert_eq!(r.header("accept-encoding"), Some("identity"), "{path}");
+        assert_eq!(r.header("access-control-allow-origin"), Some("https://app.example"), "{path}: a browser reads it");
+    }
+    for path in ["/authorize", "/grants", "/device"] {
+        let r = s.post(path, FORM, "api_key=x", &[("content-encoding", "gzip")]);
+        assert_page(&r, 415, path);
+        assert_eq!(r.header("accept-encoding"), Some("identity"), "{path}");
+    }
+    // GET requests and the metadata are not affected.
+    let r = s.send(
+        Request::new("GET", url("/.well-known/oauth-authorization-server")).with_header("content-encoding", "gzip"),
+    );
+    assert_eq!(r.status, 200);
+}
