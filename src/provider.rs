@@ -121,18 +121,32 @@ fn is_encoded(request: &Request) -> bool {
     })
 }
 
-/// 415 for a body with a content coding (RFC 9110 §15.5.16, RFC 7694 §3):
-/// `Accept-Encoding: identity` says to send it as it is.
-fn unsupported_encoding(ctx: &crate::endpoints::Context, request: &Request, route: &Route) -> Response {
-    let response = if route.is_page() {
-        ctx.page(415, "Unsupported encoding", "The form was sent compressed. Send it again as it is.", None)
-    } else {
-        cors::allow(
-            request,
-            json_error(415, "invalid_request", "the request body has a Content-Encoding; send it without one"),
+/// A POST body the provider does not read, refused before any endpoint
+/// runs: 413 over [`MAX_BODY`], and 415 for a content coding (RFC 9110
+/// §15.5.16, RFC 7694 §3: `Accept-Encoding: identity` says to send it as it
+/// is). A page gets an error page, an API endpoint a JSON error with CORS.
+fn refused_body(ctx: &crate::endpoints::Context, request: &Request, route: &Route) -> Option<Response> {
+    if request.method != "POST" || !route.takes_a_body() {
+        return None;
+    }
+    let (status, title, page_message, json_message) = if request.body.len() > MAX_BODY {
+        (413, "Request too large", "The form is too large.", "the request body is larger than 64 KB")
+    } else if is_encoded(request) {
+        (
+            415,
+            "Unsupported encoding",
+            "The form was sent compressed. Send it again as it is.",
+            "the request body has a Content-Encoding; send it without one",
         )
+    } else {
+        return None;
     };
-    response.with_header("accept-encoding", "identity")
+    let response = if route.is_page() {
+        ctx.page(status, title, page_message, None)
+    } else {
+        cors::allow(request, json_error(status, "invalid_request", json_message))
+    };
+    Some(if status == 415 { response.with_header("accept-encoding", "identity") } else { response })
 }
 
 impl Provider {
@@ -254,16 +268,12 @@ impl Provider {
         let route = self.route(request.url.path())?;
         let mut entropy = Entropy::new(seed);
         let method = request.method.as_str();
-        let too_large = request.body.len() > MAX_BODY;
-        if method == "POST" && is_encoded(request) && route.takes_a_body() {
-            return Some(unsupported_encoding(&self.ctx, request, &route));
+        if let Some(refused) = refused_body(&self.ctx, request, &route) {
+            return Some(refused);
         }
         let response = match (route, method) {
             (Route::Authorize, "GET" | "HEAD") => {
                 Separate::new(authorize::get(&self.ctx, request, now, &mut entropy)).await
-            }
-            (Route::Authorize, "POST") if too_large => {
-                self.ctx.page(413, "Request too large", "The form is too large.", None)
             }
             (Route::Authorize, "POST") => {
                 Separate::new(consent::post(&self.ctx, request, store, now, &mut entropy)).await
@@ -273,9 +283,6 @@ impl Provider {
                 .page(405, "Method not allowed", "Use GET or POST.", Some(ErrorCode::InvalidRequest))
                 .with_header("allow", "GET, HEAD, POST"),
             (Route::Grants, "GET" | "HEAD") => grants_page::get(&self.ctx, request, grants, now, &mut entropy),
-            (Route::Grants, "POST") if too_large => {
-                self.ctx.page(413, "Request too large", "The form is too large.", None)
-            }
             (Route::Grants, "POST") => {
                 Separate::new(grants_page::post(&self.ctx, request, grants, now, &mut entropy)).await
             }
@@ -284,18 +291,15 @@ impl Provider {
                 .page(405, "Method not allowed", "Use GET or POST.", Some(ErrorCode::InvalidRequest))
                 .with_header("allow", "GET, HEAD, POST"),
             (Route::Device, "GET" | "HEAD") => device::page(&self.ctx, request, &mut entropy),
-            (Route::Device, _) if too_large => self.ctx.page(413, "Request too large", "The form is too large.", None),
             (Route::Device, _) => Separate::new(device::post(&self.ctx, request, grants, now, &mut entropy)).await,
             (_, "OPTIONS") => cors::preflight(request),
-            (route, _) => cors::allow(
-                request,
-                Separate::new(self.api(route, request, store, grants, now, too_large, &mut entropy)).await,
-            ),
+            (route, _) => {
+                cors::allow(request, Separate::new(self.api(route, request, store, grants, now, &mut entropy)).await)
+            }
         };
         Some(response)
     }
 
-    #[allow(clippy::too_many_arguments)]
     async fn api<S: Store, G: GrantStore>(
         &self,
         route: Route,
@@ -303,7 +307,6 @@ impl Provider {
         store: &S,
         grants: &G,
         now: u64,
-        too_large: bool,
         entropy: &mut Entropy,
     ) -> Response {
         let method = request.method.as_str();
@@ -323,18 +326,11 @@ impl Provider {
             }
             (Route::AsMetadata | Route::PrMetadata(_), _) => method_not_allowed("GET, HEAD, OPTIONS"),
             (Route::Jwks, "GET" | "HEAD") => metadata::jwks(&self.ctx.tokens),
-            (Route::Userinfo, "POST") if too_large => {
-                json_error(413, "invalid_request", "the request body is larger than 64 KB")
-            }
             (Route::Userinfo, "GET" | "HEAD" | "POST") => {
                 Separate::new(userinfo::get(&self.ctx, request, grants, now)).await
             }
             (Route::Jwks, _) => method_not_allowed("GET, HEAD, OPTIONS"),
             (Route::Userinfo, _) => method_not_allowed("GET, HEAD, POST, OPTIONS"),
-            (
-                Route::Token | Route::Register | Route::Revoke | Route::Introspect | Route::DeviceAuthorization,
-                "POST",
-            ) if too_large => json_error(413, "invalid_request", "the request body is larger than 64 KB"),
             // Where a client authenticates: invalid_client challenges only a
             // client that tried the Authorization header.
             (client_route @ (Route::Token | Route::DeviceAuthorization | Route::Revoke), "POST") => {

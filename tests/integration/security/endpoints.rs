@@ -261,9 +261,21 @@ fn a_compressed_body_was_read_as_if_it_were_plain() {
         assert_json_error(&r, 415, "invalid_request", coding);
         assert_eq!(r.header("accept-encoding"), Some("identity"), "{coding}");
     }
-    // Nothing was consumed: the same code, sent plain (or as identity), redeems.
-    let r = s.post("/token", FORM, &good, &[("content-encoding", "Identity")]);
+    for coding in ["gzip,", ", gzip", " GZIP "] {
+        assert_eq!(s.post("/token", FORM, &good, &[("content-encoding", coding)]).status, 415, "{coding:?}");
+    }
+    // Over the size limit and compressed: the size is what is refused.
+    let big = "a".repeat(64 * 1024 + 1);
+    assert_json_error(&s.post("/token", FORM, &big, &[("content-encoding", "gzip")]), 413, "invalid_request", "big");
+    // Nothing was consumed: the same code, sent plain (an empty or `identity`
+    // coding is none), redeems.
+    let r = s.post("/token", FORM, &good, &[("content-encoding", "")]);
     assert_eq!(r.status, 200, "{}", r.text());
+    // Read as plain, so the code is now used: invalid_grant, not 415.
+    for coding in [" , identity", "Identity"] {
+        let r = s.post("/token", FORM, &good, &[("content-encoding", coding)]);
+        assert_eq!(json(&r)["error"], "invalid_grant", "{coding:?}: {}", r.text());
+    }
     let s = sealed::sealed();
     for path in ["/register", "/revoke", "/introspect", "/device_authorization", "/userinfo"] {
         let r = s.post(path, FORM, "token=x", &[("content-encoding", "gzip"), ("origin", "https://app.example")]);
